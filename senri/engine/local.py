@@ -1,0 +1,348 @@
+"""The embedded runtime: one process, asyncio for flow, threads for model work.
+
+Every stage (node or sink) reads a bounded queue, so a slow stage holds back the ones before it
+(backpressure) instead of letting memory grow. Each node runs one batch at a time, which keeps
+per-stream order along every edge. Model work runs in a thread pool, off the event loop;
+sources run in their own threads. An item that an operator cannot process is isolated (the batch
+is retried item by item) and goes to the dead-letter sink with the reason; the stream goes on.
+`stop()` closes the sources and lets everything already read drain to the sinks.
+
+Example:
+    runtime = LocalRuntime(graph, sources={"frames": VideoSource(...)}, sinks={"events": sink})
+    report = runtime.run()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from senri.engine.batcher import END, MicroBatcher
+from senri.engine.graph import Graph, Node
+from senri.engine.metrics import RuntimeMetrics
+from senri.engine.operator import BatchPolicy, Device, Operator
+from senri.engine.sinks import MemorySink, Sink
+from senri.records import DeadLetter, FrameDetections
+
+SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
+
+
+@dataclass
+class RunReport:
+    """What one run did: items per stage, dead letters, wall time."""
+
+    items_in: dict[str, int] = field(default_factory=dict)
+    items_out: dict[str, int] = field(default_factory=dict)
+    dead_letters: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+
+
+def apply_where(node: Node, item: Any) -> Any | None:
+    """Filter one input by the node's `where`: detections are masked, other records dropped."""
+    if node.where is None:
+        return item
+    if isinstance(item, FrameDetections):
+        d = item.detections
+        labels = d.data.get("label")
+        mask = []
+        for i in range(len(d)):
+            row: dict[str, Any] = {
+                "label": None if labels is None else str(labels[i]),
+                "confidence": float(d.confidence[i]),
+                "class_id": int(d.class_id[i]),
+                "tracker_id": int(d.tracker_id[i]),
+                "area": float(d.area[i]),
+                "stream_id": item.stream_id,
+            }
+            row.update(
+                {
+                    k: v[i].item() if hasattr(v[i], "item") else v[i]
+                    for k, v in d.data.items()
+                    if k != "label"
+                }
+            )
+            mask.append(node.where(row))
+        return replace(item, detections=d[[i for i, keep in enumerate(mask) if keep]])
+    row = {name: getattr(item, name, None) for name in node.where.fields}
+    return item if node.where(row) else None
+
+
+class LocalRuntime:
+    """Runs a validated `Graph` in this process until its sources end or `stop()` is called."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        sources: Mapping[str, Iterable[Any]],
+        sinks: Mapping[str, Sink],
+        dlq: Sink | None = None,
+        queue_size: int = 64,
+        workers: int | None = None,
+        device: Device | None = None,
+        metrics: RuntimeMetrics | None = None,
+    ) -> None:
+        missing = [n for n in graph.inputs if n not in sources]
+        if missing:
+            raise ValueError(f"no source given for input(s): {', '.join(missing)}")
+        missing = [n for n in graph.outputs if n not in sinks]
+        if missing:
+            raise ValueError(f"no sink given for output(s): {', '.join(missing)}")
+        self.graph = graph
+        self.sources = dict(sources)
+        self.sinks = dict(sinks)
+        self.dlq: Sink = dlq if dlq is not None else MemorySink()
+        self.queue_size = queue_size
+        self.workers = workers or max(2, os.cpu_count() or 2)
+        self.device = device or Device("cpu")
+        self.metrics = metrics or RuntimeMetrics()
+        self._stopping = threading.Event()
+        self._ops: dict[str, Operator[Any, Any]] = {}
+
+    def stop(self) -> None:
+        """Ask the sources to stop; everything already read still reaches the sinks."""
+        self._stopping.set()
+        for src in self.sources.values():
+            close = getattr(src, "close", None)
+            if callable(close):
+                close()
+
+    def run(self) -> RunReport:
+        return asyncio.run(self.run_async())
+
+    def operator(self, name: str) -> Operator[Any, Any]:
+        """The live operator instance of a node (after `run` started)."""
+        return self._ops[name]
+
+    async def run_async(self) -> RunReport:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="senri-op")
+        queues: dict[str, asyncio.Queue[Any]] = {}
+        for name in self.graph.nodes:
+            queues[name] = asyncio.Queue(self.queue_size)
+        for name in self.graph.outputs:
+            queues[f"output:{name}"] = asyncio.Queue(self.queue_size)
+        dlq_queue: asyncio.Queue[Any] = asyncio.Queue()
+        consumers = {
+            src: [queues[c] for c in self.graph.consumers(src)]
+            for src in [*self.graph.inputs, *self.graph.nodes]
+        }
+        producers: dict[str, int] = defaultdict(int)
+        for src in consumers:
+            for c in self.graph.consumers(src):
+                producers[c] += 1
+        report = RunReport()
+        try:
+            for name, node in self.graph.nodes.items():
+                op = node.create()
+                await loop.run_in_executor(pool, op.setup, node.device or self.device)
+                self._ops[name] = op
+            tasks = [
+                loop.run_in_executor(
+                    None,
+                    self._pump_source,
+                    name,
+                    self.sources[name],
+                    consumers[name],
+                    dlq_queue,
+                    loop,
+                )
+                for name in self.graph.inputs
+            ]
+            stage_tasks = [
+                asyncio.create_task(
+                    self._run_node(
+                        node, queues[name], producers[name], consumers[name], dlq_queue, pool
+                    )
+                )
+                for name, node in self.graph.nodes.items()
+            ]
+            sink_tasks = [
+                asyncio.create_task(
+                    self._run_sink(
+                        f"output:{name}",
+                        self.sinks[name],
+                        queues[f"output:{name}"],
+                        producers[f"output:{name}"],
+                        dlq_queue,
+                    )
+                )
+                for name in self.graph.outputs
+            ]
+            dlq_task = asyncio.create_task(self._run_sink("dlq", self.dlq, dlq_queue, 1))
+            await asyncio.gather(*tasks, *stage_tasks, *sink_tasks)
+            await dlq_queue.put(END)
+            await dlq_task
+        finally:
+            for op in self._ops.values():
+                await loop.run_in_executor(pool, op.teardown)
+            pool.shutdown(wait=True)
+        for stage in [
+            *self.graph.inputs,
+            *self.graph.nodes,
+            *(f"output:{o}" for o in self.graph.outputs),
+        ]:
+            report.items_in[stage] = int(self.metrics.value("senri_items_in_total", stage))
+            report.items_out[stage] = int(self.metrics.value("senri_items_out_total", stage))
+        report.dead_letters = int(self.metrics.value("senri_items_in_total", "dlq"))
+        report.seconds = time.perf_counter() - started
+        report.stopped = self._stopping.is_set()
+        return report
+
+    def _pump_source(
+        self,
+        name: str,
+        source: Iterable[Any],
+        targets: list[asyncio.Queue[Any]],
+        dlq: asyncio.Queue[Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Source thread: put items into the consumers' queues, blocking while they are full."""
+
+        async def put(item: Any) -> None:
+            if isinstance(item, DeadLetter):
+                self.metrics.dead_letters.labels(name).inc()
+                await dlq.put(item)
+                return
+            self.metrics.items_out.labels(name).inc()
+            for q in targets:
+                await q.put(item)
+
+        try:
+            for item in source:
+                asyncio.run_coroutine_threadsafe(put(item), loop).result()
+                if self._stopping.is_set():
+                    break
+        except Exception as exc:  # a source bug must not hang the graph; report it and end
+            letter = DeadLetter(
+                name,
+                "",
+                f"source:{name}",
+                f"source failed: {exc}",
+                type(exc).__name__,
+                time=time.time(),
+            )
+            asyncio.run_coroutine_threadsafe(put(letter), loop).result()
+        finally:
+            for q in targets:
+                asyncio.run_coroutine_threadsafe(q.put(END), loop).result()
+
+    def _process(
+        self, node: Node, op: Operator[Any, Any], items: list[Any]
+    ) -> tuple[list[Any], list[DeadLetter]]:
+        """Run one batch; on failure retry item by item so only the bad item is dead-lettered."""
+        started = time.perf_counter()
+        try:
+            out = op.process(items)
+            if len(out) != len(items):
+                raise RuntimeError(f"operator returned {len(out)} results for {len(items)} inputs")
+            return out, []
+        except Exception:
+            if len(items) == 1:
+                return [], [self._letter(node, items[0])]
+            results: list[Any] = []
+            dead: list[DeadLetter] = []
+            for item in items:
+                try:
+                    results.extend(op.process([item]))
+                except Exception:
+                    dead.append(self._letter(node, item))
+            return results, dead
+        finally:
+            self.metrics.latency.labels(node.name).observe(time.perf_counter() - started)
+
+    @staticmethod
+    def _letter(node: Node, item: Any) -> DeadLetter:
+        import sys
+
+        exc = sys.exc_info()[1]
+        return DeadLetter(
+            stream_id=str(getattr(item, "stream_id", "")),
+            key=str(getattr(item, "key", "")),
+            stage=node.name,
+            reason=f"{node.op_cls.name} failed: {exc}",
+            error=type(exc).__name__,
+            time=time.time(),
+        )
+
+    async def _emit(self, stage: str, items: list[Any], targets: list[asyncio.Queue[Any]]) -> None:
+        self.metrics.items_out.labels(stage).inc(len(items))
+        for item in items:
+            for q in targets:
+                await q.put(item)
+
+    async def _run_node(
+        self,
+        node: Node,
+        queue: asyncio.Queue[Any],
+        producers: int,
+        targets: list[asyncio.Queue[Any]],
+        dlq: asyncio.Queue[Any],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        op = self._ops[node.name]
+        batcher = MicroBatcher(queue, node.batch, producers)
+        while (batch := await batcher.next_batch()) is not None:
+            self.metrics.queue_depth.labels(node.name).set(queue.qsize())
+            self.metrics.items_in.labels(node.name).inc(len(batch))
+            kept = [x for x in (apply_where(node, item) for item in batch) if x is not None]
+            if not kept:
+                continue
+            self.metrics.batch_size.labels(node.name).observe(len(kept))
+            results, dead = await loop.run_in_executor(pool, self._process, node, op, kept)
+            for letter in dead:
+                self.metrics.dead_letters.labels(node.name).inc()
+                await dlq.put(letter)
+            await self._emit(node.name, results, targets)
+        final = await loop.run_in_executor(pool, op.finish)
+        await self._emit(node.name, final, targets)
+        for q in targets:
+            await q.put(END)
+
+    async def _run_sink(
+        self,
+        stage: str,
+        sink: Sink,
+        queue: asyncio.Queue[Any],
+        producers: int,
+        dlq: asyncio.Queue[Any] | None = None,
+    ) -> None:
+        """Write batches from `queue` on one thread; a failed write dead-letters its items."""
+        loop = asyncio.get_running_loop()
+        writer = ThreadPoolExecutor(1, thread_name_prefix=f"senri-{stage}")
+        batcher = MicroBatcher(queue, SINK_POLICY, producers)
+        try:
+            while (batch := await batcher.next_batch()) is not None:
+                self.metrics.queue_depth.labels(stage).set(queue.qsize())
+                self.metrics.items_in.labels(stage).inc(len(batch))
+                try:
+                    await loop.run_in_executor(writer, sink.write, batch)
+                except Exception as exc:
+                    if dlq is None:
+                        raise
+                    for item in batch:
+                        letter = DeadLetter(
+                            str(getattr(item, "stream_id", "")),
+                            str(getattr(item, "key", "")),
+                            stage,
+                            f"sink write failed: {exc}",
+                            type(exc).__name__,
+                            time=time.time(),
+                        )
+                        self.metrics.dead_letters.labels(stage).inc()
+                        await dlq.put(letter)
+                    continue
+                self.metrics.items_out.labels(stage).inc(len(batch))
+            await loop.run_in_executor(writer, sink.close)
+        finally:
+            writer.shutdown(wait=True)

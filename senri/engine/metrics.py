@@ -1,0 +1,80 @@
+"""Prometheus metrics of one runtime: items, batch sizes, per-operator latency, queue depth.
+
+Each runtime owns its own `CollectorRegistry`, so two runtimes in one process (tests, the
+benchmark) never share counters. `serve(port)` exposes them over HTTP for scraping.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+
+class RuntimeMetrics:
+    """The metric families a runtime updates; labelled by stage (input, node or output)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.items_in = Counter(
+            "senri_items_in", "Items taken by a stage", ["stage"], registry=self.registry
+        )
+        self.items_out = Counter(
+            "senri_items_out", "Items emitted by a stage", ["stage"], registry=self.registry
+        )
+        self.dead_letters = Counter(
+            "senri_dead_letters",
+            "Items sent to the dead-letter sink",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "senri_batch_size",
+            "Items per processed batch",
+            ["stage"],
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "senri_batch_seconds",
+            "Wall time of one process() call",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "senri_queue_depth",
+            "Items waiting in a stage's input queue",
+            ["stage"],
+            registry=self.registry,
+        )
+
+    def value(self, name: str, stage: str) -> float:
+        """Read one sample (e.g. ``senri_items_out_total``) for a stage; 0 if never set."""
+        return float(self.registry.get_sample_value(name, {"stage": stage}) or 0.0)
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
+        """Serve /metrics on `addr:port` from a daemon thread."""
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=addr, registry=self.registry)

@@ -1,0 +1,155 @@
+"""The operator contract: typed input and output, a batch policy, a device, a lifecycle.
+
+An operator turns a batch of inputs into exactly one output per input, in order. Settings go to
+the constructor; models load in `setup()`, which must be idempotent. Stateful operators keep
+per-stream state that `snapshot()`/`restore()` move in and out as JSON-able dicts, so a runtime
+can keep it in a changelogged table and resume after a crash.
+
+Example:
+    >>> class Double(Operator[int, int]):
+    ...     name = "demo.double"
+    ...     input_type = int
+    ...     output_type = int
+    ...     def process(self, items: list[int]) -> list[int]:
+    ...         return [2 * i for i in items]
+    >>> Double().process([1, 2])
+    [2, 4]
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    """Release a batch when it holds `max_size` items or its first item waited `max_wait_ms`."""
+
+    max_size: int = 1
+    max_wait_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.max_size < 1:
+            raise ValueError(f"BatchPolicy.max_size must be >= 1; got {self.max_size}")
+        if self.max_wait_ms < 0:
+            raise ValueError(f"BatchPolicy.max_wait_ms must be >= 0; got {self.max_wait_ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """Where an operator runs: ``Device("cpu")`` or ``Device("cuda", 0)``."""
+
+    kind: str = "cpu"
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("cpu", "cuda"):
+            raise ValueError(f"device kind must be 'cpu' or 'cuda'; got {self.kind!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Device:
+        """Parse ``cpu``, ``cuda`` or ``cuda:N``; ``auto`` picks CUDA when ONNX Runtime has it."""
+        if text == "auto":
+            return cls.auto()
+        kind, _, index = text.partition(":")
+        try:
+            return cls(kind, int(index) if index else 0)
+        except ValueError as exc:
+            raise ValueError(f"bad device {text!r}: use cpu, cuda, cuda:N or auto") from exc
+
+    @classmethod
+    def auto(cls) -> Device:
+        try:
+            import onnxruntime
+        except ImportError:
+            return cls("cpu")
+        has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        return cls("cuda") if has_cuda else cls("cpu")
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "cpu" else f"{self.kind}:{self.index}"
+
+
+class Operator(Generic[In, Out]):
+    """Base class of every operator; subclasses set the class attributes and `process`."""
+
+    name: ClassVar[str]
+    input_type: ClassVar[type]
+    output_type: ClassVar[type]
+    batch: ClassVar[BatchPolicy] = BatchPolicy()
+    fields: ClassVar[tuple[str, ...]] = ()
+    """Per-detection fields a `where` predicate may use on this operator's output."""
+
+    def setup(self, device: Device) -> None:
+        """Load models; called once per worker before the first batch (idempotent)."""
+
+    def process(self, items: list[In]) -> list[Out]:
+        raise NotImplementedError
+
+    def finish(self) -> list[Out]:
+        """Called once at end of input: return results still held back (open spans)."""
+        return []
+
+    def teardown(self) -> None:
+        """Release what `setup` acquired."""
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """An operator with per-stream state that must survive a restart."""
+
+    def snapshot(self, stream_id: str) -> JSON: ...
+
+    def restore(self, stream_id: str, state: JSON) -> None: ...
+
+
+OperatorFactory = Callable[..., Operator[Any, Any]]
+
+
+class OperatorRegistry:
+    """Operator classes by name (``vision.motion``); the one global registry senri keeps."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, type[Operator[Any, Any]]] = {}
+
+    def register(self, cls: type[Operator[Any, Any]]) -> type[Operator[Any, Any]]:
+        if cls.name in self._ops and self._ops[cls.name] is not cls:
+            raise ValueError(f"operator {cls.name!r} is registered twice")
+        self._ops[cls.name] = cls
+        return cls
+
+    def get(self, name: str) -> type[Operator[Any, Any]] | None:
+        return self._ops.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._ops)
+
+    def suggest(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "known operators: " + ", ".join(self.names())
+
+    @staticmethod
+    def params_of(cls: type[Operator[Any, Any]]) -> dict[str, inspect.Parameter]:
+        """The keyword settings an operator's constructor accepts."""
+        sig = inspect.signature(cls.__init__)
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {n: p for n, p in sig.parameters.items() if n != "self" and p.kind in kinds}
+
+
+registry = OperatorRegistry()
+
+
+def register(cls: type[Operator[In, Out]]) -> type[Operator[In, Out]]:
+    """Class decorator adding an operator to the global registry."""
+    registry.register(cls)
+    return cls

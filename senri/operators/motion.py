@@ -1,0 +1,91 @@
+"""`vision.motion`: moving regions found against a temporal-median background.
+
+The background of each stream is the per-pixel median of frames sampled every `sample_every`
+seconds over the last `history` samples, so anything that moves is foreground and anything
+that stays long enough fades into the background. Until `warmup` samples are in, nothing is
+reported: a stream needs about ``warmup * sample_every`` seconds to learn its scene. The
+background is a cache rebuilt in seconds, so the operator keeps no state worth snapshotting.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from senri.engine.operator import BatchPolicy, Operator, register
+from senri.records import Detections, Frame, FrameDetections
+
+
+@dataclass
+class _Scene:
+    samples: deque[np.ndarray]
+    background: np.ndarray | None = None
+    last_sample: float = float("-inf")
+    kernel: np.ndarray = field(default_factory=lambda: np.ones((3, 3), np.uint8))
+
+
+@register
+class MotionDetector(Operator[Frame, FrameDetections]):
+    """Boxes around regions that differ from the learned background by more than `threshold`."""
+
+    name = "vision.motion"
+    input_type = Frame
+    output_type = FrameDetections
+    batch = BatchPolicy(max_size=8, max_wait_ms=20)
+
+    def __init__(
+        self,
+        threshold: int = 30,
+        min_area: int = 80,
+        history: int = 15,
+        sample_every: float = 0.5,
+        warmup: int = 2,
+    ) -> None:
+        if history < 1 or warmup < 1 or warmup > history:
+            raise ValueError("need 1 <= warmup <= history")
+        self.threshold = threshold
+        self.min_area = min_area
+        self.history = history
+        self.sample_every = sample_every
+        self.warmup = warmup
+        self._scenes: dict[str, _Scene] = {}
+
+    def process(self, items: list[Frame]) -> list[FrameDetections]:
+        return [self._detect(frame) for frame in items]
+
+    def _learn(self, scene: _Scene, frame: Frame) -> None:
+        if frame.pts - scene.last_sample < self.sample_every and scene.background is not None:
+            return
+        scene.samples.append(frame.image)
+        scene.last_sample = frame.pts
+        scene.background = np.median(np.stack(scene.samples), axis=0).astype(np.int16)
+
+    def _detect(self, frame: Frame) -> FrameDetections:
+        scene = self._scenes.setdefault(frame.stream_id, _Scene(deque(maxlen=self.history)))
+        if scene.background is not None and scene.background.shape != frame.image.shape:
+            scene.samples.clear()  # resolution changed: relearn
+            scene.background = None
+        self._learn(scene, frame)
+        if len(scene.samples) < self.warmup or scene.background is None:
+            return FrameDetections(frame, Detections.empty(), kind="motion")
+        diff = np.abs(frame.image.astype(np.int16) - scene.background).max(axis=2)
+        mask = (diff > self.threshold).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, scene.kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, scene.kernel, iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        boxes, scores = [], []
+        for i in range(1, count):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if area < self.min_area:
+                continue
+            boxes.append((x, y, x + w, y + h))
+            scores.append(area / float(w * h))
+        dets = Detections.create(
+            np.array(boxes, np.float32).reshape(-1, 4),
+            confidence=scores,
+            data={"label": np.array(["object"] * len(boxes), dtype=object)},
+        )
+        return FrameDetections(frame, dets, kind="motion")

@@ -1,0 +1,140 @@
+"""`vision.track`: give detections stable track ids across frames of a stream.
+
+Greedy IoU matching (centre distance as a fallback for small fast objects) between the live
+tracks of a stream and the new detections. A track gets its id once it has been seen in
+`min_hits` frames and has moved `min_travel` pixels, so flicker and ghosts of objects that left
+never count as objects; it ends after `max_age` frames unseen. State per stream is a small
+JSON-able dict (`snapshot`/`restore`), so a distributed worker can resume it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from senri.engine.operator import BatchPolicy, Operator, register
+from senri.records import FrameDetections
+
+
+@dataclass
+class _Track:
+    box: list[float]
+    start: list[float]
+    hits: int = 1
+    misses: int = 0
+    id: int = -1
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of boxes `a` (N, 4) and `b` (M, 4) in xyxy form."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def _centre(box: list[float] | np.ndarray) -> tuple[float, float]:
+    return (float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2)
+
+
+@register
+class Tracker(Operator[FrameDetections, FrameDetections]):
+    """Fill `tracker_id`: -1 for detections not (yet) part of a confirmed, moving track."""
+
+    name = "vision.track"
+    input_type = FrameDetections
+    output_type = FrameDetections
+    batch = BatchPolicy(max_size=16, max_wait_ms=10)
+
+    def __init__(
+        self,
+        iou: float = 0.2,
+        max_distance: float = 40.0,
+        max_age: int = 5,
+        min_hits: int = 3,
+        min_travel: float = 8.0,
+    ) -> None:
+        self.iou = iou
+        self.max_distance = max_distance
+        self.max_age = max_age
+        self.min_hits = min_hits
+        self.min_travel = min_travel
+        self._streams: dict[str, dict[str, Any]] = {}
+
+    def _state(self, stream_id: str) -> dict[str, Any]:
+        return self._streams.setdefault(stream_id, {"next_id": 1, "tracks": []})
+
+    def snapshot(self, stream_id: str) -> dict[str, Any]:
+        state = self._state(stream_id)
+        return {"next_id": state["next_id"], "tracks": [asdict(t) for t in state["tracks"]]}
+
+    def restore(self, stream_id: str, state: dict[str, Any]) -> None:
+        self._streams[stream_id] = {
+            "next_id": int(state["next_id"]),
+            "tracks": [_Track(**t) for t in state["tracks"]],
+        }
+
+    def process(self, items: list[FrameDetections]) -> list[FrameDetections]:
+        return [self._update(fd) for fd in items]
+
+    def _match(self, tracks: list[_Track], boxes: np.ndarray) -> dict[int, int]:
+        """Greedy assignment detection index → track index by IoU, then by centre distance."""
+        pairs: dict[int, int] = {}
+        if not tracks or len(boxes) == 0:
+            return pairs
+        existing = np.array([t.box for t in tracks], np.float32)
+        ious = iou_matrix(boxes, existing)
+        centres_d = np.array([_centre(b) for b in boxes])
+        centres_t = np.array([_centre(t.box) for t in tracks])
+        dist = np.linalg.norm(centres_d[:, None, :] - centres_t[None, :, :], axis=2)
+        candidates = [
+            (-ious[i, j], dist[i, j], i, j) for i in range(len(boxes)) for j in range(len(tracks))
+        ]
+        used_t: set[int] = set()
+        for neg_iou, d, i, j in sorted(candidates):
+            if i in pairs or j in used_t:
+                continue
+            if -neg_iou >= self.iou or d <= self.max_distance:
+                pairs[i] = j
+                used_t.add(j)
+        return pairs
+
+    def _update(self, fd: FrameDetections) -> FrameDetections:
+        state = self._state(fd.stream_id)
+        tracks: list[_Track] = state["tracks"]
+        boxes = fd.detections.xyxy
+        pairs = self._match(tracks, boxes)
+        ids = np.full(len(boxes), -1, np.int64)
+        matched: set[int] = set()
+        for i, j in pairs.items():
+            track = tracks[j]
+            track.box = [float(v) for v in boxes[i]]
+            track.hits += 1
+            track.misses = 0
+            matched.add(j)
+            if track.id < 0 and track.hits >= self.min_hits:
+                sx, sy = _centre(track.start)
+                cx, cy = _centre(track.box)
+                if np.hypot(cx - sx, cy - sy) >= self.min_travel:
+                    track.id = state["next_id"]
+                    state["next_id"] += 1
+            ids[i] = track.id
+        for j, track in enumerate(tracks):
+            if j not in matched:
+                track.misses += 1
+        kept = [t for t in tracks if t.misses <= self.max_age]
+        for i in range(len(boxes)):
+            if i not in pairs:
+                box = [float(v) for v in boxes[i]]
+                kept.append(_Track(box=box, start=list(box)))
+        state["tracks"] = kept
+        return replace(fd, detections=replace(fd.detections, tracker_id=ids))

@@ -1,0 +1,1 @@
+"""Pipeline files that ship with senri (the demo graph)."""

@@ -1,0 +1,181 @@
+"""The wire envelope: round trips for every schema, and one typed error for any garbage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from senri import codec
+from senri.errors import DecodeError
+from senri.records import AudioChunk, Detections, Event, Frame, FrameDetections, ImageItem
+
+pytestmark = pytest.mark.unit
+
+ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
+times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+scalars = st.one_of(
+    st.text(max_size=10),
+    st.integers(-(2**53), 2**53),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+@st.composite
+def smooth_frames(draw: st.DrawFn) -> Frame:
+    h = draw(st.integers(8, 64))
+    w = draw(st.integers(8, 64))
+    base = np.array(draw(st.tuples(*[st.integers(0, 255)] * 3)), np.float32)
+    ramp = draw(st.integers(0, 60))
+    xx = np.mgrid[0:h, 0:w][1]
+    image = np.clip(base + ramp * (xx / w)[..., None], 0, 255).astype(np.uint8)
+    return Frame(draw(ids), draw(st.integers(0, 2**40)), draw(times), draw(times), image)
+
+
+@given(smooth_frames())
+@settings(max_examples=40, deadline=None)
+def test_frame_roundtrip(frame: Frame) -> None:
+    back = codec.decode(codec.encode(frame))
+    assert (back.stream_id, back.seq, back.ts, back.pts) == (
+        frame.stream_id,
+        frame.seq,
+        frame.ts,
+        frame.pts,
+    )
+    assert back.image.shape == frame.image.shape
+    assert np.abs(back.image.astype(int) - frame.image.astype(int)).mean() < 4  # JPEG is lossy
+
+
+@given(
+    ids,
+    st.integers(0, 2**40),
+    times,
+    st.lists(st.floats(-1, 1, width=32), max_size=2000),
+    st.sampled_from([8000, 16000, 44100]),
+)
+@settings(max_examples=60, deadline=None)
+def test_audio_roundtrip_within_pcm16_step(
+    stream: str, seq: int, ts: float, samples: list[float], rate: int
+) -> None:
+    chunk = AudioChunk(stream, seq, ts, 0.5, np.array(samples, np.float32), rate)
+    back = codec.decode(codec.encode(chunk))
+    assert (back.stream_id, back.seq, back.ts, back.sample_rate) == (stream, seq, ts, rate)
+    assert back.samples.dtype == np.float32
+    np.testing.assert_allclose(back.samples, chunk.samples, atol=1.0 / 32767 + 1e-6)
+
+
+@given(
+    ids,
+    ids,
+    st.binary(max_size=500),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4),
+)
+@settings(max_examples=60, deadline=None)
+def test_image_item_roundtrip_keeps_bytes(
+    coll: str, item: str, data: bytes, meta: dict[str, str]
+) -> None:
+    back = codec.decode(codec.encode(ImageItem(coll, item, 3, data, meta)))
+    assert (back.collection, back.item_id, back.seq, back.data, dict(back.metadata)) == (
+        coll,
+        item,
+        3,
+        data,
+        meta,
+    )
+
+
+@given(
+    st.builds(
+        Event,
+        id=ids,
+        stream_id=ids,
+        time=times,
+        kind=ids,
+        label=ids,
+        confidence=st.floats(0, 1),
+        end_time=st.none() | times,
+        track_id=st.none() | st.integers(0, 2**31),
+        bbox=st.none() | st.tuples(*[st.floats(0, 4096)] * 4),
+        text=st.none() | st.text(max_size=50),
+        attributes=st.dictionaries(
+            st.from_regex(r"[a-z_]{1,8}", fullmatch=True), scalars, max_size=4
+        ),
+        source=st.none() | ids,
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_event_roundtrip_exact(event: Event) -> None:
+    assert codec.decode(codec.encode(event)) == event
+
+
+def test_detections_roundtrip_without_image() -> None:
+    frame = Frame("cam", 4, 10.0, 0.4, np.zeros((30, 40, 3), np.uint8))
+    dets = Detections.create(
+        [[1, 2, 3, 4], [5, 6, 7, 8]], [0.9, 0.5], [0, 2], [7, -1], {"colour": ["red", "blue"]}
+    )
+    back = codec.decode(codec.encode(FrameDetections(frame, dets, "motion")))
+    assert back.frame.key == "cam:4" and back.kind == "motion"
+    np.testing.assert_array_equal(back.detections.xyxy, dets.xyxy)
+    assert list(back.detections.data["colour"]) == ["red", "blue"]
+    assert list(back.detections.tracker_id) == [7, -1]
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_garbage_raises_only_decode_error(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        codec.decode(data)
+
+
+def _event_bytes() -> bytes:
+    return codec.encode(Event("1", "cam", 1.0, "object", "car"))
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda b: b"", "too short"),
+        (lambda b: b"XYZ" + b[3:], "not a senri envelope"),
+        (lambda b: b[:3] + b"\x09" + b[4:], "unsupported envelope version"),
+        (lambda b: b[:10], "truncated"),
+        (lambda b: b.replace(b"event", b"evenx", 1), "unknown schema 'evenx'"),
+        (lambda b: b[:10] + b"\x00\x07" + b[12:], "unknown schema 'event' version 7"),
+        (lambda b: b[: len(b) - 5], "header truncated"),
+        (lambda b: b + b"\x00" * (codec.DEFAULT_MAX_BYTES), "exceeds the limit"),
+    ],
+    ids=[
+        "empty",
+        "magic",
+        "envelope-version",
+        "prefix",
+        "schema-name",
+        "schema-version",
+        "header",
+        "oversized",
+    ],
+)
+def test_decode_errors_name_the_reason(mangle: object, reason: str) -> None:
+    with pytest.raises(DecodeError, match=reason):
+        codec.decode(mangle(_event_bytes()))  # type: ignore[operator]
+
+
+def test_corrupt_and_truncated_jpeg_frames() -> None:
+    frame = Frame("cam", 0, 0.0, 0.0, np.full((32, 32, 3), 120, np.uint8))
+    good = codec.encode(frame)
+    with pytest.raises(DecodeError, match="truncated JPEG"):
+        codec.decode(good[: len(good) - 40])
+    head = good[: len(good) - len(codec.schema_for(frame).dump(frame)[1])]
+    with pytest.raises(DecodeError, match="not a decodable image"):
+        codec.decode(head + np.random.default_rng(0).bytes(500))
+
+
+def test_odd_pcm_payload() -> None:
+    chunk = AudioChunk("mic", 0, 0.0, 0.0, np.zeros(4, np.float32), 16000)
+    with pytest.raises(DecodeError, match="odd byte count"):
+        codec.decode(codec.encode(chunk) + b"\x01")
+
+
+def test_peek_schema() -> None:
+    assert codec.peek_schema(_event_bytes()) == ("event", 1)
