@@ -26,7 +26,7 @@ mkdir -p "$SENRI_CACHE"
 need=()
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ "$services" = 1 ]; then
-  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  # javac compiles the Elasticsearch launcher; the JDK brings java too
   command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || need+=(maven)
 fi

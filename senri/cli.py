@@ -13,11 +13,13 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from senri import __version__, config
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
+from senri.services.cli import app as services_app
 
 app = typer.Typer(
     help="senri: streaming multimodal analytics over camera, audio and image streams.",
@@ -28,8 +30,8 @@ models_app = typer.Typer(
     help="List, fetch and describe the models in the registry.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -48,7 +50,7 @@ def _main(
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -177,7 +179,7 @@ def validate(
             graph = load_graph(path)
         except PipelineError as exc:
             failed = True
-            err.print(f"[red]✗[/] {exc}")
+            err.print(f"[red]✗[/] {escape(str(exc))}")
             continue
         console.print(
             f"[green]✓[/] {path}: {len(graph.inputs)} input(s), {len(graph.nodes)} node(s), "
@@ -295,15 +297,7 @@ def models_info(name: str) -> None:
         console.print(f"[bold]{key:>10}[/]  {value}")
 
 
-def _mount_services() -> None:
-    try:
-        from senri.services.cli import app as services_app
-    except ImportError:
-        return
-    app.add_typer(services_app, name="services")
-
-
-_mount_services()
+app.add_typer(services_app, name="services")
 
 
 def main() -> None:

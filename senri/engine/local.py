@@ -36,12 +36,13 @@ SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
 
 @dataclass
 class RunReport:
-    """What one run did: items per stage, dead letters, wall time."""
+    """What one run did: items per stage, dead letters, wall time (setup, then flow)."""
 
     items_in: dict[str, int] = field(default_factory=dict)
     items_out: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
     seconds: float = 0.0
+    setup_seconds: float = 0.0
     stopped: bool = False
 
 
@@ -146,16 +147,10 @@ class LocalRuntime:
                 op = node.create()
                 await loop.run_in_executor(pool, op.setup, node.device or self.device)
                 self._ops[name] = op
+            flow_started = time.perf_counter()
+            report.setup_seconds = flow_started - started
             tasks = [
-                loop.run_in_executor(
-                    None,
-                    self._pump_source,
-                    name,
-                    self.sources[name],
-                    consumers[name],
-                    dlq_queue,
-                    loop,
-                )
+                asyncio.create_task(self._run_source(name, consumers[name], dlq_queue))
                 for name in self.graph.inputs
             ]
             stage_tasks = [
@@ -194,32 +189,55 @@ class LocalRuntime:
             report.items_in[stage] = int(self.metrics.value("senri_items_in_total", stage))
             report.items_out[stage] = int(self.metrics.value("senri_items_out_total", stage))
         report.dead_letters = int(self.metrics.value("senri_items_in_total", "dlq"))
-        report.seconds = time.perf_counter() - started
+        report.seconds = time.perf_counter() - flow_started
         report.stopped = self._stopping.is_set()
         return report
 
-    def _pump_source(
-        self,
-        name: str,
-        source: Iterable[Any],
-        targets: list[asyncio.Queue[Any]],
-        dlq: asyncio.Queue[Any],
-        loop: asyncio.AbstractEventLoop,
+    async def _run_source(
+        self, name: str, targets: list[asyncio.Queue[Any]], dlq: asyncio.Queue[Any]
     ) -> None:
-        """Source thread: put items into the consumers' queues, blocking while they are full."""
+        """Forward what the source's reader thread hands over to the consumers' queues.
 
-        async def put(item: Any) -> None:
+        The reader may run at most `queue_size` items ahead (a semaphore it must acquire per
+        item), so a full downstream queue stops it reading: backpressure reaches the source.
+        """
+        loop = asyncio.get_running_loop()
+        handoff: asyncio.Queue[Any] = asyncio.Queue()
+        credits = threading.Semaphore(self.queue_size)
+        reader = threading.Thread(
+            target=self._read_source,
+            args=(name, self.sources[name], handoff, credits, loop),
+            name=f"senri-source-{name}",
+            daemon=True,
+        )
+        reader.start()
+        out = self.metrics.items_out.labels(name)
+        while (item := await handoff.get()) is not END:
+            credits.release()
             if isinstance(item, DeadLetter):
                 self.metrics.dead_letters.labels(name).inc()
                 await dlq.put(item)
-                return
-            self.metrics.items_out.labels(name).inc()
+                continue
+            out.inc()
             for q in targets:
                 await q.put(item)
+        for q in targets:
+            await q.put(END)
+        await asyncio.to_thread(reader.join)
 
+    def _read_source(
+        self,
+        name: str,
+        source: Iterable[Any],
+        handoff: asyncio.Queue[Any],
+        credits: threading.Semaphore,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Reader thread: iterate the source, handing items to the event loop."""
         try:
             for item in source:
-                asyncio.run_coroutine_threadsafe(put(item), loop).result()
+                credits.acquire()
+                loop.call_soon_threadsafe(handoff.put_nowait, item)
                 if self._stopping.is_set():
                     break
         except Exception as exc:  # a source bug must not hang the graph; report it and end
@@ -231,10 +249,9 @@ class LocalRuntime:
                 type(exc).__name__,
                 time=time.time(),
             )
-            asyncio.run_coroutine_threadsafe(put(letter), loop).result()
+            loop.call_soon_threadsafe(handoff.put_nowait, letter)
         finally:
-            for q in targets:
-                asyncio.run_coroutine_threadsafe(q.put(END), loop).result()
+            loop.call_soon_threadsafe(handoff.put_nowait, END)
 
     def _process(
         self, node: Node, op: Operator[Any, Any], items: list[Any]

@@ -203,13 +203,13 @@ def status(only: str | None = None) -> list[Status]:
         tracked = service.tracked
         pid = tracked.pid()
         probe = service.probe(endpoint, 2.0)
+        uptime = time.time() - tracked.pid_file.stat().st_mtime if pid is not None else None
         if probe.healthy:
             state = "healthy" if pid is not None else "external"
-        elif pid is not None:
-            state = "starting" if not probe.reachable else "unhealthy"
+        elif uptime is not None:
+            state = "starting" if uptime < DEFAULT_TIMEOUT else "unhealthy"
         else:
             state = "unhealthy" if probe.reachable else "stopped"
-        uptime = time.time() - tracked.pid_file.stat().st_mtime if pid is not None else None
         detail = probe.detail if probe.reachable or pid is not None else "-"
         rows.append(Status(service.name, state, pid, str(endpoint), uptime, detail, tracked.state))
     return rows

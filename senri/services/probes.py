@@ -125,9 +125,7 @@ def probe_kafka(endpoint: Endpoint, timeout: float = 2.0) -> Probe:
     try:
         meta = kafka_metadata(endpoint, timeout)
     except (OSError, struct.error, UnicodeDecodeError) as error:
-        return Probe(
-            False, f"no Metadata answer from {endpoint}: {error}", reachable=_open(endpoint)
-        )
+        return Probe(False, f"no Metadata answer: {_why(error)}", reachable=_open(endpoint))
     if not meta.brokers:
         return Probe(False, "broker answers but lists no live brokers yet", reachable=True)
     facts = {"cluster": meta.cluster_id or "?", "topics": str(len(meta.topics))}
@@ -144,9 +142,9 @@ def probe_elasticsearch(endpoint: Endpoint, timeout: float = 2.0) -> Probe:
         with urllib.request.urlopen(url + query, timeout=timeout) as response:
             health = json.loads(response.read())
     except urllib.error.HTTPError as error:  # e.g. 503 while the node has no master yet
-        return Probe(False, f"{url} answered HTTP {error.code}", reachable=True)
+        return Probe(False, f"/_cluster/health answered HTTP {error.code}", reachable=True)
     except (OSError, ValueError) as error:
-        return Probe(False, f"no answer from {url}: {error}", reachable=_open(endpoint))
+        return Probe(False, f"no health answer: {_why(error)}", reachable=_open(endpoint))
     status = str(health.get("status", "unknown"))
     facts = {"status": status, "cluster": str(health.get("cluster_name", "?"))}
     detail = f"{status}, {_plural(int(health.get('active_shards', 0)), 'shard')}"
@@ -160,6 +158,13 @@ def _open(endpoint: Endpoint) -> bool:
             return True
     except OSError:
         return False
+
+
+def _why(error: Exception) -> str:
+    """A short reason: "Connection refused" rather than a nested exception repr."""
+    reason = getattr(error, "reason", None)  # urllib wraps the socket error
+    cause = reason if isinstance(reason, Exception) else error
+    return getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
 
 
 def _plural(count: int, noun: str) -> str:

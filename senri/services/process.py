@@ -19,6 +19,10 @@ from pathlib import Path
 
 _LOG_KEEP = 1  # previous log kept as <name>.log.1 for post-mortems
 
+# Servers this interpreter started. They outlive it by design; holding the Popen objects keeps
+# Python from warning "subprocess is still running" when they would be garbage-collected.
+_STARTED: list[subprocess.Popen[bytes]] = []
+
 
 def marker(service: str) -> str:
     """The JVM flag that tags a service's process, checked before any signal is sent."""
@@ -72,6 +76,7 @@ class Tracked:
                 close_fds=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
+        _STARTED.append(process)
         return process
 
     def stop(self, grace: float) -> str | None:
@@ -99,8 +104,13 @@ class Tracked:
 
 def is_running(pid: int, tag: str) -> bool:
     """Is `pid` alive, not a zombie, and (where the command line is readable) tagged `tag`?"""
+    for process in list(_STARTED):  # a copy: `down` checks services from several threads
+        if process.pid == pid and process.poll() is not None:  # poll() reaps our own child
+            with contextlib.suppress(ValueError):
+                _STARTED.remove(process)
+            return False
     with contextlib.suppress(ChildProcessError, OSError):
-        # Our own child that exited stays a zombie until reaped; reap it so it reads as gone.
+        # A child of ours that exited stays a zombie until reaped; reap it so it reads as gone.
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
     try:

@@ -65,7 +65,7 @@ def test_kafka_python_round_trip(bootstrap: str, topic: str) -> None:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
-        received = []
+        received: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
         deadline = time.monotonic() + DEADLINE_S
         try:
             while len(received) < len(RECORDS) and time.monotonic() < deadline:
@@ -114,7 +114,7 @@ async def _aiokafka_round_trip(bootstrap: str, topic: str) -> None:
             enable_auto_commit=False,
         )
         await consumer.start()
-        received = []
+        received: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
         try:
             async with asyncio.timeout(DEADLINE_S):
                 while len(received) < len(RECORDS):

@@ -1,0 +1,5 @@
+"""`python -m senri` runs the CLI."""
+
+from senri.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""The model registry's loading rules and the CLI's validate/version/models commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from senri.cli import app
+from senri.errors import ModelUnavailableError
+from senri.models import registry
+
+pytestmark = pytest.mark.unit
+runner = CliRunner()
+
+
+def test_user_weights_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name can point at the user's own file; that file is what the operator loads."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    # A tiny valid ONNX graph with the VAD's interface: speech probability = mean(input) clipped.
+    graph = helper.make_graph(
+        [
+            helper.make_node("ReduceMean", ["input"], ["m"], axes=[1], keepdims=1),
+            helper.make_node("Clip", ["m", "lo", "hi"], ["output"]),
+            helper.make_node("Identity", ["state"], ["stateN"]),
+        ],
+        "user_vad",
+        [
+            helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, None]),
+            helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, None, 128]),
+            helper.make_tensor_value_info("sr", TensorProto.INT64, []),
+        ],
+        [
+            helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [2, None, 128]),
+        ],
+        initializer=[
+            helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+            helper.make_tensor("hi", TensorProto.FLOAT, [], [1.0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "my_vad.onnx"
+    onnx.save(model, str(path))
+    monkeypatch.setenv("SENRI_MODEL_VAD_SILERO", str(path))
+    assert registry.resolve("vad/silero") == path
+
+    from senri.engine.operator import Device
+    from senri.operators.audio import VoiceActivity
+    from senri.records import AudioChunk
+
+    op = VoiceActivity(min_duration=0.1)
+    op.setup(Device("cpu"))
+    loud = np.concatenate([np.zeros(16000), np.full(16000, 0.9), np.zeros(16000)]).astype(
+        np.float32
+    )
+    events = [
+        e
+        for b in op.process([AudioChunk("m", 0, 0.0, 0.0, loud, 16000)]) + op.finish()
+        for e in b.events
+    ]
+    assert len(events) == 1 and events[0].time == pytest.approx(1.0, abs=0.1)
+
+
+def test_override_to_missing_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SENRI_MODEL_VAD_SILERO", str(tmp_path / "nope.onnx"))
+    with pytest.raises(ModelUnavailableError, match="not a file"):
+        registry.resolve("vad/silero")
+
+
+def test_unknown_model() -> None:
+    with pytest.raises(
+        ModelUnavailableError, match="unknown model 'vad/nope'; known models: vad/silero"
+    ):
+        registry.card("vad/nope")
+
+
+def test_missing_cache_without_fetch_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SENRI_HOME", str(tmp_path))
+    monkeypatch.delenv("SENRI_MODEL_VAD_SILERO", raising=False)
+    with pytest.raises(
+        ModelUnavailableError, match=r"senri models fetch vad/silero.*silero-vad==6\.2\.3"
+    ):
+        registry.resolve("vad/silero", fetch_missing=False)
+
+
+def test_cached_weights_match_their_checksum() -> None:
+    path = registry.resolve("vad/silero", fetch_missing=False)
+    assert registry._sha256(path) == registry.card("vad/silero").source.sha256
+
+
+def test_cli_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("senri ")
+
+
+def test_cli_validate_reports_lines(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "inputs: {frames: {video: cam.mp4}}\n"
+        "graph: {motion: {op: vision.motion, from: frames}}\n"
+        "outputs: {events: {store: events, from: [motion]}}\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("vision.motion", "vision.motoin"))
+    ok = runner.invoke(app, ["validate", str(good)])
+    assert ok.exit_code == 0 and "1 node(s)" in ok.stdout
+    failed = runner.invoke(app, ["validate", str(good), str(bad)])
+    assert failed.exit_code == 1
+    assert "line 2" in failed.output and "did you mean 'vision.motion'" in failed.output
+
+
+def test_cli_models_info() -> None:
+    result = runner.invoke(app, ["models", "info", "vad/silero"])
+    assert (
+        result.exit_code == 0
+        and "silero-vad==6.2.3" in result.stdout
+        and "SENRI_MODEL_VAD_SILERO" in result.stdout
+    )
+    missing = runner.invoke(app, ["models", "info", "nope"])
+    assert missing.exit_code == 1 and "unknown model" in missing.output
