@@ -22,8 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from types import GeneratorType
 from typing import Any
 
+from senri.connectors.base import Source
 from senri.engine.batcher import END, MicroBatcher
 from senri.engine.graph import Graph, Node
 from senri.engine.metrics import RuntimeMetrics
@@ -112,9 +114,10 @@ class LocalRuntime:
         """Ask the sources to stop; everything already read still reaches the sinks."""
         self._stopping.set()
         for src in self.sources.values():
-            close = getattr(src, "close", None)
-            if callable(close):
-                close()
+            # Sources close from any thread; a plain generator cannot be closed while its reader
+            # runs it, and stops at the next item because the reader checks `_stopping`.
+            if isinstance(src, Source) and not isinstance(src, GeneratorType):
+                src.close()
 
     def run(self) -> RunReport:
         return asyncio.run(self.run_async())

@@ -126,3 +126,43 @@ def test_cli_models_info() -> None:
     )
     missing = runner.invoke(app, ["models", "info", "nope"])
     assert missing.exit_code == 1 and "unknown model" in missing.output
+
+
+def test_cli_run_writes_store_and_dead_letters(tmp_path: Path) -> None:
+    from senri.indexes.query import Eq, Query
+    from senri.indexes.sqlite import SqliteEventStore
+    from tests.media import break_wav_header, write_wav
+
+    write_wav(tmp_path / "good.wav", seconds=3.0)
+    break_wav_header(write_wav(tmp_path / "bad.wav"))
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "name: loud\n"
+        "inputs:\n"
+        "  good: {audio: good.wav, stream: mic1, start_time: 100}\n"
+        "  bad: {audio: bad.wav, stream: mic2}\n"
+        "graph:\n"
+        "  loud: {op: audio.loudness, from: [good, bad], threshold_db: -30}\n"
+        "outputs:\n"
+        "  events: {store: events, from: [loud]}\n"
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(pipeline), "--out", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "1 dead letters" in result.output
+    store = SqliteEventStore(out / "events.sqlite")
+    events = store.search(Query(Eq("stream_id", "mic1")))
+    assert len(events) == 1 and events[0].time == pytest.approx(100.0, abs=0.06)
+    assert events[0].end_time == pytest.approx(103.0, abs=0.06)
+    dead = (out / "dlq.jsonl").read_text().splitlines()
+    assert len(dead) == 1 and '"stream_id": "mic2"' in dead[0]
+
+
+def test_cli_run_reports_bad_pipeline(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "inputs: {a: {audio: missing.wav}}\ngraph: {l: {op: audio.loudness, from: a}}\n"
+    )
+    result = runner.invoke(app, ["run", str(pipeline), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "missing.wav" in result.output
