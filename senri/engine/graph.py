@@ -260,6 +260,15 @@ def _build_node(ns: NodeSpec, ops: OperatorRegistry, errors: list[GraphError]) -
     )
 
 
+def _given_type(
+    name: str, input_types: Mapping[str, type], nodes: Mapping[str, Node]
+) -> type | None:
+    """The record type an input or node emits; None when it failed to build."""
+    if name in input_types:
+        return input_types[name]
+    return nodes[name].output_type if name in nodes else None
+
+
 def _check_edges(
     spec: PipelineSpec,
     nodes: dict[str, Node],
@@ -279,15 +288,14 @@ def _check_edges(
                     )
                 )
                 continue
-            given = input_types.get(src) or (nodes[src].output_type if src in nodes else None)
+            given = _given_type(src, input_types, nodes)
             if node is None or given is None:
                 continue
             if not _accepts(node.input_type, given):
                 fits = [
                     k
                     for k in known
-                    if (t := input_types.get(k) or (nodes[k].output_type if k in nodes else None))
-                    is not None
+                    if (t := _given_type(k, input_types, nodes)) is not None
                     and _accepts(node.input_type, t)
                 ]
                 errors.append(
@@ -376,14 +384,11 @@ def _check_where(
         ns, node = spec.nodes[name], nodes.get(name)
         if ns.where is None or node is None:
             continue
-        given = [
-            input_types.get(s) or nodes[s].output_type
-            for s in ns.sources
-            if s in input_types or s in nodes
-        ]
         fields: set[str] = set()
-        for src, t in zip(ns.sources, given, strict=False):
-            fields.update(where_fields(t, _upstream_fields(src, spec, nodes)))
+        for src in ns.sources:
+            given = _given_type(src, input_types, nodes)
+            if given is not None:
+                fields.update(where_fields(given, _upstream_fields(src, spec, nodes)))
         try:
             node.where = Predicate.compile(ns.where, fields)
         except PredicateError as exc:
@@ -430,7 +435,7 @@ def _check_outputs(
                     )
                 )
                 continue
-            given = input_types.get(src) or (nodes[src].output_type if src in nodes else None)
+            given = _given_type(src, input_types, nodes)
             wanted = sinks[out.kind]
             if given is not None and not (issubclass(given, wanted) or given is DeadLetter):
                 errors.append(

@@ -83,30 +83,10 @@ def open_sinks(graph: Graph, out_dir: Path) -> tuple[dict[str, Sink], RunResult]
     return sinks, result
 
 
-def run_file(
-    path: str | Path,
-    out_dir: str | Path,
-    *,
-    device: Device | None = None,
-    metrics: RuntimeMetrics | None = None,
-    queue_size: int = 64,
-    on_start: Any = None,
-) -> RunResult:
-    """Validate and run a pipeline file to completion on the embedded runtime.
-
-    `on_start(runtime)` is called before running (the CLI uses it to hook Ctrl-C to `stop()`).
-    """
+def run_file(path: str | Path, out_dir: str | Path, **options: Any) -> RunResult:
+    """Validate and run a pipeline file to completion; `options` as for `run_graph`."""
     pipeline = Path(path)
-    graph = load_graph(pipeline)
-    return run_graph(
-        graph,
-        pipeline.parent,
-        out_dir,
-        device=device,
-        metrics=metrics,
-        queue_size=queue_size,
-        on_start=on_start,
-    )
+    return run_graph(load_graph(pipeline), pipeline.parent, out_dir, **options)
 
 
 def run_graph(
@@ -119,6 +99,10 @@ def run_graph(
     queue_size: int = 64,
     on_start: Any = None,
 ) -> RunResult:
+    """Run a validated graph on the embedded runtime; media paths resolve against `base`.
+
+    `on_start(runtime)` is called before running (the CLI uses it to hook Ctrl-C to `stop()`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sources = open_sources(graph, base)
