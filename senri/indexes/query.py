@@ -236,7 +236,11 @@ class Terms:
 
 @dataclass(frozen=True)
 class Histogram:
-    """Events (or distinct values) per time bucket of `interval` seconds; empty buckets omitted."""
+    """Events (or distinct values) per time bucket of `interval` seconds.
+
+    Buckets whose count is 0 are omitted, including buckets whose events all lack the
+    `distinct` field, as with `Terms`.
+    """
 
     interval: float
     distinct: str | None = None
@@ -330,6 +334,6 @@ def aggregate(events: Iterable[Event], f: Filter | None, agg: Aggregation) -> li
         }
     )
     if isinstance(agg, Histogram):
-        return [Bucket(float(k), counts[k]) for k in sorted(counts)]
+        return [Bucket(float(k), counts[k]) for k in sorted(counts) if counts[k] > 0]
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
     return [Bucket(k, c) for k, c in ranked[: agg.size] if c > 0]

@@ -188,6 +188,17 @@ class EventStoreContract:
         ]
         assert sum(b.count for b in loaded.aggregate(None, Histogram(60))) == len(sample_events())
 
+    def test_histogram_omits_buckets_without_distinct_values(self, store: Any) -> None:
+        events = [
+            Event("a", "cam1", T0, "object", "car"),  # no track id: its bucket counts 0
+            Event("b", "cam1", T0 + 7200, "object", "car", track_id=4),
+        ]
+        store.put(events)
+        store.flush()
+        got = store.aggregate(None, Histogram(3600, distinct="track_id"))
+        assert got == [q.Bucket(T0 + 7200, 1)]
+        assert got == q.aggregate(events, None, Histogram(3600, distinct="track_id"))
+
     def test_delete_and_clear(self, loaded: Any) -> None:
         assert loaded.delete(["person-0", "person-1", "nope"]) == 2
         loaded.flush()
