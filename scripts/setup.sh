@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras=""
+extras="[audio]"
 services=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[dev,services]"; services=1 ;;
+    --dev) extras="[audio,dev,services]"; services=1 ;;
     *) echo "usage: $0 [--dev]" >&2; exit 2 ;;
   esac
 done

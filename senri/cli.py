@@ -248,7 +248,7 @@ def models_list() -> None:
         table.add_row(
             name,
             card.task,
-            card.source.requirement,
+            ", ".join(card.requirements),
             card.licence,
             "yes" if registry.is_cached(name) else "no",
         )
@@ -284,8 +284,12 @@ def models_info(name: str) -> None:
     for key, value in (
         ("name", card.name),
         ("task", card.task),
-        ("source", f"{card.source.requirement} ({card.source.member})"),
-        ("sha256", card.source.sha256),
+        ("source", ", ".join(card.requirements)),
+        ("files", ", ".join(f.path for f in card.files) or card.source.member),
+        (
+            "sha256",
+            "; ".join(f"{f.path} {f.sha256[:16]}…" for f in card.files) or card.source.sha256,
+        ),
         ("licence", card.licence),
         ("format", card.format),
         ("inputs", card.inputs),

