@@ -103,11 +103,14 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
 
 
 MAX_WER = 0.25
+_DIGITS = "zero one two three four five six seven eight nine ten".split()
+_NUMBERS = {str(n): word for n, word in enumerate(_DIGITS)}  # "camera 2" is "camera two"
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """Word-level edit distance over the reference length (lower-cased words, no punctuation)."""
-    ref, hyp = words(reference), words(hypothesis)
+    ref = [_NUMBERS.get(w, w) for w in words(reference)]
+    hyp = [_NUMBERS.get(w, w) for w in words(hypothesis)]
     row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         prev, row[0] = row[0], i

@@ -16,6 +16,7 @@ The id comes from the stream and the span's start, so a replay overwrites.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -116,6 +117,12 @@ class Speech(Operator[AudioChunk, EventBatch]):
             self._whisper = WhisperModel(
                 str(folder), device="cpu", compute_type="int8", cpu_threads=self.threads
             )
+
+    def teardown(self) -> None:
+        """Release the Whisper model now: CTranslate2 aborts if it is destroyed at exit."""
+        self._whisper = None
+        self._vad.teardown()
+        gc.collect()
 
     def _transcribe(
         self, stream_id: str, stream: _Stream, start: float, end: float, cut: bool = False

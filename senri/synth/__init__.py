@@ -50,7 +50,7 @@ __all__ = [
     "validate",
 ]
 
-VERSION = 2
+VERSION = 3
 """Bump when the world's contents or truth layout change, so cached worlds are regenerated."""
 
 VIDEO_NAME, AUDIO_NAME, TRUTH_NAME = "camera.mp4", "audio.wav", "truth.json"

@@ -38,8 +38,8 @@ PHRASES = (
     "a person is walking to the door",
     "blue truck leaving the north gate",
     "all clear on camera two",
-    "checking the loading dock now",
-    "green van parked near the entrance",
+    "a delivery truck at the loading dock",
+    "the green van stopped at the gate",
 )
 
 

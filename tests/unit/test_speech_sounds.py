@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -112,10 +112,11 @@ def horn(seconds: float) -> npt.NDArray[np.float64]:
 
 
 @pytest.fixture(scope="module")
-def speech() -> Speech:
+def speech() -> Iterator[Speech]:
     op = Speech(model="speech/en")
     op.setup(Device("cpu"))
-    return op
+    yield op
+    op.teardown()
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +186,7 @@ def test_multilingual_model_identifies_spanish() -> None:
     op = Speech(model="speech/multi")
     op.setup(Device("cpu"))
     (event,) = run(op, chunks(place(len(clip) / SR + 2.0, [(0.5, clip)]), "es"))
+    op.teardown()
     assert event.attributes["language"] == "es"
     assert float(event.attributes["language_probability"]) > 0.5
     assert "parque" in (event.text or "").lower()
@@ -476,4 +478,5 @@ def test_long_speech_is_transcribed_in_contiguous_pieces() -> None:
     assert all(a.end_time == b.time for a, b in itertools.pairwise(events))
     assert max(len(s.audio) for s in op._streams.values()) <= (4.0 + 2.0) * SR
     said = " ".join(e.text or "" for e in events)
+    op.teardown()
     assert wer(" ".join(PHRASES[:4]), said) <= 0.35
