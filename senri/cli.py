@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from senri import __version__, config
+from senri.bus_cli import ingest_app, worker
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.services.cli import app as services_app
 
@@ -319,6 +320,8 @@ def models_info(name: str) -> None:
 
 
 app.add_typer(services_app, name="services")
+app.add_typer(ingest_app, name="ingest")
+app.command("worker")(worker)
 
 
 def main() -> None:

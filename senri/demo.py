@@ -103,7 +103,7 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
 
 
 MAX_WER = 0.25
-_DIGITS = "zero one two three four five six seven eight nine ten".split()
+_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _NUMBERS = {str(n): word for n, word in enumerate(_DIGITS)}  # "camera 2" is "camera two"
 
 

@@ -1,0 +1,208 @@
+"""CLI for the distributed mode: `senri ingest video|audio|images ...` and `senri worker ...`.
+
+Mounted into the main command with::
+
+    from senri.bus_cli import ingest_app, worker
+    app.add_typer(ingest_app, name="ingest")
+    app.command("worker")(worker)
+
+It also runs on its own: ``python -m senri.bus_cli ingest video cam.mp4 --stream cam1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
+ingest_app = typer.Typer(help="Produce video, audio or images onto Kafka.", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _bootstrap(bus: str | None) -> str:
+    from senri.connectors.kafka import parse_bus
+    from senri.services import kafka_bootstrap
+
+    try:
+        return parse_bus(bus) if bus else kafka_bootstrap()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--bus") from None
+
+
+def _summary(report: Any) -> None:
+    console.print(
+        f"[green]sent[/] {report.records} records ({report.bytes / 1e6:.1f} MB, "
+        f"{report.compression}) to [bold]{escape(report.topic)}[/] in {report.seconds:.1f}s "
+        f"({report.megabytes_per_s:.1f} MB/s); dead letters: {report.dead_letters}"
+    )
+
+
+def _run_ingest(fn: Any, *args: Any, **kwargs: Any) -> None:
+    from senri.errors import SenriError
+
+    try:
+        _summary(fn(*args, progress=True, **kwargs))
+    except (SenriError, ValueError, TimeoutError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
+@ingest_app.command("video")
+def ingest_video(
+    source: str = typer.Argument(..., help="Video file or camera URL (rtsp://, http://)."),
+    stream: str = typer.Option(..., "--stream", help="Stream id (the message key)."),
+    fps: float | None = typer.Option(None, "--fps", help="Keep at most N frames per second."),
+    bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.<stream>."),
+    partitions: int = typer.Option(3, "--partitions", min=1),
+    dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    rate: float | None = typer.Option(None, "--rate", help="Send at most N records per second."),
+    start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
+    max_frames: int | None = typer.Option(None, "--max-frames", min=1),
+) -> None:
+    """Produce a video's frames as JPEG envelopes keyed by stream id."""
+    from senri.ingest import ingest_video as run
+
+    _run_ingest(
+        run,
+        source,
+        stream,
+        _bootstrap(bus),
+        fps=fps,
+        topic=topic,
+        start_time=start_time,
+        max_frames=max_frames,
+        partitions=partitions,
+        rate=rate,
+        dlq_topic=dlq,
+    )
+
+
+@ingest_app.command("audio")
+def ingest_audio(
+    source: str = typer.Argument(..., help="Audio file or URL."),
+    stream: str = typer.Option(..., "--stream", help="Stream id (the message key)."),
+    chunk_seconds: float = typer.Option(1.0, "--chunk-seconds"),
+    sample_rate: int = typer.Option(16000, "--sample-rate"),
+    bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.audio.<stream>."),
+    partitions: int = typer.Option(3, "--partitions", min=1),
+    dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
+    start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
+) -> None:
+    """Produce PCM16 audio chunks keyed by stream id."""
+    from senri.ingest import ingest_audio as run
+
+    _run_ingest(
+        run,
+        source,
+        stream,
+        _bootstrap(bus),
+        chunk_seconds=chunk_seconds,
+        sample_rate=sample_rate,
+        topic=topic,
+        start_time=start_time,
+        partitions=partitions,
+        rate=rate,
+        dlq_topic=dlq,
+    )
+
+
+@ingest_app.command("images")
+def ingest_images(
+    folder: str = typer.Argument(..., help="Folder of images."),
+    collection: str = typer.Option(..., "--collection", help="Collection name (the key)."),
+    bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.images.<collection>."),
+    partitions: int = typer.Option(3, "--partitions", min=1),
+    dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    rate: float | None = typer.Option(None, "--rate", help="Send at most N images per second."),
+    recursive: bool = typer.Option(True, "--recursive/--no-recursive"),
+) -> None:
+    """Produce a folder's images as image envelopes keyed by collection."""
+    from senri.ingest import ingest_images as run
+
+    _run_ingest(
+        run,
+        folder,
+        collection,
+        _bootstrap(bus),
+        topic=topic,
+        recursive=recursive,
+        partitions=partitions,
+        rate=rate,
+        dlq_topic=dlq,
+    )
+
+
+def worker(
+    pipeline: Path = typer.Argument(..., exists=True, dir_okay=False, help="Pipeline YAML."),
+    bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
+    store: str = typer.Option(
+        "sqlite:events.sqlite", "--store", help="sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]."
+    ),
+    group: str | None = typer.Option(None, "--group", help="Default: senri.worker.<pipeline>."),
+    results: str | None = typer.Option(None, "--results", help="Default: senri.results.<name>."),
+    dlq: str = typer.Option("senri.dlq", "--dlq", help="Dead-letter topic."),
+    stop_when_idle: float | None = typer.Option(
+        None, "--stop-when-idle", help="Flush open spans and exit after N idle seconds."
+    ),
+    max_message_bytes: int | None = typer.Option(None, "--max-message-bytes", min=1),
+    max_poll_records: int = typer.Option(256, "--max-poll-records", min=1),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+) -> None:
+    """Run a pipeline as one worker of a Kafka consumer group (Ctrl-C commits and leaves)."""
+    from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, open_store, worker_sinks
+    from senri.engine.operator import Device
+    from senri.engine.run import load_graph
+    from senri.errors import PipelineError
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    try:
+        graph = load_graph(pipeline)
+    except PipelineError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    config = WorkerConfig(
+        _bootstrap(bus),
+        group=group,
+        results_topic=results,
+        dlq_topic=dlq,
+        stop_when_idle_s=stop_when_idle,
+        max_poll_records=max_poll_records,
+        device=Device.parse(device),
+    )
+    if max_message_bytes is not None:
+        config.max_message_bytes = max_message_bytes
+    event_store = open_store(store)
+    try:
+        runner = KafkaWorker(graph, config, worker_sinks(graph, event_store))
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: runner.stop())
+    console.print(f"worker of group [bold]{escape(runner.group)}[/] on {config.bootstrap}")
+    try:
+        report = runner.run()
+    finally:
+        event_store.close()
+    console.print(
+        f"[green]done[/]: {report.consumed} records, {report.events} events, "
+        f"{report.dead_letters} dead letters, {report.commits} commits in {report.seconds:.1f}s"
+    )
+
+
+app = typer.Typer(help="senri distributed mode (Kafka).", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.command("worker")(worker)
+
+if __name__ == "__main__":
+    app()

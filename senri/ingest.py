@@ -1,0 +1,214 @@
+"""Ingest: read a video, audio file or image folder and produce its records onto Kafka.
+
+Frames go as JPEG envelopes, audio as PCM16 chunk envelopes, images as image envelopes (never raw
+arrays), keyed by stream id, to `senri.frames.<stream>` / `senri.audio.<stream>` /
+`senri.images.<collection>` unless a topic is given. Topics are created (idempotently) with
+`partitions` partitions. Sending goes through `BusProducer`, which blocks and resends through a
+broker restart rather than dropping. A corrupt item the source reports goes to `senri.dlq` with
+its reason; the rest of the stream goes on.
+
+Example:
+    report = ingest_video("camera.mp4", "cam1", "localhost:9092", fps=10)
+    print(report.records, report.megabytes_per_s)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from senri.connectors import AudioSource, ImageFolderSource, VideoSource
+from senri.connectors.kafka import (
+    DLQ_TOPIC,
+    BusProducer,
+    TopicSpec,
+    audio_topic,
+    ensure_topics,
+    frames_topic,
+    images_topic,
+)
+from senri.records import DeadLetter
+
+
+@dataclass
+class IngestReport:
+    """What one ingest sent: records, dead letters, bytes (envelopes), seconds, where to."""
+
+    topic: str
+    records: int = 0
+    dead_letters: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    compression: str = ""
+    resent: int = 0
+
+    @property
+    def megabytes_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+class RateLimiter:
+    """Paces calls to at most `rate` per second (None: no limit), without drifting."""
+
+    def __init__(self, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate must be positive; got {rate}")
+        self.interval = 0.0 if rate is None else 1.0 / rate
+        self._next = time.monotonic()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self._next > now:
+            time.sleep(self._next - now)
+        self._next = max(self._next, now) + self.interval
+
+
+def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """Headers of a source dead letter on `senri.dlq` (same names the worker uses)."""
+    return [
+        ("senri.reason", letter.reason.encode()),
+        ("senri.error", letter.error.encode()),
+        ("senri.stage", letter.stage.encode()),
+        ("senri.stream", letter.stream_id.encode()),
+        ("senri.key", letter.key.encode()),
+    ]
+
+
+def ingest(
+    records: Iterable[Any],
+    topic: str,
+    bootstrap: str,
+    *,
+    partitions: int = 3,
+    rate: float | None = None,
+    progress: bool = False,
+    total: int | None = None,
+    producer: BusProducer | None = None,
+    dlq_topic: str = DLQ_TOPIC,
+) -> IngestReport:
+    """Produce every record of `records` onto `topic` (created if missing); dead letters to DLQ.
+
+    `rate` limits records per second; `progress` shows a rich progress bar on stderr.
+    """
+    ensure_topics(bootstrap, [TopicSpec(topic, partitions), TopicSpec(dlq_topic, 1)])
+    report = IngestReport(topic)
+    limiter = RateLimiter(rate)
+    own = producer is None
+    prod = producer if producer is not None else BusProducer(bootstrap)
+    report.compression = prod.compression
+    started = time.perf_counter()
+    bar = _progress_bar(topic, total) if progress else None
+    try:
+        for record in records:
+            limiter.wait()
+            if isinstance(record, DeadLetter):
+                payload = record.payload or b""
+                prod.send(
+                    DLQ_TOPIC, record.stream_id.encode(), payload, dead_letter_headers(record)
+                )
+                report.dead_letters += 1
+            else:
+                report.bytes += prod.send_record(topic, record)
+                report.records += 1
+            if bar is not None:
+                bar[0].update(bar[1], advance=1, sent=f"{report.bytes / 1e6:.1f} MB")
+        prod.flush()
+    finally:
+        if own:
+            prod.close()
+        if bar is not None:
+            bar[0].stop()
+    report.seconds = time.perf_counter() - started
+    report.resent = prod.resent
+    return report
+
+
+def _progress_bar(topic: str, total: int | None) -> tuple[Any, Any]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[sent]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task(topic, total=total, sent="0.0 MB")
+    bar.start()
+    return bar, task
+
+
+def _frame_count(path: Path) -> int | None:
+    """The container's frame count when it states one (for the progress bar), else None."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            frames = container.streams.video[0].frames
+            return int(frames) or None
+    except Exception:  # only a progress hint: any failure means "unknown"
+        return None
+
+
+def ingest_video(
+    source: str,
+    stream: str,
+    bootstrap: str,
+    *,
+    fps: float | None = None,
+    topic: str | None = None,
+    start_time: float | None = None,
+    max_frames: int | None = None,
+    **options: Any,
+) -> IngestReport:
+    """Produce the frames of a video file or camera URL onto `senri.frames.<stream>`."""
+    src = VideoSource(source, stream, fps=fps, start_time=start_time, max_frames=max_frames)
+    total = None if fps or "://" in source else _frame_count(Path(source))
+    options.setdefault("total", total)
+    return ingest(src, topic or frames_topic(stream), bootstrap, **options)
+
+
+def ingest_audio(
+    source: str,
+    stream: str,
+    bootstrap: str,
+    *,
+    chunk_seconds: float = 1.0,
+    sample_rate: int = 16000,
+    topic: str | None = None,
+    start_time: float | None = None,
+    **options: Any,
+) -> IngestReport:
+    """Produce PCM16 chunks of an audio file or URL onto `senri.audio.<stream>`."""
+    src = AudioSource(source, stream, chunk_seconds, sample_rate, start_time)
+    return ingest(src, topic or audio_topic(stream), bootstrap, **options)
+
+
+def ingest_images(
+    folder: str,
+    collection: str,
+    bootstrap: str,
+    *,
+    topic: str | None = None,
+    recursive: bool = True,
+    **options: Any,
+) -> IngestReport:
+    """Produce the images of a folder onto `senri.images.<collection>`."""
+    src = ImageFolderSource(folder, collection, recursive=recursive)
+    options.setdefault("total", len(src.paths()))
+    return ingest(src, topic or images_topic(collection), bootstrap, **options)
