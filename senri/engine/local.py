@@ -28,6 +28,7 @@ from typing import Any
 from senri.connectors.base import Source
 from senri.engine.batcher import END, MicroBatcher
 from senri.engine.graph import Graph, Node
+from senri.engine.isolate import process_isolated
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
@@ -259,40 +260,12 @@ class LocalRuntime:
     def _process(
         self, node: Node, op: Operator[Any, Any], items: list[Any]
     ) -> tuple[list[Any], list[DeadLetter]]:
-        """Run one batch; on failure retry item by item so only the bad item is dead-lettered."""
+        """Run one batch (bad items fail alone, see `senri.engine.isolate`), timing it."""
         started = time.perf_counter()
         try:
-            out = op.process(items)
-            if len(out) != len(items):
-                raise RuntimeError(f"operator returned {len(out)} results for {len(items)} inputs")
-            return out, []
-        except Exception:
-            if len(items) == 1:
-                return [], [self._letter(node, items[0])]
-            results: list[Any] = []
-            dead: list[DeadLetter] = []
-            for item in items:
-                try:
-                    results.extend(op.process([item]))
-                except Exception:
-                    dead.append(self._letter(node, item))
-            return results, dead
+            return process_isolated(node, op, items)
         finally:
             self.metrics.latency.labels(node.name).observe(time.perf_counter() - started)
-
-    @staticmethod
-    def _letter(node: Node, item: Any) -> DeadLetter:
-        import sys
-
-        exc = sys.exc_info()[1]
-        return DeadLetter(
-            stream_id=str(getattr(item, "stream_id", "")),
-            key=str(getattr(item, "key", "")),
-            stage=node.name,
-            reason=f"{node.op_cls.name} failed: {exc}",
-            error=type(exc).__name__,
-            time=time.time(),
-        )
 
     async def _emit(self, stage: str, items: list[Any], targets: list[asyncio.Queue[Any]]) -> None:
         self.metrics.items_out.labels(stage).inc(len(items))

@@ -67,6 +67,8 @@ class _SpanOperator(Operator[AudioChunk, EventBatch]):
             self._origin[stream_id] = float(state["origin"])
         if state.get("span"):
             self._spans[stream_id] = SpanTracker(**state["span"])
+        else:
+            self._spans.pop(stream_id, None)
 
     def finish(self) -> list[EventBatch]:
         out = []
