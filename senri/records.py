@@ -302,8 +302,10 @@ class FrameDetections:
         for i in range(len(d)):
             attrs: dict[str, AttrValue] = {}
             for name, column in d.data.items():
-                if name != "label":
-                    value = column[i].item() if isinstance(column[i], np.generic) else column[i]
+                if name == "label" or column.ndim != 1:
+                    continue  # vectors (face embeddings) go to vector indexes, not events
+                value = column[i].item() if isinstance(column[i], np.generic) else column[i]
+                if isinstance(value, str | int | float | bool):
                     attrs[name] = value
             track = int(d.tracker_id[i])
             events.append(

