@@ -284,6 +284,24 @@ def models_fetch(
         console.print(f"[green]✓[/] {name}: {path}")
 
 
+@models_app.command("eval")
+def models_eval(
+    names: list[str] = typer.Argument(
+        ..., help="Models to evaluate, e.g. speech/en sounds/audioset."
+    ),
+) -> None:
+    """Print a model's accuracy on a held-out set (synthetic; see each card's evaluation)."""
+    from senri.models import catalog, eval_audio
+
+    for name in names:
+        try:
+            catalog.card(name)
+            with console.status(f"evaluating {name}"):
+                eval_audio.report([name], lambda line: console.print(escape(line)))
+        except (ModelUnavailableError, ValueError) as exc:
+            _fail(str(exc))
+
+
 @models_app.command("info")
 def models_info(name: str) -> None:
     """Show a model's card."""

@@ -1,0 +1,231 @@
+"""Held-out evaluations of the audio models: word error rate and sound recognition.
+
+`senri models eval speech/en speech/multi sounds/audioset` prints these. The speech set is
+espeak-ng sentences that neither the tests nor the sample world use, spoken by two voices
+(en-us, en-gb) at two rates; the sound set is synthetic clips with known labels — sirens and
+horns of varied pitch and speed, and sounds that must not be called either (beeps, noise,
+speech, silence). Both are synthetic: they show the models work and regress, not how they
+fare on field recordings.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+import soxr
+
+from senri.engine.operator import Device, Operator
+from senri.records import AudioChunk, Event, EventBatch
+
+SR = 16_000
+HELD_OUT = (
+    "the second camera shows a truck at the dock",
+    "please open the east gate for the delivery",
+    "a man with a red jacket is near the stairs",
+    "the alarm stopped after two minutes",
+    "three cars are waiting at the barrier",
+    "someone left a bag next to the bench",
+    "the lights in the garage are off",
+    "a bus is parked outside the station",
+    "the woman crossed the street quickly",
+    "nothing unusual happened this morning",
+    "the dog ran across the parking lot",
+    "check the camera above the main entrance",
+)
+VOICES = ("en-us", "en-gb")
+RATES = (140, 175)
+
+
+def _espeak(text: str, voice: str, rate: int) -> npt.NDArray[np.float32]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise RuntimeError("the audio evaluation needs espeak-ng (apt-get install espeak-ng)")
+    wav = subprocess.run(
+        [exe, "-v", voice, "-s", str(rate), "--stdout", text],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    ).stdout
+    data, rate_in = sf.read(io.BytesIO(wav), dtype="float64", always_2d=True)
+    return (0.5 * soxr.resample(data[:, 0], rate_in, SR)).astype(np.float32)
+
+
+def _stream(clip: npt.NDArray[np.float32], name: str, pad: float = 0.6) -> list[AudioChunk]:
+    """The clip with `pad` s of quiet noise either side, as 1 s chunks of a stream of its own."""
+    noise = np.random.default_rng(0).normal(0.0, 3e-4, round(pad * SR)).astype(np.float32)
+    audio = np.concatenate([noise, clip, noise])
+    return [
+        AudioChunk(name, k, 1000.0 + i / SR, i / SR, audio[i : i + SR], SR)
+        for k, i in enumerate(range(0, len(audio), SR))
+    ]
+
+
+def _events(op: Operator[AudioChunk, EventBatch], chunks: list[AudioChunk]) -> list[Event]:
+    batches = op.process(chunks) + op.finish()
+    return [e for b in batches for e in b.events]
+
+
+@dataclass
+class SpeechScore:
+    """Word errors over reference words, per voice, and the real-time factor."""
+
+    model: str
+    errors: int = 0
+    words: int = 0
+    audio_seconds: float = 0.0
+    seconds: float = 0.0
+    by_voice: dict[str, list[int]] = field(default_factory=dict)
+    worst: tuple[float, str, str] = (0.0, "", "")
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(self.words, 1)
+
+    @property
+    def rtf(self) -> float:
+        return self.audio_seconds / max(self.seconds, 1e-9)
+
+
+def evaluate_speech(model: str) -> SpeechScore:
+    """WER of `audio.speech` with registry model `model` on the held-out sentences."""
+    from senri.demo import word_error_rate
+    from senri.operators.speech import Speech
+
+    language = None if model == "speech/en" else "en"
+    op = Speech(model=model, language=language)
+    op.setup(Device("cpu"))
+    score = SpeechScore(model)
+    try:
+        for voice in VOICES:
+            for rate in RATES:
+                for text in HELD_OUT:
+                    clip = _espeak(text, voice, rate)
+                    started = time.perf_counter()
+                    stream = _stream(clip, f"{voice}-{rate}-{text}")
+                    said = " ".join(e.text or "" for e in _events(op, stream))
+                    score.seconds += time.perf_counter() - started
+                    score.audio_seconds += len(clip) / SR
+                    n = len(text.split())
+                    errors = round(word_error_rate(text, said) * n)
+                    score.errors += errors
+                    score.words += n
+                    tally = score.by_voice.setdefault(voice, [0, 0])
+                    tally[0] += errors
+                    tally[1] += n
+                    if errors / n > score.worst[0]:
+                        score.worst = (errors / n, text, said.strip())
+    finally:
+        op.teardown()
+    return score
+
+
+def _tone_sweep(
+    seconds: float, centre: float, depth: float, rate: float
+) -> npt.NDArray[np.float64]:
+    t = np.arange(round(seconds * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(centre + depth * np.sin(2 * np.pi * rate * t)) / SR
+    return np.sin(phase) + 0.2 * np.sin(2 * phase) + 0.2 * np.sin(3 * phase)
+
+
+def _horn(seconds: float, low: float) -> npt.NDArray[np.float64]:
+    t = np.arange(round(seconds * SR)) / SR
+    wave = sum(np.sin(2 * np.pi * k * f * t) / k for f in (low, low * 1.26) for k in range(1, 20))
+    return np.asarray(wave, dtype=np.float64)
+
+
+def _beeps(seconds: float, freq: float) -> npt.NDArray[np.float64]:
+    t = np.arange(round(seconds * SR)) / SR
+    return np.sin(2 * np.pi * freq * t) * ((t % 0.3) < 0.15)
+
+
+def _noise(seconds: float, seed: int) -> npt.NDArray[np.float64]:
+    return np.random.default_rng(seed).normal(0.0, 1.0, round(seconds * SR))
+
+
+def sound_clips() -> Iterator[tuple[str, str, npt.NDArray[np.float32]]]:
+    """(expected urban label or "none", description, clip) for the sound evaluation."""
+    waves: list[tuple[str, str, npt.NDArray[np.float64]]] = []
+    for centre, depth, rate in (
+        (1150, 450, 0.2),
+        (1000, 350, 0.25),
+        (1300, 500, 0.15),
+        (900, 300, 0.3),
+    ):
+        wail = _tone_sweep(2.5, centre, depth, rate)
+        waves.append(("siren", f"wail {centre}±{depth} Hz at {rate} Hz", wail))
+    for low in (330.0, 350.0, 370.0, 400.0):
+        waves.append(("car_horn", f"two-tone horn from {low:.0f} Hz", _horn(2.0, low)))
+    for freq in (800.0, 1200.0):
+        waves.append(("none", f"beeps at {freq:.0f} Hz", _beeps(2.0, freq)))
+    waves.append(("none", "white noise", _noise(2.0, 1)))
+    waves.append(("none", "silence", np.zeros(2 * SR)))
+    for label, description, wave in waves:
+        peak = float(np.abs(wave).max()) or 1.0
+        yield label, description, (0.3 * wave / peak).astype(np.float32)
+    yield "none", "speech", _espeak("the lights in the garage are off", "en-us", 160)
+
+
+@dataclass
+class SoundScore:
+    """Clips whose recognised urban label (or absence of one) was right."""
+
+    correct: int = 0
+    total: int = 0
+    confusions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / max(self.total, 1)
+
+
+def evaluate_sounds(model: str = "sounds/audioset") -> SoundScore:
+    """Urban-label accuracy of `audio.sounds` (urban labels only) on the synthetic clip set."""
+    from senri.operators.sounds import Sounds
+
+    op = Sounds(model=model, urban_only=True)
+    op.setup(Device("cpu"))
+    score = SoundScore()
+    for expected, description, clip in sound_clips():
+        labels = {e.label for e in _events(op, _stream(clip, description))}
+        got = (
+            labels.pop()
+            if len(labels) == 1
+            else ("none" if not labels else "+".join(sorted(labels)))
+        )
+        score.total += 1
+        if got == expected:
+            score.correct += 1
+        else:
+            score.confusions.append((description, expected, got))
+    return score
+
+
+def report(models: list[str], emit: Callable[[str], Any]) -> None:
+    """Run the evaluations for `models` and print them through `emit`."""
+    for model in models:
+        if model.startswith("speech/"):
+            s = evaluate_speech(model)
+            voices = ", ".join(f"{v} {e / max(n, 1):.1%}" for v, (e, n) in s.by_voice.items())
+            emit(
+                f"{model}: WER {s.wer:.1%} on {s.words} words "
+                f"({len(HELD_OUT)} held-out sentences × {len(VOICES)} voices × {len(RATES)} rates; "
+                f"{voices}); {s.rtf:.1f}× real time on CPU"
+            )
+            if s.worst[1]:
+                emit(f"  worst: {s.worst[1]!r} → {s.worst[2]!r}")
+        elif model.startswith("sounds/"):
+            r = evaluate_sounds(model)
+            emit(f"{model}: urban label right on {r.correct}/{r.total} clips ({r.accuracy:.0%})")
+            for description, expected, got in r.confusions:
+                emit(f"  {description}: expected {expected}, got {got}")
+        else:
+            raise ValueError(f"no audio evaluation for {model!r}")

@@ -1,0 +1,36 @@
+"""The audio evaluations behind `senri models eval`, and the WER they use."""
+
+from __future__ import annotations
+
+import pytest
+
+from senri.demo import word_error_rate
+from senri.models import eval_audio
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "wer"),
+    [
+        ("red car on camera one", "Red car on camera one.", 0.0),
+        ("all clear on camera two", "All clear on camera 2", 0.0),
+        ("green van parked near the entrance", "Green man park near the entrance.", 2 / 6),
+        ("a b c", "", 1.0),
+        ("a b", "a x b y", 1.0),
+    ],
+)
+def test_word_error_rate(reference: str, hypothesis: str, wer: float) -> None:
+    assert word_error_rate(reference, hypothesis) == pytest.approx(wer)
+
+
+def test_sound_evaluation_recognises_sirens_and_horns_only() -> None:
+    score = eval_audio.evaluate_sounds()
+    assert score.total == 13
+    assert score.accuracy >= 0.9, score.confusions
+
+
+def test_held_out_sentences_are_not_the_demo_or_test_phrases() -> None:
+    from senri.synth.sound import PHRASES
+
+    assert not set(eval_audio.HELD_OUT) & set(PHRASES)
