@@ -291,13 +291,14 @@ def models_eval(
     ),
 ) -> None:
     """Print a model's accuracy on a held-out set (synthetic; see each card's evaluation)."""
-    from senri.models import catalog, eval_audio
+    from senri.models import catalog, eval_audio, evaluate
 
     for name in names:
         try:
             catalog.card(name)
+            runner = evaluate if name in evaluate.EVALUATIONS else eval_audio
             with console.status(f"evaluating {name}"):
-                eval_audio.report([name], lambda line: console.print(escape(line)))
+                runner.report([name], lambda line: console.print(escape(line)))
         except (ModelUnavailableError, ValueError) as exc:
             _fail(str(exc))
 

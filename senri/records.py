@@ -310,7 +310,15 @@ class FrameDetections:
             track = int(d.tracker_id[i])
             events.append(
                 Event(
-                    id=Event.make_id(self.frame.stream_id, self.frame.seq, self.kind, i),
+                    # the label and box name a detection whatever subset of the frame's
+                    # detections a node passes on, so ids never collide across nodes
+                    id=Event.make_id(
+                        self.frame.stream_id,
+                        self.frame.seq,
+                        self.kind,
+                        str(labels[i]) if labels is not None else int(d.class_id[i]),
+                        *(round(float(v), 1) for v in d.xyxy[i]),
+                    ),
                     stream_id=self.frame.stream_id,
                     time=self.frame.ts,
                     kind=self.kind,

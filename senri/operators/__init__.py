@@ -1,6 +1,7 @@
 """Built-in operators; importing this package registers them by name."""
 
 from senri.operators import (
+    attributes,
     audio,
     colour,
     decode,
@@ -14,6 +15,7 @@ from senri.operators import (
 )
 
 __all__ = [
+    "attributes",
     "audio",
     "colour",
     "decode",

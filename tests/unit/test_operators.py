@@ -200,3 +200,17 @@ def test_events_keep_scalar_columns_only() -> None:
     )
     (event,) = FrameDetections(frame, dets, kind="face").to_events()
     assert event.label == "face" and dict(event.attributes) == {"age": 31.5}
+
+
+def test_event_ids_do_not_depend_on_which_detections_a_node_kept() -> None:
+    frame = scene(0, [])
+    dets = Detections.create(
+        [[0, 0, 10, 10], [20, 20, 40, 40]],
+        data={"label": np.array(["person", "car"], dtype=object)},
+    )
+    whole = {e.label: e.id for e in FrameDetections(frame, dets).to_events()}
+    cars_only = {
+        e.label: e.id for e in FrameDetections(frame, dets[np.array([False, True])]).to_events()
+    }
+    assert cars_only["car"] == whole["car"]
+    assert len(set(whole.values())) == 2

@@ -1,0 +1,184 @@
+"""Evaluations of the vision models: COCO detector recall on real photos, colour naming.
+
+``evaluate("detector/coco")`` runs the detector on scikit-image's sample photos (read with cv2
+from the installed package's ``data`` folder) and compares with boxes drawn by hand in
+``senri/models/eval_data/vision_boxes.json``: an object is found when a detection of the same
+label overlaps it with IoU >= 0.5. It also scores `colour_name` (used by the colour and
+attribute operators on the detector's boxes) on a generated palette of CSS named colours, at
+full brightness and in shade, each with the name a person would give it.
+
+Five photos are a smoke test that shows the converted model works and catches regressions;
+they are not a measure of accuracy in the field.
+
+Example:
+    >>> result = evaluate("detector/coco")          # doctest: +SKIP
+    >>> result["recall_by_label"]["person"], result["colour_naming"]["accuracy"]
+    (1.0, 0.97)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from senri.engine.operator import Device
+from senri.operators.colour import colour_name
+
+BOXES = Path(__file__).resolve().parent / "eval_data" / "vision_boxes.json"
+MIN_IOU = 0.5
+
+# (expected name, CSS colour name, RGB): colours whose everyday name is not in doubt.
+PALETTE: tuple[tuple[str, str, tuple[int, int, int]], ...] = (
+    ("red", "red", (255, 0, 0)),
+    ("red", "darkred", (139, 0, 0)),
+    ("red", "crimson", (220, 20, 60)),
+    ("red", "firebrick", (178, 34, 34)),
+    ("orange", "orange", (255, 165, 0)),
+    ("orange", "darkorange", (255, 140, 0)),
+    ("orange", "chocolate", (210, 105, 30)),
+    ("yellow", "yellow", (255, 255, 0)),
+    ("yellow", "gold", (255, 215, 0)),
+    ("green", "green", (0, 128, 0)),
+    ("green", "lime", (0, 255, 0)),
+    ("green", "forestgreen", (34, 139, 34)),
+    ("green", "seagreen", (46, 139, 87)),
+    ("cyan", "cyan", (0, 255, 255)),
+    ("cyan", "darkturquoise", (0, 206, 209)),
+    ("cyan", "teal", (0, 128, 128)),
+    ("blue", "blue", (0, 0, 255)),
+    ("blue", "navy", (0, 0, 128)),
+    ("blue", "royalblue", (65, 105, 225)),
+    ("blue", "dodgerblue", (30, 144, 255)),
+    ("purple", "purple", (128, 0, 128)),
+    ("purple", "darkviolet", (148, 0, 211)),
+    ("purple", "indigo", (75, 0, 130)),
+    ("pink", "hotpink", (255, 105, 180)),
+    ("pink", "deeppink", (255, 20, 147)),
+    ("pink", "magenta", (255, 0, 255)),
+    ("black", "black", (0, 0, 0)),
+    ("black", "jet", (30, 30, 30)),
+    ("white", "white", (255, 255, 255)),
+    ("white", "whitesmoke", (245, 245, 245)),
+    ("grey", "grey", (128, 128, 128)),
+    ("grey", "darkgray", (169, 169, 169)),
+    ("grey", "dimgray", (105, 105, 105)),
+)
+SHADE = 0.8  # the palette is scored as given and at this brightness (cloth in shade)
+
+
+def sample_photo(name: str) -> np.ndarray:
+    """scikit-image's sample photo `name` (e.g. ``astronaut.png``) as RGB, read with cv2."""
+    found = importlib.util.find_spec("skimage")
+    if found is None or not found.submodule_search_locations:
+        raise ValueError("the detector evaluation reads scikit-image's sample photos: install it")
+    path = Path(next(iter(found.submodule_search_locations))) / "data" / name
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read {path}")
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[str, Any]:
+    """Per-object hits of ``detector/coco`` on the hand-boxed photos, and recall per label."""
+    from senri.models import onnx
+    from senri.models.vision_cards import COCO_LABELS, resolve_vision
+    from senri.operators.detect import CenterNet
+
+    if not boxes_file.is_file():
+        raise ValueError(f"no hand-drawn boxes at {boxes_file} (they live in a source checkout)")
+    truth = json.loads(boxes_file.read_text())["images"]
+    session = onnx.session(resolve_vision("detector/coco"), Device("cpu"), threads=2)
+    model = CenterNet(session, min_score=min_score)
+    objects: list[dict[str, Any]] = []
+    for entry in truth:
+        ((boxes, scores, classes),) = model.detect([sample_photo(entry["file"])])
+        labels = [COCO_LABELS[int(c)] for c in classes]
+        for obj in entry["objects"]:
+            want = np.asarray(obj["box"], np.float32)
+            ious = [
+                _iou(want, b) if lab == obj["label"] else 0.0
+                for b, lab in zip(boxes, labels, strict=True)
+            ]
+            best = int(np.argmax(ious)) if ious else -1
+            hit = best >= 0 and ious[best] >= MIN_IOU
+            said = [
+                f"{lab} {s:.2f}"
+                for lab, b, s in zip(labels, boxes, scores, strict=True)
+                if _iou(want, b) >= MIN_IOU
+            ]
+            objects.append(
+                {
+                    "file": entry["file"],
+                    "label": obj["label"],
+                    "found": bool(hit),
+                    "iou": round(ious[best], 3) if best >= 0 else 0.0,
+                    "score": round(float(scores[best]), 3) if hit else 0.0,
+                    "detections_there": said,
+                }
+            )
+    by_label: dict[str, list[bool]] = {}
+    for obj in objects:
+        by_label.setdefault(obj["label"], []).append(obj["found"])
+    return {
+        "objects": objects,
+        "recall": round(float(np.mean([o["found"] for o in objects])), 3) if objects else 0.0,
+        "recall_by_label": {k: round(float(np.mean(v)), 3) for k, v in sorted(by_label.items())},
+    }
+
+
+def colour_naming() -> dict[str, Any]:
+    """`colour_name` on `PALETTE`, as given and in shade: accuracy and the misses."""
+    misses, total = [], 0
+    for expected, css, rgb in PALETTE:
+        for factor in (1.0, SHADE):
+            shaded = np.round(np.asarray(rgb, np.float64) * factor).astype(np.uint8)
+            got = colour_name(shaded)
+            total += 1
+            if got != expected:
+                misses.append(
+                    {"colour": css, "brightness": factor, "expected": expected, "got": got}
+                )
+    return {"accuracy": round(1 - len(misses) / total, 3), "samples": total, "misses": misses}
+
+
+EVALUATIONS: dict[str, Callable[[], dict[str, Any]]] = {
+    "detector/coco": lambda: {**detector_recall(), "colour_naming": colour_naming()},
+}
+
+
+def evaluate(name: str) -> dict[str, Any]:
+    """The evaluation of model `name` as a JSON-able dict (see the module docstring)."""
+    if name not in EVALUATIONS:
+        raise ValueError(f"no vision evaluation for {name!r}; known: {', '.join(EVALUATIONS)}")
+    return {"model": name, **EVALUATIONS[name]()}
+
+
+def report(names: list[str], emit: Callable[[str], Any]) -> None:
+    """Print the evaluations of `names` line by line through `emit` (as `eval_audio.report`)."""
+    for name in names:
+        result = evaluate(name)
+        emit(f"{name}: recall {result['recall']:.0%} (IoU >= {MIN_IOU}) on hand-boxed photos")
+        for obj in result["objects"]:
+            mark = "found" if obj["found"] else "missed"
+            there = ", ".join(obj["detections_there"]) or "nothing"
+            where = f"{obj['file']:<20} {obj['label']:<10}"
+            emit(f"  {where} {mark:<6} iou {obj['iou']:.2f}  there: {there}")
+        naming = result["colour_naming"]
+        emit(f"  colour naming: {naming['accuracy']:.0%} of {naming['samples']} palette colours")
+        for miss in naming["misses"]:
+            seen = f"{miss['colour']} x{miss['brightness']}"
+            emit(f"    {seen}: {miss['got']}, want {miss['expected']}")
