@@ -214,3 +214,20 @@ def test_event_ids_do_not_depend_on_which_detections_a_node_kept() -> None:
     }
     assert cars_only["car"] == whole["car"]
     assert len(set(whole.values())) == 2
+
+
+def test_track_id_survives_brief_occlusion() -> None:
+    """A box hidden for 3 frames keeps its id when it comes back a little further on."""
+    fds = []
+    for i in range(20):
+        x = 10 + 4 * i
+        boxes = [] if 8 <= i < 11 else [[x, 50, x + 20, 70]]
+        fds.append(
+            FrameDetections(
+                scene(i / 10, []), Detections.create(np.array(boxes, np.float32).reshape(-1, 4))
+            )
+        )
+    out = Tracker(max_age=5).process(fds)
+    ids = {int(t) for fd in out for t in fd.detections.tracker_id if t >= 0}
+    assert ids == {1}
+    assert out[-1].detections.tracker_id.tolist() == [1]
