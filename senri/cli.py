@@ -31,6 +31,10 @@ models_app = typer.Typer(
     help="List, fetch and describe the models in the registry.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+train_app = typer.Typer(
+    help="Train the models senri trains itself (needs senri[train]).", no_args_is_help=True
+)
+app.add_typer(train_app, name="train")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -165,13 +169,10 @@ def demo(
     from senri.demo import timeline
     from senri.synth import load_truth
 
-    events = Table(title="timeline (seconds from the start of the streams)", show_edge=False)
-    for col in ("time", "stream", "event"):
-        events.add_column(col, justify="right" if col == "time" else "left")
     origin = float(load_truth(root / "truth.json")["start_time"])
+    console.print("[italic]timeline (seconds from the start of the streams)[/]")
     for offset, stream, text in timeline(result.stores["events"], origin):
-        events.add_row(f"{offset:5.1f}", stream, escape(text))
-    console.print(events)
+        console.print(f"  {offset:5.1f}  {stream:<6} {escape(text)}")
     console.print(
         f"{sum(result.report.items_out.get(i, 0) for i in ('frames', 'sound'))} records "
         f"in {result.report.seconds:.1f} s, "
@@ -301,6 +302,21 @@ def models_eval(
                 runner.report([name], lambda line: console.print(escape(line)))
         except (ModelUnavailableError, ValueError) as exc:
             _fail(str(exc))
+
+
+@train_app.command("dialect")
+def train_dialect(
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help="Where the ONNX model and its card go (default: the package's weights folder).",
+    ),
+    epochs: int = typer.Option(25, help="Training epochs."),
+) -> None:
+    """Build the espeak-ng dialect corpus (cached) and train, evaluate and export the CNN."""
+    from senri.models.training import dialect
+
+    dialect.main([*(["--out", str(out)] if out else []), "--epochs", str(epochs)])
 
 
 @models_app.command("info")

@@ -120,12 +120,13 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 def timeline(store_path: Path, origin: float) -> list[tuple[float, str, str]]:
-    """What happened when, across streams: objects appearing, speech (as text), sounds heard."""
+    """What happened when, across streams: objects appearing, speech (text and dialect), sounds."""
     store = SqliteEventStore(store_path)
     try:
         tracked = store.search(Query(And(Eq("kind", "motion"), Exists("track_id")), limit=10_000))
         said = store.search(Query(Eq("kind", "transcript"), limit=1000))
         heard = store.search(Query(And(Eq("kind", "sound"), Not(Eq("label", "loud"))), limit=1000))
+        accents = store.search(Query(Eq("kind", "dialect"), limit=1000))
     finally:
         store.close()
     rows: list[tuple[float, str, str]] = []
@@ -137,7 +138,11 @@ def timeline(store_path: Path, origin: float) -> list[tuple[float, str, str]]:
         rows.append(
             (e.time - origin, e.stream_id, f"{e.attributes.get('colour')} object #{track} appears")
         )
-    rows += [(e.time - origin, e.stream_id, f'speech: "{(e.text or "").strip()}"') for e in said]
+    for e in said:
+        span = [{"start": e.time - origin, "end": (e.end_time or e.time) - origin}]
+        accent = next((a for a in accents if _overlaps(a, span, origin)), None)
+        voice = f" ({accent.label}, {accent.attributes.get('cluster')})" if accent else ""
+        rows.append((e.time - origin, e.stream_id, f'speech: "{(e.text or "").strip()}"{voice}'))
     rows += [(e.time - origin, e.stream_id, f"sound: {e.label.replace('_', ' ')}") for e in heard]
     return sorted(rows)
 

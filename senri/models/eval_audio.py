@@ -209,6 +209,36 @@ def evaluate_sounds(model: str = "sounds/audioset") -> SoundScore:
     return score
 
 
+@dataclass
+class DialectScore:
+    """Top-1, top-5 and language-cluster hits on held-out sentences read by held-out speakers."""
+
+    clips: int = 0
+    top1: int = 0
+    top5: int = 0
+    cluster: int = 0
+
+
+def evaluate_dialect(model: str = "dialect/lre", per_dialect: int | None = None) -> DialectScore:
+    """`audio.dialect`'s classifier on the corpus's held-out sentences × held-out speakers."""
+    from senri.models.training import dialect_corpus as corpus
+    from senri.operators.dialect import DialectId
+
+    op = DialectId(model=model)
+    op.setup(Device("cpu"))
+    cluster_of = {d.label: d.cluster for d in corpus.DIALECTS}
+    score = DialectScore()
+    for spec in corpus.specs("heldout_both", per_dialect=per_dialect):
+        probs, _ = op.classify(corpus.synthesize(spec))
+        ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1][:5]]
+        truth = corpus.DIALECTS[spec.dialect]
+        score.clips += 1
+        score.top1 += ranked[0] == truth.label
+        score.top5 += truth.label in ranked
+        score.cluster += cluster_of[ranked[0]] == truth.cluster
+    return score
+
+
 def report(models: list[str], emit: Callable[[str], Any]) -> None:
     """Run the evaluations for `models` and print them through `emit`."""
     for model in models:
@@ -227,5 +257,13 @@ def report(models: list[str], emit: Callable[[str], Any]) -> None:
             emit(f"{model}: urban label right on {r.correct}/{r.total} clips ({r.accuracy:.0%})")
             for description, expected, got in r.confusions:
                 emit(f"  {description}: expected {expected}, got {got}")
+        elif model.startswith("dialect/"):
+            d = evaluate_dialect(model)
+            emit(
+                f"{model}: top-1 {d.top1 / d.clips:.1%}, top-5 {d.top5 / d.clips:.1%}, "
+                f"language cluster {d.cluster / d.clips:.1%} on {d.clips} held-out clips "
+                "(held-out sentences read by held-out speaker variants; synthetic espeak-ng "
+                "speech — the seed's 83.99% / 98.89% top-1/top-5 was on real NIST LRE speech)"
+            )
         else:
             raise ValueError(f"no audio evaluation for {model!r}")

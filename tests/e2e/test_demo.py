@@ -55,6 +55,11 @@ def test_demo_matches_ground_truth(tmp_path: Path, seed: int) -> None:
     assert len(transcripts) == len(truth["speech"])
     for got, want in zip(transcripts, truth["speech"], strict=True):
         assert word_error_rate(want["text"], got.text or "") <= 0.25, (want["text"], got.text)
+    dialects = store.search(Query(Eq("kind", "dialect"), limit=100))
+    assert len(dialects) == len(truth["speech"])
+    # the sample world speaks en-us; the dialect model's cluster accuracy is ~87% on held-out
+    # speech, so allow one miss
+    assert sum(e.attributes["cluster"] == "english" for e in dialects) >= len(dialects) - 1
     labels = [
         e.label
         for e in store.search(

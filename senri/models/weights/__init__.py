@@ -1,0 +1,1 @@
+"""Small model weights that ship inside the senri package (see senri.models.registry)."""
