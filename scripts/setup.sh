@@ -13,7 +13,7 @@ extras="[audio]"
 services=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[audio,dev,services]"; services=1 ;;
+    --dev) extras="[audio,dev,services,vectors]"; services=1 ;;
     *) echo "usage: $0 [--dev]" >&2; exit 2 ;;
   esac
 done
