@@ -17,44 +17,18 @@ probability of that cluster), ``top5`` (``"en-gb:0.61;en-us:0.20;..."``), ``wind
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
-from senri.operators.audio import VoiceActivity
+from senri.engine.operator import Device, register
+from senri.operators.gated import SpanAudio, VadGated
 from senri.operators.melspec import log_mel
-from senri.records import AudioChunk, Event, EventBatch
+from senri.records import Event
 
-SAMPLE_RATE = 16_000
 MIN_FRAMES = 16  # the CNN downsamples time 16-fold
-
-
-@dataclass
-class _Stream:
-    """A stream's clock and its recent audio: `audio[0]` is at stream time `start` (s)."""
-
-    origin: float
-    start: float = 0.0
-    audio: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
-    done_until: float = 0.0  # stream time up to which speech has been classified
-
-    @property
-    def end(self) -> float:
-        return self.start + len(self.audio) / SAMPLE_RATE
-
-    def cut(self, start: float, end: float) -> npt.NDArray[np.float32]:
-        i = max(0, round((start - self.start) * SAMPLE_RATE))
-        j = max(i, round((end - self.start) * SAMPLE_RATE))
-        return self.audio[i:j]
-
-    def keep_from(self, t: float) -> None:
-        drop = max(0, min(len(self.audio), round((t - self.start) * SAMPLE_RATE)))
-        self.audio = self.audio[drop:]
-        self.start += drop / SAMPLE_RATE
 
 
 def windows(mel: npt.NDArray[np.float32], size: int) -> npt.NDArray[np.float32]:
@@ -68,7 +42,7 @@ def windows(mel: npt.NDArray[np.float32], size: int) -> npt.NDArray[np.float32]:
 
 
 @register
-class DialectId(Operator[AudioChunk, EventBatch]):
+class DialectId(VadGated):
     """The dialect (and language cluster) of each speech span in 16 kHz audio streams.
 
     >>> op = DialectId()  # doctest: +SKIP
@@ -76,9 +50,6 @@ class DialectId(Operator[AudioChunk, EventBatch]):
     """
 
     name = "audio.dialect"
-    input_type = AudioChunk
-    output_type = EventBatch
-    batch = BatchPolicy(max_size=8, max_wait_ms=50)
     kind = "dialect"
 
     def __init__(
@@ -92,21 +63,25 @@ class DialectId(Operator[AudioChunk, EventBatch]):
         threads: int = 1,
         vad_model: str = "vad/silero",
     ) -> None:
+        super().__init__(
+            vad_threshold=vad_threshold,
+            min_duration=min_duration,
+            merge_gap=merge_gap,
+            pad=pad,
+            max_span=max_span,
+            vad_model=vad_model,
+        )
         self.model = model
-        self.pad = pad
-        self.max_span = max_span
         self.threads = threads
-        self._vad = VoiceActivity(vad_threshold, min_duration, merge_gap, vad_model)
         self._session: Any = None
         self._labels: tuple[str, ...] = ()
         self._clusters: tuple[str, ...] = ()
         self._window = 248
-        self._streams: dict[str, _Stream] = {}
 
     def setup(self, device: Device) -> None:
         if self._session is not None:
             return
-        self._vad.setup(device)
+        self.setup_vad(device)
         from senri.models import registry
         from senri.models.onnx import session
 
@@ -127,8 +102,13 @@ class DialectId(Operator[AudioChunk, EventBatch]):
         probs /= probs.sum(axis=1, keepdims=True)
         return probs.mean(axis=0).astype(np.float32), len(mel)
 
-    def _event(self, stream_id: str, stream: _Stream, start: float, end: float) -> list[Event]:
-        clip = stream.cut(start - self.pad, end + self.pad)
+    def ready(self) -> bool:
+        return self._session is not None
+
+    def on_span(
+        self, stream_id: str, stream: SpanAudio, start: float, end: float, cut: bool
+    ) -> list[Event]:
+        _, clip = stream.cut(start - self.pad, end + self.pad)
         stream.done_until = max(stream.done_until, end)
         if len(clip) < 400 + 160 * (MIN_FRAMES - 1):
             return []
@@ -158,54 +138,6 @@ class DialectId(Operator[AudioChunk, EventBatch]):
                 },
             )
         ]
-
-    def _spans(self, stream_id: str, stream: _Stream, vad_events: list[Event]) -> list[Event]:
-        out = []
-        for e in vad_events:
-            start = max(e.time - stream.origin, stream.done_until)
-            end = (e.end_time if e.end_time is not None else e.time) - stream.origin
-            if end > start:
-                out.extend(self._event(stream_id, stream, start, end))
-        return out
-
-    def process(self, items: list[AudioChunk]) -> list[EventBatch]:
-        if self._session is None:
-            raise RuntimeError("audio.dialect used before setup()")
-        for chunk in items:  # refuse the batch before any state changes
-            if chunk.sample_rate != SAMPLE_RATE:
-                raise ValueError(
-                    f"audio.dialect needs {SAMPLE_RATE} Hz audio; {chunk.key} is "
-                    f"{chunk.sample_rate} Hz (let the audio source resample it)"
-                )
-        out = []
-        for chunk in items:
-            stream = self._streams.get(chunk.stream_id)
-            if stream is None:
-                stream = _Stream(chunk.ts - chunk.pts, start=chunk.pts, done_until=chunk.pts)
-                self._streams[chunk.stream_id] = stream
-            stream.audio = np.concatenate([stream.audio, chunk.samples])
-            (vad,) = self._vad.process([chunk])
-            events = self._spans(chunk.stream_id, stream, list(vad.events))
-            tracker = self._vad._spans.get(chunk.stream_id)  # the span the VAD holds open
-            open_start = None if tracker is None else tracker.open_start
-            if open_start is not None:
-                begun = max(open_start, stream.done_until)
-                if stream.end - begun > self.max_span:  # classify a long span as it grows
-                    events.extend(self._event(chunk.stream_id, stream, begun, stream.end))
-                stream.keep_from(max(open_start, stream.done_until) - self.pad)
-            else:
-                stream.keep_from(stream.end - self.pad - 1.0)
-            out.append(EventBatch(chunk.stream_id, chunk.key, tuple(events)))
-        return out
-
-    def finish(self) -> list[EventBatch]:
-        out = []
-        for batch in self._vad.finish():
-            stream = self._streams[batch.stream_id]
-            events = self._spans(batch.stream_id, stream, list(batch.events))
-            if events:
-                out.append(EventBatch(batch.stream_id, f"{batch.stream_id}:end", tuple(events)))
-        return out
 
 
 def load_metadata(weights: Path) -> dict[str, Any]:

@@ -20,47 +20,16 @@ import gc
 import json
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import Device, register
 from senri.errors import MissingDependencyError
-from senri.operators.audio import VoiceActivity
-from senri.records import AudioChunk, Event, EventBatch
-
-SAMPLE_RATE = 16_000
-
-
-@dataclass
-class _Stream:
-    """A stream's clock and its recent audio: `audio[0]` is at stream time `start` (s)."""
-
-    origin: float
-    start: float = 0.0
-    audio: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
-    done_until: float = 0.0  # stream time up to which speech has been transcribed
-    cut_at: float | None = None  # where a long span was last cut (no padding across a cut)
-
-    @property
-    def end(self) -> float:
-        return self.start + len(self.audio) / SAMPLE_RATE
-
-    def cut(self, start: float, end: float) -> tuple[float, npt.NDArray[np.float32]]:
-        i = max(0, round((start - self.start) * SAMPLE_RATE))
-        j = max(i, round((end - self.start) * SAMPLE_RATE))
-        return self.start + i / SAMPLE_RATE, self.audio[i:j]
-
-    def keep_from(self, t: float) -> None:
-        drop = max(0, min(len(self.audio), round((t - self.start) * SAMPLE_RATE)))
-        self.audio = self.audio[drop:]
-        self.start += drop / SAMPLE_RATE
+from senri.operators.gated import SAMPLE_RATE, SpanAudio, VadGated
+from senri.records import Event
 
 
 @register
-class Speech(Operator[AudioChunk, EventBatch]):
+class Speech(VadGated):
     """Transcripts of the speech in 16 kHz audio streams.
 
     >>> op = Speech(model="speech/en")  # doctest: +SKIP
@@ -68,9 +37,6 @@ class Speech(Operator[AudioChunk, EventBatch]):
     """
 
     name = "audio.speech"
-    input_type = AudioChunk
-    output_type = EventBatch
-    batch = BatchPolicy(max_size=8, max_wait_ms=50)
     kind = "transcript"
     label = "speech"
 
@@ -87,20 +53,24 @@ class Speech(Operator[AudioChunk, EventBatch]):
         threads: int = 1,
         vad_model: str = "vad/silero",
     ) -> None:
+        super().__init__(
+            vad_threshold=vad_threshold,
+            min_duration=min_duration,
+            merge_gap=merge_gap,
+            pad=pad,
+            max_span=max_span,
+            vad_model=vad_model,
+        )
         self.model = model
         self.language = language
-        self.pad = pad
-        self.max_span = max_span
         self.beam_size = beam_size
         self.threads = threads
-        self._vad = VoiceActivity(vad_threshold, min_duration, merge_gap, vad_model)
         self._whisper: Any = None
-        self._streams: dict[str, _Stream] = {}
 
     def setup(self, device: Device) -> None:
         if self._whisper is not None:
             return
-        self._vad.setup(device)
+        self.setup_vad(device)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory; never ask a hub
         try:
             from faster_whisper import WhisperModel
@@ -118,14 +88,17 @@ class Speech(Operator[AudioChunk, EventBatch]):
                 str(folder), device="cpu", compute_type="int8", cpu_threads=self.threads
             )
 
+    def ready(self) -> bool:
+        return self._whisper is not None
+
     def teardown(self) -> None:
         """Release the Whisper model now: CTranslate2 aborts if it is destroyed at exit."""
         self._whisper = None
-        self._vad.teardown()
+        super().teardown()
         gc.collect()
 
-    def _transcribe(
-        self, stream_id: str, stream: _Stream, start: float, end: float, cut: bool = False
+    def on_span(
+        self, stream_id: str, stream: SpanAudio, start: float, end: float, cut: bool
     ) -> list[Event]:
         """Transcribe stream time [start, end] and return its event, if any words.
 
@@ -184,56 +157,3 @@ class Speech(Operator[AudioChunk, EventBatch]):
                 },
             )
         ]
-
-    def _spans(self, stream_id: str, stream: _Stream, vad_events: list[Event]) -> list[Event]:
-        events = []
-        for e in vad_events:
-            start = max(e.time - stream.origin, stream.done_until)
-            end = (e.end_time if e.end_time is not None else e.time) - stream.origin
-            if end > start:
-                events.extend(self._transcribe(stream_id, stream, start, end))
-        return events
-
-    def _open_start(self, stream_id: str) -> float | None:
-        tracker = self._vad._spans.get(stream_id)  # the span the VAD holds open, if any
-        return None if tracker is None else tracker.open_start
-
-    def process(self, items: list[AudioChunk]) -> list[EventBatch]:
-        if self._whisper is None:
-            raise RuntimeError("audio.speech used before setup()")
-        for chunk in items:  # refuse the batch before any state changes
-            if chunk.sample_rate != SAMPLE_RATE:
-                raise ValueError(
-                    f"audio.speech needs {SAMPLE_RATE} Hz audio; {chunk.key} is "
-                    f"{chunk.sample_rate} Hz (let the audio source resample it)"
-                )
-        out = []
-        for chunk in items:
-            stream = self._streams.get(chunk.stream_id)
-            if stream is None:
-                stream = _Stream(chunk.ts - chunk.pts, start=chunk.pts)
-                self._streams[chunk.stream_id] = stream
-            stream.audio = np.concatenate([stream.audio, chunk.samples])
-            (vad,) = self._vad.process([chunk])
-            events = self._spans(chunk.stream_id, stream, list(vad.events))
-            open_start = self._open_start(chunk.stream_id)
-            if open_start is not None:
-                begun = max(open_start, stream.done_until)
-                if stream.end - begun > self.max_span:  # transcribe a long span as it grows
-                    end = stream.end
-                    events.extend(self._transcribe(chunk.stream_id, stream, begun, end, cut=True))
-                stream.keep_from(max(open_start, stream.done_until) - self.pad)
-            else:
-                stream.keep_from(stream.end - self.pad - 1.0)
-            out.append(EventBatch(chunk.stream_id, chunk.key, tuple(events)))
-        return out
-
-    def finish(self) -> list[EventBatch]:
-        out = []
-        closing = {b.stream_id: list(b.events) for b in self._vad.finish()}
-        for stream_id, vad_events in closing.items():
-            stream = self._streams[stream_id]
-            events = self._spans(stream_id, stream, vad_events)
-            if events:
-                out.append(EventBatch(stream_id, f"{stream_id}:end", tuple(events)))
-        return out
