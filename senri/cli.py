@@ -292,12 +292,18 @@ def models_eval(
     ),
 ) -> None:
     """Print a model's accuracy on a held-out set (synthetic; see each card's evaluation)."""
-    from senri.models import catalog, eval_audio, evaluate
+    from senri.models import eval_audio, evaluate
 
     for name in names:
+        if name in evaluate.EVALUATIONS:
+            runner: Any = evaluate
+        elif eval_audio.supports(name):
+            runner = eval_audio
+        else:
+            known = sorted({*evaluate.EVALUATIONS, "speech/en", "speech/multi", "pocketsphinx"})
+            known += ["sounds/audioset", "dialect/lre"]
+            _fail(f"no evaluation for {name!r}; try one of: {', '.join(known)}")
         try:
-            catalog.card(name)
-            runner = evaluate if name in evaluate.EVALUATIONS else eval_audio
             with console.status(f"evaluating {name}"):
                 runner.report([name], lambda line: console.print(escape(line)))
         except (ModelUnavailableError, ValueError) as exc:

@@ -1,6 +1,7 @@
 """Held-out evaluations of the audio models: word error rate and sound recognition.
 
-`senri models eval speech/en speech/multi sounds/audioset` prints these. The speech set is
+`senri models eval speech/en speech/multi pocketsphinx sounds/audioset dialect/lre` prints
+these. The speech set is
 espeak-ng sentences that neither the tests nor the sample world use, spoken by two voices
 (en-us, en-gb) at two rates; the sound set is synthetic clips with known labels — sirens and
 horns of varied pitch and speed, and sounds that must not be called either (beeps, noise,
@@ -100,8 +101,8 @@ def evaluate_speech(model: str) -> SpeechScore:
     from senri.demo import word_error_rate
     from senri.operators.speech import Speech
 
-    language = None if model == "speech/en" else "en"
-    op = Speech(model=model, language=language)
+    language = "en" if model == "speech/multi" else None
+    op = Speech(model=model, language=language, fallback=False)
     op.setup(Device("cpu"))
     score = SpeechScore(model)
     try:
@@ -239,10 +240,15 @@ def evaluate_dialect(model: str = "dialect/lre", per_dialect: int | None = None)
     return score
 
 
+def supports(name: str) -> bool:
+    """Whether `report` has an evaluation for `name`."""
+    return name == "pocketsphinx" or name.startswith(("speech/", "sounds/", "dialect/"))
+
+
 def report(models: list[str], emit: Callable[[str], Any]) -> None:
     """Run the evaluations for `models` and print them through `emit`."""
     for model in models:
-        if model.startswith("speech/"):
+        if model.startswith("speech/") or model == "pocketsphinx":
             s = evaluate_speech(model)
             voices = ", ".join(f"{v} {e / max(n, 1):.1%}" for v, (e, n) in s.by_voice.items())
             emit(

@@ -4,12 +4,15 @@ Only speech is transcribed: an internal `audio.vad` finds speech spans, the oper
 stream's recent audio, and when a span closes (or at end of input) it cuts the span, with
 `pad` seconds either side, and runs Whisper on it (CTranslate2: int8 on CPU, float16 on CUDA).
 A span longer than `max_span` is transcribed in pieces as it grows, so memory stays bounded on
-a stream that never pauses. Models: ``speech/en`` (Whisper tiny.en, English only) or
-``speech/multi`` (Whisper base, multilingual, with language identification).
+a stream that never pauses. Models: ``speech/en`` (Whisper tiny.en, English only),
+``speech/multi`` (Whisper base, multilingual, with language identification), or
+``pocketsphinx`` (its bundled en-us model; also the fallback, with a warning, when
+faster-whisper or the Whisper weights are missing, unless ``fallback: false``).
 
 Events: ``kind="transcript"``, ``label="speech"``, `text`, `time`/`end_time` = the span (epoch
-seconds), `confidence` = exp(mean token log-probability), and attributes ``language``,
-``language_probability``, ``model``, ``word_count`` and ``words``: compact JSON
+seconds), `confidence` = the engine's (Whisper: exp(mean token log-probability)), and
+attributes ``language``, ``language_probability``, ``model``, ``word_count`` and ``words``:
+compact JSON
 ``[[word, start, end], ...]`` with epoch-second times, aligned to the stream's clock.
 The id comes from the stream and the span's start, so a replay overwrites.
 """
@@ -18,14 +21,15 @@ from __future__ import annotations
 
 import gc
 import json
-import math
-import os
-from typing import Any
+import logging
 
 from senri.engine.operator import Device, register
-from senri.errors import MissingDependencyError
+from senri.errors import MissingDependencyError, ModelUnavailableError
 from senri.operators.gated import SAMPLE_RATE, SpanAudio, VadGated
+from senri.operators.stt import Engine, SphinxEngine, WhisperEngine
 from senri.records import Event
+
+log = logging.getLogger(__name__)
 
 
 @register
@@ -52,6 +56,7 @@ class Speech(VadGated):
         beam_size: int = 5,
         threads: int = 1,
         vad_model: str = "vad/silero",
+        fallback: bool = True,
     ) -> None:
         super().__init__(
             vad_threshold=vad_threshold,
@@ -65,35 +70,37 @@ class Speech(VadGated):
         self.language = language
         self.beam_size = beam_size
         self.threads = threads
-        self._whisper: Any = None
+        self.fallback = fallback
+        self._engine: Engine | None = None
 
     def setup(self, device: Device) -> None:
-        if self._whisper is not None:
+        """Load Whisper; fall back to pocketsphinx (with a warning) when Whisper is missing."""
+        if self._engine is not None:
             return
         self.setup_vad(device)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory; never ask a hub
+        if self.model == "pocketsphinx":
+            self._engine = SphinxEngine()
+            return
         try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            raise MissingDependencyError("faster-whisper", "audio.speech", "audio") from None
-        from senri.models import registry
-
-        folder = registry.resolve(self.model, fetch_missing=False)
-        if device.kind == "cuda":
-            self._whisper = WhisperModel(
-                str(folder), device="cuda", device_index=device.index, compute_type="float16"
+            self._engine = WhisperEngine(
+                self.model,
+                device,
+                language=self.language,
+                beam_size=self.beam_size,
+                threads=self.threads,
             )
-        else:
-            self._whisper = WhisperModel(
-                str(folder), device="cpu", compute_type="int8", cpu_threads=self.threads
-            )
+        except (MissingDependencyError, ModelUnavailableError) as exc:
+            if not self.fallback:
+                raise
+            log.warning("audio.speech: %s; falling back to pocketsphinx (much weaker)", exc)
+            self._engine = SphinxEngine()
 
     def ready(self) -> bool:
-        return self._whisper is not None
+        return self._engine is not None
 
     def teardown(self) -> None:
-        """Release the Whisper model now: CTranslate2 aborts if it is destroyed at exit."""
-        self._whisper = None
+        """Release the model now: CTranslate2 aborts if it is destroyed at interpreter exit."""
+        self._engine = None
         super().teardown()
         gc.collect()
 
@@ -111,33 +118,18 @@ class Speech(VadGated):
         stream.cut_at = end if cut else None
         if len(clip) < SAMPLE_RATE // 10:
             return []
-        multilingual = bool(self._whisper.model.is_multilingual)
-        language = self.language or (None if multilingual else "en")
-        segments, info = self._whisper.transcribe(
-            clip,
-            language=language,
-            beam_size=self.beam_size,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,
-        )
-        words: list[list[str | float]] = []
-        texts, logprobs = [], []
+        assert self._engine is not None
+        heard = self._engine.transcribe(clip)
+        if not heard.text:
+            return []
         origin = stream.origin + clip_start
         span_start, span_end = stream.origin + start, stream.origin + end
-        for seg in segments:
-            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
-                continue  # Whisper's own rule for "this was not speech"
-            texts.append(seg.text.strip())
-            logprobs.append(seg.avg_logprob)
-            for w in seg.words or ():
-                # Whisper stretches edge words into the padding; the VAD knows the edges better.
-                w_start = min(max(origin + w.start, span_start), span_end)
-                w_end = min(max(origin + w.end, w_start), span_end)
-                words.append([w.word.strip(), round(w_start, 3), round(w_end, 3)])
-        text = " ".join(t for t in texts if t)
-        if not text:
-            return []
+        words: list[list[str | float]] = []
+        for word, w_start, w_end in heard.words:
+            # engines stretch edge words into the padding; the VAD knows the edges better
+            a = min(max(origin + w_start, span_start), span_end)
+            b = min(max(origin + w_end, a), span_end)
+            words.append([word, round(a, 3), round(b, 3)])
         return [
             Event(
                 id=Event.make_id(stream_id, self.kind, round(start * 1000)),
@@ -146,12 +138,12 @@ class Speech(VadGated):
                 end_time=stream.origin + end,
                 kind=self.kind,
                 label=self.label,
-                confidence=round(math.exp(sum(logprobs) / len(logprobs)), 3),
-                text=text,
+                confidence=round(heard.confidence, 3),
+                text=heard.text,
                 attributes={
-                    "language": str(info.language),
-                    "language_probability": round(float(info.language_probability), 3),
-                    "model": self.model,
+                    "language": heard.language,
+                    "language_probability": round(heard.language_probability, 3),
+                    "model": self._engine.name,
                     "word_count": len(words),
                     "words": json.dumps(words, separators=(",", ":"), ensure_ascii=False),
                 },

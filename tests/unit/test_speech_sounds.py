@@ -480,3 +480,26 @@ def test_long_speech_is_transcribed_in_contiguous_pieces() -> None:
     said = " ".join(e.text or "" for e in events)
     op.teardown()
     assert wer(" ".join(PHRASES[:4]), said) <= 0.35
+
+
+def test_pocketsphinx_engine_and_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """pocketsphinx transcribes (weakly), and stands in when the Whisper weights are missing."""
+    pytest.importorskip("pocketsphinx")
+    audio = place(4.0, [(0.8, 0.5 * speak("red car on camera one"))])
+    sphinx = Speech(model="pocketsphinx")
+    sphinx.setup(Device("cpu"))
+    (event,) = run(sphinx, chunks(audio, "sphinx"))
+    assert event.attributes["model"] == "pocketsphinx" and event.text
+    assert event.time == pytest.approx(T0 + 0.8, abs=0.4)
+    from senri.models import registry
+
+    vad = registry.resolve("vad/silero", fetch_missing=False)
+    monkeypatch.setenv("SENRI_MODEL_VAD_SILERO", str(vad))
+    monkeypatch.setenv("SENRI_HOME", str(tmp_path))  # an empty model cache: no Whisper weights
+    fallback = Speech(model="speech/en")
+    fallback.setup(Device("cpu"))
+    (again,) = run(fallback, chunks(audio, "fallback"))
+    assert again.attributes["model"] == "pocketsphinx"
+    strict = Speech(model="speech/en", fallback=False)
+    with pytest.raises(ModelUnavailableError, match="speech/en"):
+        strict.setup(Device("cpu"))

@@ -1,0 +1,130 @@
+"""Speech-to-text engines behind `audio.speech`: Whisper (faster-whisper) and pocketsphinx.
+
+An engine turns one clip of 16 kHz mono audio into a `Transcript` with word times relative to
+the clip. Whisper (``speech/en`` tiny.en, ``speech/multi`` base) is the default; pocketsphinx,
+whose en-us acoustic model and language model ship inside its PyPI package, is the fallback
+when faster-whisper or the Whisper weights are missing (much weaker, English only).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from senri.engine.operator import Device
+from senri.errors import MissingDependencyError
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass
+class Transcript:
+    """What an engine heard in a clip; word times in seconds from the clip's start."""
+
+    text: str
+    words: list[tuple[str, float, float]] = field(default_factory=list)
+    confidence: float = 0.0
+    language: str = "en"
+    language_probability: float = 1.0
+
+
+class Engine(Protocol):
+    name: str
+
+    def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript: ...
+
+
+class WhisperEngine:
+    """faster-whisper on a CTranslate2 model folder: int8 on CPU, float16 on CUDA."""
+
+    def __init__(
+        self, model: str, device: Device, *, language: str | None, beam_size: int, threads: int
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory; never ask a hub
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise MissingDependencyError("faster-whisper", "audio.speech", "audio") from None
+        from senri.models import registry
+
+        folder = registry.resolve(model, fetch_missing=False)
+        if device.kind == "cuda":
+            self.whisper: Any = WhisperModel(
+                str(folder), device="cuda", device_index=device.index, compute_type="float16"
+            )
+        else:
+            self.whisper = WhisperModel(
+                str(folder), device="cpu", compute_type="int8", cpu_threads=threads
+            )
+        self.name = model
+        self.language = language
+        self.beam_size = beam_size
+
+    def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript:
+        multilingual = bool(self.whisper.model.is_multilingual)
+        segments, info = self.whisper.transcribe(
+            clip,
+            language=self.language or (None if multilingual else "en"),
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        texts: list[str] = []
+        logprobs: list[float] = []
+        words: list[tuple[str, float, float]] = []
+        for seg in segments:
+            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+                continue  # Whisper's own rule for "this was not speech"
+            texts.append(seg.text.strip())
+            logprobs.append(seg.avg_logprob)
+            words.extend((w.word.strip(), float(w.start), float(w.end)) for w in seg.words or ())
+        return Transcript(
+            text=" ".join(t for t in texts if t),
+            words=words,
+            confidence=math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0,
+            language=str(info.language),
+            language_probability=float(info.language_probability),
+        )
+
+
+class SphinxEngine:
+    """pocketsphinx with the en-us model bundled in its package (CPU only)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        try:
+            from pocketsphinx import Decoder
+        except ImportError:
+            raise MissingDependencyError(
+                "pocketsphinx", "audio.speech's fallback", "audio"
+            ) from None
+        self.decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        self.frame_rate = 100.0  # pocketsphinx's 10 ms frames
+
+    def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript:
+        pcm = (np.clip(clip, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        d = self.decoder
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        if hyp is None or not hyp.hypstr.strip():
+            return Transcript("")
+        words = [
+            (
+                seg.word.split("(")[0],
+                seg.start_frame / self.frame_rate,
+                seg.end_frame / self.frame_rate,
+            )
+            for seg in d.seg()
+            if not seg.word.startswith(("<", "["))
+        ]
+        confidence = float(d.get_logmath().exp(hyp.prob))
+        return Transcript(hyp.hypstr.strip(), words, confidence)
