@@ -22,6 +22,7 @@ import numpy as np
 
 from senri.engine.operator import Device, Operator
 from senri.operators.audio import Loudness, VoiceActivity
+from senri.operators.dialect import DialectId
 from senri.operators.sounds import Sounds
 from senri.operators.speech import Speech
 from senri.records import AudioChunk, EventBatch
@@ -65,6 +66,7 @@ def main() -> None:
         "audio.vad": VoiceActivity,
         "audio.sounds": Sounds,
         "audio.speech (tiny.en)": lambda: Speech(model="speech/en"),
+        "audio.dialect": DialectId,
     }
     if args.multi:
         ops["audio.speech (base)"] = lambda: Speech(model="speech/multi")

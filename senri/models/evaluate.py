@@ -10,6 +10,10 @@ full brightness and in shade, each with the name a person would give it.
 Five photos are a smoke test that shows the converted model works and catches regressions;
 they are not a measure of accuracy in the field.
 
+``vision.track`` (CLEAR-MOT on sample worlds and hard hand-made sequences), ``faces/embed``
+(verification on augmented face photos) and ``ocr/rec`` (rendered licence plates) live in
+`senri.models.eval_vision`; each evaluation has a printer in `REPORTERS`.
+
 Example:
     >>> result = evaluate("detector/coco")          # doctest: +SKIP
     >>> result["recall_by_label"]["person"], result["colour_naming"]["accuracy"]
@@ -28,6 +32,7 @@ import cv2
 import numpy as np
 
 from senri.engine.operator import Device
+from senri.models import eval_vision
 from senri.operators.colour import colour_name
 
 BOXES = Path(__file__).resolve().parent / "eval_data" / "vision_boxes.json"
@@ -157,6 +162,9 @@ def colour_naming() -> dict[str, Any]:
 
 EVALUATIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "detector/coco": lambda: {**detector_recall(), "colour_naming": colour_naming()},
+    "vision.track": eval_vision.tracking,
+    "faces/embed": eval_vision.face_verification,
+    "ocr/rec": eval_vision.plate_ocr,
 }
 
 
@@ -171,14 +179,79 @@ def report(names: list[str], emit: Callable[[str], Any]) -> None:
     """Print the evaluations of `names` line by line through `emit` (as `eval_audio.report`)."""
     for name in names:
         result = evaluate(name)
-        emit(f"{name}: recall {result['recall']:.0%} (IoU >= {MIN_IOU}) on hand-boxed photos")
-        for obj in result["objects"]:
-            mark = "found" if obj["found"] else "missed"
-            there = ", ".join(obj["detections_there"]) or "nothing"
-            where = f"{obj['file']:<20} {obj['label']:<10}"
-            emit(f"  {where} {mark:<6} iou {obj['iou']:.2f}  there: {there}")
-        naming = result["colour_naming"]
-        emit(f"  colour naming: {naming['accuracy']:.0%} of {naming['samples']} palette colours")
-        for miss in naming["misses"]:
-            seen = f"{miss['colour']} x{miss['brightness']}"
-            emit(f"    {seen}: {miss['got']}, want {miss['expected']}")
+        REPORTERS[name](result, emit)
+
+
+def report_detector(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
+    """Print the ``detector/coco`` evaluation through `emit`."""
+    emit(f"detector/coco: recall {result['recall']:.0%} (IoU >= {MIN_IOU}) on hand-boxed photos")
+    for obj in result["objects"]:
+        mark = "found" if obj["found"] else "missed"
+        there = ", ".join(obj["detections_there"]) or "nothing"
+        where = f"{obj['file']:<20} {obj['label']:<10}"
+        emit(f"  {where} {mark:<6} iou {obj['iou']:.2f}  there: {there}")
+    naming = result["colour_naming"]
+    emit(f"  colour naming: {naming['accuracy']:.0%} of {naming['samples']} palette colours")
+    for miss in naming["misses"]:
+        seen = f"{miss['colour']} x{miss['brightness']}"
+        emit(f"    {seen}: {miss['got']}, want {miss['expected']}")
+
+
+def report_tracking(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
+    """Print the ``vision.track`` evaluation through `emit`."""
+    emit(f"vision.track: CLEAR-MOT, boxes matched at IoU >= {result['min_iou']}")
+    for w in result["worlds"]:
+        emit(f"  world seed {w['seed']:<4} {_mot_line(w)}")
+    emit(f"  worlds, all   {_mot_line(result['worlds_total'])}")
+    emit(f"  Tracker alone on noisy boxes with dropouts ({result['hard_runs']} runs each):")
+    for name, summary in result["hard"].items():
+        emit(f"    {name:<16} {_mot_line(summary)}")
+
+
+def _mot_line(s: dict[str, Any]) -> str:
+    return (
+        f"MOTA {s['mota']:.3f}  IDsw {s['id_switches']}  frag {s['fragmentations']}  "
+        f"FP {s['false_positives']}  miss {s['misses']}/{s['gt_boxes']} "
+        f"({s['misses_before_first_match']} before first match)  "
+        f"objects {s['gt_objects']} tracks {s['tracks']}  MOTP {s['motp_iou']:.2f}"
+    )
+
+
+def report_faces(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
+    """Print the ``faces/embed`` evaluation through `emit`."""
+    same, diff = result["same_similarity"], result["different_similarity"]
+    emit(
+        f"faces/embed: verification on {result['images']} augmented copies of "
+        f"{result['identities']} faces ({', '.join(result['photos'])}; only "
+        f"{result['identities']} identities: a smoke test, not a benchmark)"
+    )
+    emit(
+        f"  ROC-AUC {result['roc_auc']:.3f}; accuracy {result['accuracy_at_best']:.1%} at the "
+        f"best threshold {result['best_threshold']:.3f}, {result['accuracy_at_fixed']:.1%} at "
+        f"{result['fixed_threshold']}"
+    )
+    emit(
+        f"  cosine same {same['min']:.2f}..{same['max']:.2f} (mean {same['mean']:.2f}) over "
+        f"{result['same_pairs']} pairs, different {diff['min']:.2f}..{diff['max']:.2f} "
+        f"(mean {diff['mean']:.2f}) over {result['different_pairs']}; "
+        f"no face found in {result['undetected']}"
+    )
+
+
+def report_plates(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
+    """Print the ``ocr/rec`` (rendered plates) evaluation through `emit`."""
+    emit(
+        f"ocr/rec: {result['plates']} rendered plates, exact {result['exact']:.1%} "
+        f"(with spacing {result['exact_with_spaces']:.1%}, O/0 I/1 folded "
+        f"{result['exact_o0_i1_folded']:.1%}), CER {result['cer']:.2%}"
+    )
+    for miss in result["wrong"]:
+        emit(f"  {miss['plate']!r} read {miss['read']!r}")
+
+
+REPORTERS: dict[str, Callable[[dict[str, Any], Callable[[str], Any]], None]] = {
+    "detector/coco": report_detector,
+    "vision.track": report_tracking,
+    "faces/embed": report_faces,
+    "ocr/rec": report_plates,
+}

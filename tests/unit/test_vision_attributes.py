@@ -345,4 +345,4 @@ def test_evaluate_detector_coco_on_hand_boxed_photos() -> None:
     report(["detector/coco"], lines.append)
     assert lines[0].startswith("detector/coco: recall") and any("astronaut" in ln for ln in lines)
     with pytest.raises(ValueError, match="no vision evaluation"):
-        evaluate("faces/embed")
+        evaluate("nope")
