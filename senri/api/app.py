@@ -1,0 +1,184 @@
+"""senri's HTTP API (FastAPI): similar-by-image over the collections in ``$SENRI_HOME``.
+
+``POST /similar`` takes a multipart form: ``image`` (the file), ``collection``, ``k`` (1-100),
+``same_only`` (bool) and ``filter`` (a JSON object of metadata equalities, e.g.
+``{"category": "shoe"}``; a list value means "any of"). It answers
+``{"collection", "k", "query_phash", "hits": [{id, score, metadata, hash_distance,
+same_product}]}``.
+
+Input is checked before any model runs, with one status per kind of problem:
+
+- 413: the request or the image is over `Limits.max_bytes`, or the image over `max_pixels`;
+- 415: the upload is not declared as (or does not start like) a supported image type;
+- 422: a missing or malformed field, or bytes that do not decode as an image;
+- 404: no such collection.
+
+Example:
+    >>> from fastapi.testclient import TestClient                  # doctest: +SKIP
+    >>> client = TestClient(create_app())                           # doctest: +SKIP
+    >>> client.post("/similar", data={"collection": "stickers", "k": "5"},
+    ...             files={"image": ("q.png", png_bytes, "image/png")})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from senri.errors import DecodeError
+from senri.operators.embed import ImageEmbedder, decode_image, image_size, phash
+from senri.query.similar import CollectionError, SimilarIndex, collection_path
+
+try:
+    from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
+    from fastapi.responses import JSONResponse
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from senri.errors import MissingDependencyError
+
+    raise MissingDependencyError(
+        "fastapi", "the HTTP API (pip install fastapi python-multipart)"
+    ) from exc
+
+ALLOWED_TYPES = {
+    "image/jpeg": (b"\xff\xd8",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/webp": (b"RIFF",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/bmp": (b"BM",),
+}
+_FORM_SLACK = 64 * 1024  # multipart headers and the other fields around the image
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upload limits of the API."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    max_k: int = 100
+
+
+class _Collections:
+    """Opened collections by name, reloaded when their directory changes on disk."""
+
+    def __init__(self, embedder: ImageEmbedder | None) -> None:
+        self._embedder = embedder
+        self._open: dict[str, tuple[float, SimilarIndex]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> ImageEmbedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = ImageEmbedder.load()
+            return self._embedder
+
+    def get(self, name: str) -> SimilarIndex:
+        path = collection_path(name)
+        try:
+            stamp = path.stat().st_mtime
+        except FileNotFoundError:
+            raise CollectionError(f"no collection {name!r}") from None
+        embedder = self.embedder
+        with self._lock:
+            cached = self._open.get(name)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, SimilarIndex.open(name, embedder=embedder))
+                self._open[name] = cached
+        return cached[1]
+
+
+def _metadata_filter(text: str | None) -> Any:
+    """``{"key": value | [values]}`` → a vector-collection filter (AND of equalities)."""
+    from senri.indexes.vector_filters import MetaAnd, MetaEq, MetaIn
+
+    if not text:
+        return None
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(422, f"filter is not valid JSON: {exc.msg}") from None
+    if not isinstance(spec, dict) or not spec:
+        raise HTTPException(422, 'filter must be a non-empty JSON object like {"category": "x"}')
+    parts: list[Any] = []
+    for key, value in spec.items():
+        if not (isinstance(key, str) and key.isidentifier()):
+            raise HTTPException(422, f"filter key {key!r} is not an identifier")
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(
+            isinstance(v, str | int | float | bool) and v == v for v in values
+        ):
+            raise HTTPException(422, f"filter value of {key!r} must be a scalar or scalars")
+        parts.append(MetaEq(key, values[0]) if len(values) == 1 else MetaIn(key, tuple(values)))
+    return parts[0] if len(parts) == 1 else MetaAnd(*parts)
+
+
+def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = None) -> FastAPI:
+    """The API application; `embedder` defaults to the cached ``image/embed`` model."""
+    lim = limits or Limits()
+    collections = _Collections(embedder)
+    app = FastAPI(title="senri", summary="similar-by-image over senri collections")
+
+    @app.middleware("http")
+    async def refuse_large_bodies(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > lim.max_bytes + _FORM_SLACK:
+            return JSONResponse(
+                {"detail": f"request of {length} bytes exceeds the limit of {lim.max_bytes}"},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/similar")
+    def similar(
+        image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
+        collection: Annotated[str, Form(min_length=1, max_length=64)],
+        k: Annotated[int, Form(ge=1)] = 5,
+        same_only: Annotated[bool, Form()] = False,
+        filter: Annotated[str | None, Form(max_length=4096)] = None,
+    ) -> dict[str, Any]:
+        if k > lim.max_k:
+            raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
+        declared = (image.content_type or "").split(";")[0].strip().lower()
+        if declared not in ALLOWED_TYPES:
+            raise HTTPException(
+                415,
+                f"unsupported content type {declared or 'none'!r}; send one of "
+                + ", ".join(sorted(ALLOWED_TYPES)),
+            )
+        data = image.file.read(lim.max_bytes + 1)
+        if len(data) > lim.max_bytes:
+            raise HTTPException(413, f"image exceeds the limit of {lim.max_bytes} bytes")
+        if not data:
+            raise HTTPException(422, "the image is empty")
+        if not data.startswith(ALLOWED_TYPES[declared]):
+            raise HTTPException(415, f"the bytes are not {declared} (starts {data[:8]!r})")
+        size = image_size(data)
+        if size is not None and size[0] * size[1] > lim.max_pixels:
+            raise HTTPException(
+                413, f"image of {size[0]}x{size[1]} pixels exceeds the limit of {lim.max_pixels}"
+            )
+        meta_filter = _metadata_filter(filter)
+        try:
+            index = collections.get(collection)
+        except CollectionError as exc:
+            raise HTTPException(404, str(exc)) from None
+        try:
+            rgb = decode_image(data, max_pixels=lim.max_pixels)
+        except DecodeError as exc:
+            raise HTTPException(422, f"cannot decode the image: {exc}") from None
+        hits = index.search(rgb, k=k, same_only=same_only, filter=meta_filter)
+        return {
+            "collection": collection,
+            "k": k,
+            "query_phash": f"{phash(rgb):016x}",
+            "hits": [h.as_dict() for h in hits],
+        }
+
+    return app

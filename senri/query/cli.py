@@ -1,0 +1,121 @@
+"""CLI commands for similar-by-image: ``senri index images``, ``senri similar``, ``senri serve``.
+
+Mount them on the main app with `mount` (or one by one)::
+
+    from senri.query import cli as similar_cli
+    similar_cli.mount(app)   # adds the `index` group, `similar` and `serve`
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from senri.errors import SenriError
+
+index_app = typer.Typer(help="Build search collections from media.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+@index_app.command("images")
+def index_images(
+    folder: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+    collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
+    batch: int = typer.Option(16, min=1, max=256, help="Images per model batch."),
+) -> None:
+    """Embed and hash every image under FOLDER into a collection (ids: relative paths)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from senri.connectors.images import ImageFolderSource
+    from senri.query.similar import SimilarIndex
+
+    try:
+        index = SimilarIndex.open(collection, create=True)
+        source = ImageFolderSource(folder, collection)
+        total = len(source.paths())
+        with Progress(
+            *Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(f"indexing into {collection}", total=total)
+            done, problems = index.add_items(
+                source, batch=batch, on_progress=lambda n: progress.advance(task, n)
+            )
+        path = index.save()
+    except (SenriError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/] {escape(problem)}")
+    console.print(f"indexed {done} images into {collection!r} ({len(index)} items) at {path}")
+
+
+def similar(
+    image: Path = typer.Argument(..., help="The query image."),
+    collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
+    k: int = typer.Option(5, "-k", min=1, max=1000, help="How many hits."),
+    same_only: bool = typer.Option(
+        False, "--same-only", help="Only near-duplicates (perceptual hash within the threshold)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The images of a collection that look most like IMAGE, with same-product flags."""
+    import json
+
+    from senri.operators.embed import decode_image
+    from senri.query.similar import SimilarIndex
+
+    try:
+        rgb = decode_image(image.read_bytes())
+        hits = SimilarIndex.open(collection).search(rgb, k=k, same_only=same_only)
+    except OSError as exc:
+        _fail(f"cannot read {image}: {exc.strerror or exc}")
+        return
+    except (SenriError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        console.print_json(json.dumps([h.as_dict() for h in hits]))
+        return
+    table = Table("rank", "id", "score", "hash dist", "same", "category")
+    for rank, h in enumerate(hits, 1):
+        table.add_row(
+            str(rank), escape(h.id), f"{h.score:.3f}", str(h.distance),
+            "yes" if h.same_product else "", escape(str(h.metadata.get("category", ""))),
+        )  # fmt: skip
+    console.print(table)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (localhost by default)."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    max_bytes: int = typer.Option(10 * 1024 * 1024, help="Largest accepted upload, bytes."),
+    max_pixels: int = typer.Option(40_000_000, help="Largest accepted image, pixels."),
+) -> None:
+    """Serve the HTTP API (POST /similar) with uvicorn."""
+    try:
+        import uvicorn
+    except ImportError:
+        _fail("`senri serve` needs uvicorn: pip install uvicorn fastapi python-multipart")
+        return
+    from senri.api.app import Limits, create_app
+
+    app = create_app(limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels))
+    uvicorn.run(app, host=host, port=port)
+
+
+def mount(app: typer.Typer) -> None:
+    """Add ``index images``, ``similar`` and ``serve`` to the `senri` app."""
+    app.add_typer(index_app, name="index")
+    app.command("similar")(similar)
+    app.command("serve")(serve)
