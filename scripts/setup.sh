@@ -30,6 +30,8 @@ if [ "$services" = 1 ]; then
   # javac compiles the Elasticsearch launcher; the JDK brings java too
   command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || need+=(maven)
+  # labelled sound files for the sound-recognition evaluation
+  [ -d /usr/share/sounds/freedesktop ] || need+=(sound-theme-freedesktop)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,61 @@ def evaluate_sounds(model: str = "sounds/audioset") -> SoundScore:
     return score
 
 
+FREEDESKTOP = Path("/usr/share/sounds/freedesktop/stereo")
+"""Debian package sound-theme-freedesktop 0.8 (files under GPL-2, GPL-2+, CC-BY-3.0 or CC-BY-SA-3.0,
+as its copyright file lists them)."""
+FREEDESKTOP_LABELS = {
+    "alarm-clock-elapsed.oga": ("Alarm clock", "Alarm"),
+    "phone-incoming-call.oga": ("Telephone bell ringing", "Ringtone", "Telephone"),
+    "phone-outgoing-calling.oga": ("Telephone", "Dial tone"),
+    "complete.oga": ("Ding", "Chime", "Bell"),
+    "trash-empty.oga": ("Crumpling, crinkling",),
+}
+"""Files of that theme whose names say what they are, and the AudioSet classes that fit."""
+
+
+@dataclass
+class LabelledFileScore:
+    """Labelled sound files: the expected AudioSet class among the top 5, and no urban label."""
+
+    rows: list[tuple[str, str, bool, str]] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return sum(ok for _, _, ok, _ in self.rows)
+
+
+def evaluate_sound_files(
+    model: str = "sounds/audioset", folder: Path = FREEDESKTOP
+) -> LabelledFileScore:
+    """YAMNet's top-5 AudioSet classes on the named files of the freedesktop sound theme."""
+    from senri.connectors import open_source
+    from senri.operators.sounds import Sounds
+
+    score = LabelledFileScore()
+    if not folder.is_dir():
+        return score
+    for name, expected in FREEDESKTOP_LABELS.items():
+        op = Sounds(model=model)
+        op.setup(Device("cpu"))
+        chunks = [
+            c for c in open_source({"audio": str(folder / name)}, name) if isinstance(c, AudioChunk)
+        ]
+        events = _events(op, chunks)
+        top5 = [str(e.attributes.get("audioset", "")).split(";")[:5] for e in events]
+        heard = {label for labels in top5 for label in labels}
+        urban = {e.label for e in events} & {
+            "siren",
+            "car_horn",
+            "dog_bark",
+            "gun_shot",
+            "jackhammer",
+        }
+        ok = bool(heard & set(expected)) and not urban
+        score.rows.append((name, expected[0], ok, "; ".join(top5[0]) if top5 else "nothing"))
+    return score
+
+
 @dataclass
 class DialectScore:
     """Top-1, top-5 and language-cluster hits on held-out sentences read by held-out speakers."""
@@ -263,6 +319,16 @@ def report(models: list[str], emit: Callable[[str], Any]) -> None:
             emit(f"{model}: urban label right on {r.correct}/{r.total} clips ({r.accuracy:.0%})")
             for description, expected, got in r.confusions:
                 emit(f"  {description}: expected {expected}, got {got}")
+            f = evaluate_sound_files(model)
+            if f.rows:
+                emit(
+                    f"{model}: expected AudioSet class in the top 5 for {f.hits}/{len(f.rows)} "
+                    f"labelled files of Debian's sound-theme-freedesktop ({FREEDESKTOP})"
+                )
+                for name, expected, ok, heard in f.rows:
+                    emit(f"  {'✓' if ok else '✗'} {name}: want {expected}; heard {heard}")
+            else:
+                emit(f"  (install Debian's sound-theme-freedesktop for {FREEDESKTOP} files)")
         elif model.startswith("dialect/"):
             d = evaluate_dialect(model)
             emit(

@@ -34,3 +34,13 @@ def test_held_out_sentences_are_not_the_demo_or_test_phrases() -> None:
     from senri.synth.sound import PHRASES
 
     assert not set(eval_audio.HELD_OUT) & set(PHRASES)
+
+
+def test_labelled_debian_sound_files() -> None:
+    if not eval_audio.FREEDESKTOP.is_dir():
+        pytest.skip(
+            "Debian's sound-theme-freedesktop is not installed (scripts/setup.sh --dev installs it)"
+        )
+    score = eval_audio.evaluate_sound_files()
+    assert len(score.rows) == len(eval_audio.FREEDESKTOP_LABELS)
+    assert score.hits >= len(score.rows) - 1, score.rows
