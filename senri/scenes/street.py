@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +47,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from senri import synth
 from senri.operators.colour import colour_name
+from senri.synth import replace_atomically
 
 __all__ = [
     "SPRITES",
@@ -409,19 +410,16 @@ def generate(
                 report(0.95 * (i + 1) / frames)
             container.mux(stream.encode())
 
-    _replace(world.video, write_video)
+    replace_atomically(world.video, write_video)
     text = json.dumps(truth, indent=1) + "\n"
-    _replace(world.truth, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    replace_atomically(world.truth, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     report(1.0)
     return world
 
 
 def load_truth(path: Path) -> dict[str, Any]:
     """The parsed ground truth of a street world."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: ground truth must be a JSON object")
-    return data
+    return synth.load_truth(path)
 
 
 def exists(root: Path) -> bool:
@@ -438,13 +436,3 @@ def exists(root: Path) -> bool:
 def _require(ok: bool, problem: str) -> None:
     if not ok:
         raise ValueError(f"street world breaks its contract: {problem}")
-
-
-def _replace(target: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary sibling and rename it over `target` (atomic on one filesystem)."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -47,6 +47,7 @@ __all__ = [
     "generate",
     "load_truth",
     "position_at",
+    "replace_atomically",
     "validate",
 ]
 
@@ -97,14 +98,16 @@ def generate(
 
     clips = sound.make_clips(audio_rng, duration)
     pcm, spans = sound.mix(audio_rng, clips, duration)
-    _replace(world.audio, lambda tmp: sf.write(tmp, pcm, sound.SAMPLE_RATE, "PCM_16", format="WAV"))
+    replace_atomically(
+        world.audio, lambda tmp: sf.write(tmp, pcm, sound.SAMPLE_RATE, "PCM_16", format="WAV")
+    )
     report(0.15)
 
     objects = scene.plan_objects(video_rng, duration, fps, size)
     truth = _truth(seed, start_time, duration, fps, size, objects, spans)
     validate(truth)
     frames = round(duration * fps)
-    _replace(
+    replace_atomically(
         world.video,
         lambda tmp: video.encode(
             tmp,
@@ -118,7 +121,7 @@ def generate(
     )
 
     text = json.dumps(truth, indent=2) + "\n"
-    _replace(world.truth, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    replace_atomically(world.truth, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     report(1.0)
     return world
 
@@ -215,7 +218,7 @@ def _truth(
     }
 
 
-def _replace(target: Path, write: Callable[[Path], object]) -> None:
+def replace_atomically(target: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary sibling and rename it over `target` (atomic on one filesystem)."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

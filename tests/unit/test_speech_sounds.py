@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import soundfile as sf
 
 from senri.connectors.audio import AudioSource
+from senri.demo import word_error_rate as wer
 from senri.engine.operator import Device, Operator
 from senri.errors import ModelUnavailableError
 from senri.models import registry
@@ -40,27 +40,8 @@ PHRASES = (
     "seven people are waiting at the bus stop",
 )
 WER_BOUND = 0.2  # tiny.en measured 0.03 (1 error in 32 words) on these phrases
-NUMBERS = dict(
-    enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-)
 
 Audio = npt.NDArray[np.float32]
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: word-level edit distance / reference words, after normalising both."""
-
-    def words(text: str) -> list[str]:
-        text = re.sub(r"\d+", lambda m: NUMBERS.get(int(m.group()), m.group()), text.lower())
-        return re.sub(r"[^a-z' ]+", " ", text).split()
-
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)
 
 
 def place(seconds: float, clips: Iterable[tuple[float, npt.NDArray[np.float64]]]) -> Audio:
