@@ -23,11 +23,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from senri.engine import spec
-from senri.engine.graph import build
-from senri.engine.local import LocalRuntime
+from senri.engine.memory import memory_runtime
 from senri.engine.operator import Device, Operator, OperatorRegistry
-from senri.engine.sinks import MemorySink
 from senri.models.onnx import session
 from senri.records import Frame
 
@@ -124,29 +121,16 @@ def raw(model: Path, data: list[Frame], batch: int, threads: int) -> float:
 def through_runtime(model: Path, data: list[Frame], batch: int, threads: int) -> float:
     ops = OperatorRegistry()
     ops.register(Classify)
-    doc = {
-        "inputs": {"frames": {"memory": "python"}},
-        "graph": {
-            "cnn": {
-                "op": "bench.cnn",
-                "from": "frames",
-                "batch": batch,
-                "max_wait_ms": 5,
-                "model": str(model),
-                "threads": threads,
-            }
-        },
-        "outputs": {"out": {"memory": "x", "from": ["cnn"]}},
+    node = {
+        "op": "bench.cnn",
+        "from": "items",
+        "batch": batch,
+        "max_wait_ms": 5,
+        "model": str(model),
+        "threads": threads,
     }
-    graph = build(
-        spec.from_mapping(doc),
-        ops=ops,
-        input_types={"frames": Frame},
-        sink_kinds={"memory": object},
-    )
-    sink = MemorySink()
-    runtime = LocalRuntime(
-        graph, sources={"frames": iter(data)}, sinks={"out": sink}, queue_size=max(64, 4 * batch)
+    runtime, sink = memory_runtime(
+        {"cnn": node}, data, input_type=Frame, ops=ops, queue_size=max(64, 4 * batch)
     )
     report = runtime.run()
     assert len(sink.items) == len(data)

@@ -27,11 +27,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from senri.engine import spec
-from senri.engine.graph import build
-from senri.engine.local import LocalRuntime
+from senri.engine.memory import memory_runtime
 from senri.engine.operator import Device, OperatorRegistry
-from senri.engine.sinks import MemorySink
 from senri.models import onnx
 from senri.models.evaluate import sample_photo
 from senri.models.vision_cards import resolve_vision
@@ -94,25 +91,13 @@ def runtime_detector(
     ops.register(WarmDetect)
     node = {
         "op": "bench.detect",
-        "from": "frames",
+        "from": "items",
         "batch": batch,
         "max_wait_ms": max_wait_ms,
         "warm": batch,
     }
-    doc = {
-        "inputs": {"frames": {"memory": "python"}},
-        "graph": {"detect": node},
-        "outputs": {"out": {"memory": "x", "from": ["detect"]}},
-    }
-    graph = build(
-        spec.from_mapping(doc),
-        ops=ops,
-        input_types={"frames": Frame},
-        sink_kinds={"memory": object},
-    )
-    sink = MemorySink()
-    runtime = LocalRuntime(
-        graph, sources={"frames": iter(data)}, sinks={"out": sink}, queue_size=max(64, 4 * batch)
+    runtime, sink = memory_runtime(
+        {"detect": node}, data, input_type=Frame, ops=ops, queue_size=max(64, 4 * batch)
     )
     report = runtime.run()
     assert len(sink.items) == len(data)

@@ -14,11 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from senri.engine import spec
-from senri.engine.graph import build
-from senri.engine.local import LocalRuntime
+from senri.engine.memory import run_in_memory
 from senri.engine.operator import Device, OperatorRegistry
-from senri.engine.sinks import MemorySink
 from senri.errors import ModelUnavailableError
 from senri.models.evaluate import evaluate, report
 from senri.models.vision_cards import resolve_vision
@@ -281,28 +278,16 @@ def test_where_downstream_can_use_the_new_columns() -> None:
     ops = OperatorRegistry()
     ops.register(PersonAttributes)
     ops.register(DominantColour)
-    doc = {
-        "inputs": {"found": {"memory": "python"}},
-        "graph": {
-            "people": {"op": "vision.person_attributes", "from": "found"},
-            "bags": {"op": "vision.colour", "from": "people", "where": "backpack == True"},
-        },
-        "outputs": {"out": {"memory": "x", "from": ["bags"]}},
-    }
-    graph = build(
-        spec.from_mapping(doc),
-        ops=ops,
-        input_types={"found": FrameDetections},
-        sink_kinds={"memory": object},
-    )
-    sink = MemorySink()
     carrying = scene([("person", PERSON), ("backpack", (205, 150, 265, 230))])
     empty_handed = scene([("person", PERSON), ("car", (400, 300, 600, 420))])
-    frames = iter([carrying, empty_handed])
-    LocalRuntime(graph, sources={"found": frames}, sinks={"out": sink}).run()
-    kept = {len(fd.detections) for fd in sink.items}
-    assert len(sink.items) == 2 and kept == {0, 1}
-    (bag,) = [fd.detections for fd in sink.items if len(fd.detections)]
+    nodes = {
+        "people": {"op": "vision.person_attributes", "from": "items"},
+        "bags": {"op": "vision.colour", "from": "people", "where": "backpack == True"},
+    }
+    items, _ = run_in_memory(nodes, [carrying, empty_handed], input_type=FrameDetections, ops=ops)
+    kept = {len(fd.detections) for fd in items}
+    assert len(items) == 2 and kept == {0, 1}
+    (bag,) = [fd.detections for fd in items if len(fd.detections)]
     assert bag.data["label"].tolist() == ["person"] and bag.data["colour"].tolist() == ["red"]
     assert set(PersonAttributes.fields) >= {"backpack", "riding", "upper_colour"}
 
