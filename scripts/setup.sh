@@ -32,6 +32,10 @@ if [ "$services" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
   # labelled sound files for the sound-recognition evaluation
   [ -d /usr/share/sounds/freedesktop ] || need+=(sound-theme-freedesktop)
+  # typefaces for the font-identification evaluation of image/embed
+  [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+  [ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)
+  [ -d /usr/share/fonts/opentype/urw-base35 ] || need+=(fonts-urw-base35)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

@@ -119,6 +119,8 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
     """The API application; `embedder` defaults to the cached ``image/embed`` model."""
     lim = limits or Limits()
     collections = _Collections(embedder)
+    detectors: list[Any] = []  # one face detector per app, made on first use
+    detector_lock = threading.Lock()
     app = FastAPI(title="senri", summary="similar-by-image over senri collections")
 
     @app.middleware("http")
@@ -135,16 +137,8 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/similar")
-    def similar(
-        image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
-        collection: Annotated[str, Form(min_length=1, max_length=64)],
-        k: Annotated[int, Form(ge=1)] = 5,
-        same_only: Annotated[bool, Form()] = False,
-        filter: Annotated[str | None, Form(max_length=4096)] = None,
-    ) -> dict[str, Any]:
-        if k > lim.max_k:
-            raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
+    def read_image(image: UploadFile) -> Any:
+        """The upload as RGB, or the 4xx that says what is wrong with it."""
         declared = (image.content_type or "").split(";")[0].strip().lower()
         if declared not in ALLOWED_TYPES:
             raise HTTPException(
@@ -164,15 +158,30 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
             raise HTTPException(
                 413, f"image of {size[0]}x{size[1]} pixels exceeds the limit of {lim.max_pixels}"
             )
+        try:
+            return decode_image(data, max_pixels=lim.max_pixels)
+        except DecodeError as exc:
+            raise HTTPException(422, f"cannot decode the image: {exc}") from None
+
+    def check_k(k: int) -> None:
+        if k > lim.max_k:
+            raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
+
+    @app.post("/similar")
+    def similar(
+        image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
+        collection: Annotated[str, Form(min_length=1, max_length=64)],
+        k: Annotated[int, Form(ge=1)] = 5,
+        same_only: Annotated[bool, Form()] = False,
+        filter: Annotated[str | None, Form(max_length=4096)] = None,
+    ) -> dict[str, Any]:
+        check_k(k)
+        rgb = read_image(image)
         meta_filter = _metadata_filter(filter)
         try:
             index = collections.get(collection)
         except CollectionError as exc:
             raise HTTPException(404, str(exc)) from None
-        try:
-            rgb = decode_image(data, max_pixels=lim.max_pixels)
-        except DecodeError as exc:
-            raise HTTPException(422, f"cannot decode the image: {exc}") from None
         hits = index.search(rgb, k=k, same_only=same_only, filter=meta_filter)
         return {
             "collection": collection,
@@ -180,5 +189,27 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
             "query_phash": f"{phash(rgb):016x}",
             "hits": [h.as_dict() for h in hits],
         }
+
+    @app.post("/faces/search")
+    def faces_search(
+        image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
+        collection: Annotated[str, Form(min_length=1, max_length=64)],
+        k: Annotated[int, Form(ge=1)] = 5,
+    ) -> dict[str, Any]:
+        from senri.query.faces import face_collection, search_faces
+
+        check_k(k)
+        rgb = read_image(image)
+        try:
+            faces = face_collection(collection)
+        except CollectionError as exc:
+            raise HTTPException(404, str(exc)) from None
+        with detector_lock:
+            if not detectors:
+                from senri.query.faces import face_detector
+
+                detectors.append(face_detector())
+        matches = search_faces(rgb, faces, k=k, detector=detectors[0])
+        return {"collection": collection, "k": k, "faces": [m.as_dict() for m in matches]}
 
     return app

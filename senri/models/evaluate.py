@@ -12,7 +12,8 @@ they are not a measure of accuracy in the field.
 
 ``vision.track`` (CLEAR-MOT on sample worlds and hard hand-made sequences), ``faces/embed``
 (verification on augmented face photos) and ``ocr/rec`` (rendered licence plates) live in
-`senri.models.eval_vision`; each evaluation has a printer in `REPORTERS`.
+`senri.models.eval_vision`, ``image/embed`` (augmented and cross-vendor sticker recall, font
+identification) in `senri.models.eval_embed`; each evaluation has a printer in `REPORTERS`.
 
 Example:
     >>> result = evaluate("detector/coco")          # doctest: +SKIP
@@ -32,7 +33,7 @@ import cv2
 import numpy as np
 
 from senri.engine.operator import Device
-from senri.models import eval_vision
+from senri.models import eval_embed, eval_vision
 from senri.operators.colour import colour_name
 
 BOXES = Path(__file__).resolve().parent / "eval_data" / "vision_boxes.json"
@@ -165,6 +166,7 @@ EVALUATIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "vision.track": eval_vision.tracking,
     "faces/embed": eval_vision.face_verification,
     "ocr/rec": eval_vision.plate_ocr,
+    "image/embed": eval_embed.image_embed,
 }
 
 
@@ -254,4 +256,5 @@ REPORTERS: dict[str, Callable[[dict[str, Any], Callable[[str], Any]], None]] = {
     "vision.track": report_tracking,
     "faces/embed": report_faces,
     "ocr/rec": report_plates,
+    "image/embed": eval_embed.report,
 }

@@ -1,4 +1,4 @@
-"""CLI commands for similar-by-image: ``senri index images``, ``senri similar``, ``senri serve``.
+"""CLI for similar-by-image: ``senri index images|faces``, ``senri similar|faces|serve``.
 
 Mount them on the main app with `mount` (or one by one)::
 
@@ -60,6 +60,56 @@ def index_images(
     console.print(f"indexed {done} images into {collection!r} ({len(index)} items) at {path}")
 
 
+@index_app.command("faces")
+def index_faces_cmd(
+    folder: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+    collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
+) -> None:
+    """Detect and describe every face under FOLDER into a face collection (ids: path#n)."""
+    from senri.query.faces import face_collection, index_faces
+
+    try:
+        faces = face_collection(collection, create=True)
+        with console.status(f"indexing faces into {collection}"):
+            done, problems = index_faces(folder, faces)
+        path = faces.save()
+    except (SenriError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/] {escape(problem)}")
+    console.print(f"indexed {done} faces into {collection!r} at {path}")
+
+
+def faces_search(
+    image: Path = typer.Argument(..., help="A photo with one or more faces."),
+    collection: str = typer.Option(..., "--collection", "-c", help="Face collection name."),
+    k: int = typer.Option(5, "-k", min=1, max=1000, help="How many matches per face."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """For each face in IMAGE, the most similar indexed faces (same_person above 0.5)."""
+    import json
+
+    from senri.operators.embed import decode_image
+    from senri.query.faces import face_collection, search_faces
+
+    try:
+        rgb = decode_image(image.read_bytes())
+        matches = search_faces(rgb, face_collection(collection), k=k)
+    except OSError as exc:
+        _fail(f"cannot read {image}: {exc.strerror or exc}")
+        return
+    except (SenriError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    rows = [m.as_dict() for m in matches]
+    if as_json or not rows:
+        console.print_json(json.dumps(rows))
+        return
+    for n, face in enumerate(rows, 1):
+        console.print(f"face {n}: {escape(json.dumps(face, default=str))}")
+
+
 def similar(
     image: Path = typer.Argument(..., help="The query image."),
     collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
@@ -115,7 +165,8 @@ def serve(
 
 
 def mount(app: typer.Typer) -> None:
-    """Add ``index images``, ``similar`` and ``serve`` to the `senri` app."""
+    """Add ``index images|faces``, ``similar``, ``faces`` and ``serve`` to the `senri` app."""
     app.add_typer(index_app, name="index")
     app.command("similar")(similar)
     app.command("serve")(serve)
+    app.command("faces")(faces_search)
