@@ -65,6 +65,6 @@ fi
 if [ "$services" = 1 ]; then
   # emoji artwork by two vendors: ground truth for the similar-sticker tests (cached npm tarballs)
   .venv/bin/python -c "from senri.models.npm import pack
-for vendor in ('google', 'apple'):
+for vendor in ('google', 'apple', 'twitter'):
     pack(f'emoji-datasource-{vendor}', '16.0.0')"
 fi
