@@ -3,8 +3,15 @@
 Greedy IoU matching (centre distance as a fallback for small fast objects) between the live
 tracks of a stream and the new detections. A track gets its id once it has been seen in
 `min_hits` frames and has moved `min_travel` pixels, so flicker and ghosts of objects that left
-never count as objects; it ends after `max_age` frames unseen. State per stream is a small
-JSON-able dict (`snapshot`/`restore`), so a distributed worker can resume it.
+never count as objects; it ends after `max_age` frames unseen.
+
+With ``high > 0`` association runs in two passes, as ByteTrack does: detections scoring at least
+`high` are matched first and may start tracks; those below are then matched only to the tracks
+still unmatched, so a dip in confidence keeps a track alive, and they never start tracks
+themselves. The default (``high = 0``) makes every detection a high one: a single pass.
+
+State per stream is a small JSON-able dict (`snapshot`/`restore`), so a distributed worker
+can resume it.
 """
 
 from __future__ import annotations
@@ -62,12 +69,14 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
         max_age: int = 5,
         min_hits: int = 3,
         min_travel: float = 8.0,
+        high: float = 0.0,
     ) -> None:
         self.iou = iou
         self.max_distance = max_distance
         self.max_age = max_age
         self.min_hits = min_hits
         self.min_travel = min_travel
+        self.high = high
         self._streams: dict[str, dict[str, Any]] = {}
 
     def _state(self, stream_id: str) -> dict[str, Any]:
@@ -108,11 +117,29 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
                 used_t.add(j)
         return pairs
 
+    def _associate(self, tracks: list[_Track], fd: FrameDetections) -> dict[int, int]:
+        """Detection index → track index: high-score detections first, then low ones to the rest.
+
+        Low-score detections (below `high`) only continue tracks the high ones left unmatched.
+        """
+        boxes = fd.detections.xyxy
+        if self.high <= 0:
+            return self._match(tracks, boxes)
+        high = np.flatnonzero(fd.detections.confidence >= self.high)
+        low = np.flatnonzero(fd.detections.confidence < self.high)
+        pairs = {int(high[i]): j for i, j in self._match(tracks, boxes[high]).items()}
+        taken = set(pairs.values())
+        rest = [j for j in range(len(tracks)) if j not in taken]
+        if len(low) and rest:
+            second = self._match([tracks[j] for j in rest], boxes[low])
+            pairs.update({int(low[i]): rest[j] for i, j in second.items()})
+        return pairs
+
     def _update(self, fd: FrameDetections) -> FrameDetections:
         state = self._state(fd.stream_id)
         tracks: list[_Track] = state["tracks"]
         boxes = fd.detections.xyxy
-        pairs = self._match(tracks, boxes)
+        pairs = self._associate(tracks, fd)
         ids = np.full(len(boxes), -1, np.int64)
         matched: set[int] = set()
         for i, j in pairs.items():
@@ -132,8 +159,9 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
             if j not in matched:
                 track.misses += 1
         kept = [t for t in tracks if t.misses <= self.max_age]
+        starts = fd.detections.confidence >= self.high
         for i in range(len(boxes)):
-            if i not in pairs:
+            if i not in pairs and starts[i]:
                 box = [float(v) for v in boxes[i]]
                 kept.append(_Track(box=box, start=list(box)))
         state["tracks"] = kept

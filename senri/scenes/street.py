@@ -9,7 +9,9 @@ at constant speed, entering across one side edge and leaving across the other:
   box, as it does for a box that touches the bottom edge and is not tall enough for legs), the
   astronaut again with her suit dyed another hue, and the cameraman (feet just above the edge);
 - the top lane holds a motorcycle facing left (it drives left), one facing right, and the
-  horse silhouette.
+  horse silhouette. Each motorcycle carries a licence plate (`PLATE_SIZE`, black text like
+  ``KA 05 MX 1234`` on white, drawn low on its middle, seeded) that `vision.vehicle_attributes`
+  reads from the lower half of its box.
 
 Objects of one lane follow each other with a gap (longer than a tracker keeps a lost track
 where the next one enters by the edge the last one left by), and the lanes are apart
@@ -21,7 +23,12 @@ Truth (``street_truth.json``) per object: ``id``, ``label`` (COCO class), ``spri
 ``path`` ([t, x_centre, y_centre] at its first and last frame), ``frames`` ([frame index,
 x1, y1, x2, y2, fully inside] for every frame it is partly visible in; boxes clipped to the
 frame) and, for people, ``upper_colour``: the accepted `colour_name`s of the median colour of
-their clothing in the cutout (the dyed suit's hue included), within `HUE_TOLERANCE`.
+their clothing in the cutout (the dyed suit's hue included), within `HUE_TOLERANCE`, and, for
+vehicles with a plate, ``plate`` (its text, spaces included; OCR may drop the spaces).
+
+Vehicle colour is not in the truth: `vision.vehicle_attributes` names the plurality colour of
+the lower-middle band of the box, which for these side-on photos is the grey of the engine,
+the wheels and the garage floor, whatever the tank's colour (a recoloured body was tried).
 
 Example:
     >>> world = generate(Path("/tmp/street"), seed=7)  # doctest: +SKIP
@@ -66,7 +73,7 @@ __all__ = [
 
 Image = npt.NDArray[np.uint8]
 
-VERSION = 1
+VERSION = 2
 """Bump when the world's contents or truth layout change, so cached worlds are regenerated."""
 
 VIDEO_NAME, TRUTH_NAME = "street.mp4", "street_truth.json"
@@ -106,6 +113,7 @@ class Sprite:
     faces: int | None = None
     clothing: tuple[float, float, float, float] | Literal["suit"] | None = None
     dye: bool = False
+    plate: bool = False
 
 
 _SUIT: Literal["suit"] = "suit"
@@ -115,8 +123,26 @@ SPRITES: tuple[Sprite, ...] = (
     Sprite(
         "cameraman", "camera", (40, 512, 0, 300), "person", 160, 346, None, (0.2, 0.5, 0.3, 0.6)
     ),
-    Sprite("motorcycle_left", "motorcycle_left", (50, 450, 110, 680), "motorcycle", 130, 160, -1),
-    Sprite("motorcycle_right", "motorcycle_right", (60, 452, 60, 640), "motorcycle", 130, 160, 1),
+    Sprite(
+        "motorcycle_left",
+        "motorcycle_left",
+        (50, 450, 110, 680),
+        "motorcycle",
+        130,
+        160,
+        -1,
+        plate=True,
+    ),
+    Sprite(
+        "motorcycle_right",
+        "motorcycle_right",
+        (60, 452, 60, 640),
+        "motorcycle",
+        130,
+        160,
+        1,
+        plate=True,
+    ),
     Sprite("horse", "horse", (15, 318, 15, 390), "horse", 120, 155),
 )
 """The cast: people in the bottom lane (y 186-370), the rest in the top lane (y 30-160)."""
@@ -134,6 +160,7 @@ class Placed:
     x0: float
     x1: float
     hue: int | None = None
+    plate: str | None = None
 
     @property
     def y(self) -> float:
@@ -191,8 +218,41 @@ def dye(image: Image, hue: int) -> Image:
     return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), np.uint8)
 
 
+PLATE_SIZE = (130, 26)
+"""A plate's width and height in px, as drawn: where PP-OCR reads its ten characters."""
+PLATE_SUPERSAMPLE = 4
+"""Plates are drawn this many times larger and shrunk (area-averaged): drawn at size, Hershey
+text of ~2 px strokes read wrong in a third of plates (J as W or dropped, 6 as 8, 9 as S)."""
+PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+"""No I, O or Q: they read as 1 and 0."""
+PLATE_STATES = ("KA", "MH", "DL", "TN", "GJ", "UP", "WB", "RJ")
+
+
+def plate_number(rng: np.random.Generator) -> str:
+    """A plate like ``KA 05 MX 1234``."""
+    state = str(rng.choice(PLATE_STATES))
+    letters = "".join(str(c) for c in rng.choice(list(PLATE_LETTERS), 2))
+    return f"{state} {int(rng.integers(1, 100)):02d} {letters} {int(rng.integers(0, 10000)):04d}"
+
+
+def plate_image(text: str, size: tuple[int, int] = PLATE_SIZE) -> Image:
+    """Black `text` centred on a white plate with a thin black border, antialiased."""
+    k = PLATE_SUPERSAMPLE
+    w, h, stroke = size[0] * k, size[1] * k, 2 * k
+    img = np.full((h, w, 3), 255, np.uint8)
+    cv2.rectangle(img, (0, 0), (w - 1, h - 1), (0, 0, 0), k)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    scale = cv2.getFontScaleFromHeight(font, int(h * 0.6), stroke)
+    tw = cv2.getTextSize(text, font, scale, stroke)[0][0]
+    scale *= min(1.0, (w - 6 * k) / tw)
+    (tw, th), _ = cv2.getTextSize(text, font, scale, stroke)
+    org = ((w - tw) // 2, (h + th) // 2)
+    cv2.putText(img, text, org, font, scale, (0, 0, 0), stroke, cv2.LINE_AA)
+    return np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
 def cutout(obj: Placed) -> Image:
-    """The sprite's pixels as drawn: cropped, dyed, mirrored to face its way, scaled."""
+    """The sprite's pixels as drawn: cropped, dyed, mirrored to face its way, scaled, plated."""
     sp = obj.sprite
     y0, y1, x0, x1 = sp.crop
     image = _photo(sp.photo)[y0:y1, x0:x1]
@@ -200,7 +260,12 @@ def cutout(obj: Placed) -> Image:
         image = dye(image, obj.hue)
     if sp.faces is None and obj.x1 < obj.x0:
         image = image[:, ::-1]  # people and the horse look the way they go
-    return np.ascontiguousarray(cv2.resize(image, obj.size, interpolation=cv2.INTER_AREA))
+    image = np.ascontiguousarray(cv2.resize(image, obj.size, interpolation=cv2.INTER_AREA))
+    if obj.plate is not None:
+        (w, h), (pw, ph) = obj.size, PLATE_SIZE
+        x, y = (w - pw) // 2, h - ph - round(0.12 * h)
+        image[y : y + ph, x : x + pw] = plate_image(obj.plate)
+    return image
 
 
 HUE_TOLERANCE = 3
@@ -237,8 +302,16 @@ def upper_colours(obj: Placed) -> list[str] | None:
     return names
 
 
-def plan(rng: np.random.Generator, size: tuple[int, int] = SIZE) -> list[Placed]:
-    """Schedule every sprite once: per lane a shuffled queue crossing edge to edge in turn."""
+def plan(
+    rng: np.random.Generator,
+    size: tuple[int, int] = SIZE,
+    plate_rng: np.random.Generator | None = None,
+) -> list[Placed]:
+    """Schedule every sprite once: per lane a shuffled queue crossing edge to edge in turn.
+
+    Plates are drawn from `plate_rng` (its own stream, so they leave the schedule as it was).
+    """
+    plate_rng = plate_rng or np.random.default_rng(0)
     width = size[0]
     lanes: dict[str, list[Sprite]] = {"people": [], "traffic": []}
     for sp in SPRITES:
@@ -265,7 +338,17 @@ def plan(rng: np.random.Generator, size: tuple[int, int] = SIZE) -> list[Placed]
             t = t1
     placed.sort(key=lambda o: (o.t0, o.sprite.name))
     return [
-        Placed(i, o.sprite, o.size, o.t0, o.t1, o.x0, o.x1, o.hue)
+        Placed(
+            i,
+            o.sprite,
+            o.size,
+            o.t0,
+            o.t1,
+            o.x0,
+            o.x1,
+            o.hue,
+            plate_number(plate_rng) if o.sprite.plate else None,
+        )
         for i, o in enumerate(placed, start=1)
     ]
 
@@ -333,6 +416,8 @@ def truth_of(
         colours = upper_colours(o)
         if colours is not None:
             record["upper_colour"] = colours
+        if o.plate is not None:
+            record["plate"] = o.plate
         records.append(record)
     return {
         "version": VERSION,
@@ -349,6 +434,7 @@ def truth_of(
             "upper_colours": {
                 str(r["id"]): r["upper_colour"] for r in records if "upper_colour" in r
             },
+            "plates": {str(r["id"]): r["plate"] for r in records if "plate" in r},
         },
     }
 
@@ -386,8 +472,8 @@ def generate(
     world = StreetWorld(root, root / VIDEO_NAME, root / TRUTH_NAME)
     world.truth.unlink(missing_ok=True)
     report = progress or (lambda _: None)
-    plan_rng, texture_rng = (np.random.default_rng([seed, k]) for k in (11, 12))
-    objects = plan(plan_rng)
+    plan_rng, texture_rng, plate_rng = (np.random.default_rng([seed, k]) for k in (11, 12, 13))
+    objects = plan(plan_rng, plate_rng=plate_rng)
     truth = truth_of(seed, start_time, FPS, objects)
     validate(truth)
     base = background(texture_rng)

@@ -2,7 +2,8 @@
 
 Rows (name, measured, expected), like `senri.demo.Summary`: distinct tracks per class (a
 track's class is the label most of its detections carry), the people whose majority
-``upper_colour`` matches the truth, and the frames in which the detector found each object,
+``upper_colour`` matches the truth, the vehicles whose majority ``plate`` (of the frames a plate
+was read in, spaces ignored) is the truth's, and the frames in which the detector found each object,
 while fully inside the frame, with its class and IoU >= `MIN_IOU` against the drawn box.
 
 Example:
@@ -14,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -119,20 +121,36 @@ def match_person_tracks(
     grouped: dict[int, list[Event]], truth: dict[str, Any]
 ) -> dict[int, int | None]:
     """Truth person id -> the track whose boxes overlap it most often (None if none does)."""
+    return match_tracks(grouped, truth, lambda obj: obj["label"] == "person")
+
+
+def match_tracks(
+    grouped: dict[int, list[Event]], truth: dict[str, Any], which: Callable[[dict[str, Any]], bool]
+) -> dict[int, int | None]:
+    """Truth id -> the track whose boxes of its class overlap it most often (None if none does).
+
+    Only truth objects `which` accepts are matched.
+    """
     out: dict[int, int | None] = {}
     for obj in truth["objects"]:
-        if obj["label"] != "person":
+        if not which(obj):
             continue
         boxes = {r[0]: r[1:5] for r in obj["frames"]}
         votes: Counter[int] = Counter()
         for track, events in grouped.items():
             for e in events:
                 box = boxes.get(frame_index(e, truth))
-                if e.label == "person" and box is not None and e.bbox is not None:
+                if e.label == obj["label"] and box is not None and e.bbox is not None:
                     votes[track] += iou(e.bbox, box) >= MIN_IOU
         best = votes.most_common(1)
         out[obj["id"]] = best[0][0] if best and best[0][1] > 0 else None
     return out
+
+
+def plate_of(value: Event | str) -> str:
+    """A plate's characters without spaces (PP-OCR may drop them); ``""`` for none."""
+    text = value if isinstance(value, str) else str(value.attributes.get("plate") or "")
+    return "".join(text.split())
 
 
 def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) -> Summary:
@@ -154,6 +172,12 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
         )
         right += majority(seen) in colours[str(pid)]
     summary.add("people with the right upper colour", right, len(colours))
+    plates: dict[str, str] = truth["summary"].get("plates", {})
+    read = 0
+    for vid, track in match_tracks(grouped, truth, lambda obj: str(obj["id"]) in plates).items():
+        texts = [] if track is None else [plate_of(e) for e in grouped[track]]
+        read += majority([t for t in texts if t]) == plate_of(plates[str(vid)])
+    summary.add("plates read", read, len(plates))
     aligned = align(events, truth)
     good = sum(a.rate >= MIN_DETECTION_RATE for a in aligned)
     summary.add(f"objects detected in ≥ {MIN_DETECTION_RATE:.0%} of frames", good, len(aligned))

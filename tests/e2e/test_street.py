@@ -1,4 +1,4 @@
-"""The street world end to end: real detector, tracker and person attributes against truth."""
+"""The street world end to end: detector, tracker, person and vehicle attributes vs truth."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def test_street_tracks_colours_and_boxes_match_truth(tmp_path: Path) -> None:
     result, summary = run_street(tmp_path, seed=7)
     assert summary.dead_letters == 0
     assert summary.matches, summary.rows
+    assert ("plates read", 2, 2) in summary.rows
 
     truth = street.load_truth(tmp_path / street.TRUTH_NAME)
     events = load_objects(result.stores["events"])

@@ -231,3 +231,27 @@ def test_track_id_survives_brief_occlusion() -> None:
     ids = {int(t) for fd in out for t in fd.detections.tracker_id if t >= 0}
     assert ids == {1}
     assert out[-1].detections.tracker_id.tolist() == [1]
+
+
+def test_low_score_detections_keep_a_track_alive_but_never_start_one() -> None:
+    """ByteTrack's second pass: a dip below `high` continues a track; low boxes start none."""
+
+    def frame(i: int, boxes: list[list[int]], scores: list[float]) -> FrameDetections:
+        xyxy = np.array(boxes, np.float32).reshape(-1, 4)
+        return FrameDetections(scene(i / 10, []), Detections.create(xyxy, confidence=scores))
+
+    fds = []
+    for i in range(20):
+        x = 10 + 4 * i
+        dip = 6 <= i < 14  # longer than max_age: without the second pass the track would end
+        fds.append(
+            frame(i, [[x, 50, x + 20, 70], [120, 5 + i, 140, 25 + i]], [0.2 if dip else 0.9, 0.2])
+        )
+    out = Tracker(max_age=2, high=0.5).process(fds)
+    ids = [fd.detections.tracker_id.tolist() for fd in out]
+    assert {i for row in ids for i in row if i >= 0} == {1}
+    assert all(row[0] == 1 for row in ids[2:])  # confirmed at the 3rd frame, kept through the dip
+    assert all(row[1] == -1 for row in ids)  # the low-score box moving down never becomes a track
+
+    single_pass = Tracker(max_age=2).process(fds)  # high=0: every box is high, one pass
+    assert {i for fd in single_pass for i in fd.detections.tracker_id.tolist() if i >= 0} == {1, 2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,14 @@ from senri.scenes import street
 pytestmark = pytest.mark.unit
 
 
+def _plan(seed: int) -> list[street.Placed]:
+    """The schedule and plates `generate` draws for `seed`."""
+    rng, plates = (np.random.default_rng([seed, k]) for k in (11, 13))
+    return street.plan(rng, plate_rng=plates)
+
+
 def _truth(seed: int) -> dict[str, Any]:
-    objects = street.plan(np.random.default_rng([seed, 11]))
-    return street.truth_of(seed, 0.0, street.FPS, objects)
+    return street.truth_of(seed, 0.0, street.FPS, _plan(seed))
 
 
 def test_same_seed_same_truth_other_seed_other_plan() -> None:
@@ -34,6 +40,7 @@ def test_truth_keeps_its_promises(seed: int) -> None:
         "upper_colours": {
             str(o["id"]): o["upper_colour"] for o in objects if o["label"] == "person"
         },
+        "plates": {str(o["id"]): o["plate"] for o in objects if o["label"] == "motorcycle"},
     }
     assert 10.0 <= truth["duration"] <= 17.0
     for obj in objects:
@@ -71,8 +78,7 @@ def test_validate_rejects_overlap() -> None:
 
 
 def test_render_draws_the_truth_boxes() -> None:
-    rng = np.random.default_rng([5, 11])
-    objects = street.plan(rng)
+    objects = _plan(5)
     base = street.background(np.random.default_rng(0))
     sprites = {o.id: street.cutout(o) for o in objects}
     truth = street.truth_of(5, 0.0, street.FPS, objects)
@@ -102,5 +108,29 @@ def test_generate_writes_a_world(tmp_path: Path) -> None:
 
 
 def _truth_at(seed: int, start_time: float) -> dict[str, Any]:
-    objects = street.plan(np.random.default_rng([seed, 11]))
-    return street.truth_of(seed, start_time, street.FPS, objects)
+    return street.truth_of(seed, start_time, street.FPS, _plan(seed))
+
+
+def test_plates_are_seeded_well_formed_and_leave_the_schedule_alone() -> None:
+    plates = [o["plate"] for seed in range(12) for o in _truth(seed)["objects"] if "plate" in o]
+    assert len(plates) == 24 and len(set(plates)) == 24
+    pattern = re.compile(r"^[A-Z]{2} \d{2} [A-HJ-NPR-Z]{2} \d{4}$")
+    assert all(pattern.match(p) for p in plates), plates
+    assert [o["plate"] for o in _truth(4)["objects"] if "plate" in o] == [
+        o["plate"] for o in _truth(4)["objects"] if "plate" in o
+    ]
+    plain = street.plan(np.random.default_rng([4, 11]))
+    assert [(o.sprite, o.t0, o.x0) for o in plain] == [(o.sprite, o.t0, o.x0) for o in _plan(4)]
+
+
+def test_motorcycles_carry_their_plate() -> None:
+    for obj in _plan(3):
+        image = street.cutout(obj)
+        if obj.sprite.label != "motorcycle":
+            assert obj.plate is None
+            continue
+        assert obj.plate is not None
+        (w, h), (pw, ph) = obj.size, street.PLATE_SIZE
+        x, y = (w - pw) // 2, h - ph - round(0.12 * h)
+        assert np.array_equal(image[y : y + ph, x : x + pw], street.plate_image(obj.plate))
+        assert y >= h // 2  # in the lower half, where vision.vehicle_attributes reads
