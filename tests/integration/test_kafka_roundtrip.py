@@ -15,27 +15,11 @@ import uuid
 
 import pytest
 
-from senri.services import kafka_bootstrap
-from senri.services.probes import probe_kafka
-from senri.services.settings import kafka_endpoint
-
 pytestmark = pytest.mark.integration
 
 RECORDS = [(f"cam-{i % 3}".encode(), f"frame {i}".encode()) for i in range(20)]
 HEADERS = [("content-type", b"application/x-senri")]
 DEADLINE_S = 60.0
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> str:
-    """The broker address, or a skip naming how to start one."""
-    probe = probe_kafka(kafka_endpoint(), timeout=3.0)
-    if not probe.healthy:
-        pytest.skip(
-            f"no Kafka at {kafka_bootstrap()} ({probe.detail}); "
-            "start it with `python -m senri.services up --only kafka`"
-        )
-    return kafka_bootstrap()
 
 
 @pytest.fixture

@@ -39,9 +39,6 @@ from senri.engine.local import LocalRuntime
 from senri.engine.sinks import MemorySink, events_of
 from senri.ingest import ingest, ingest_audio, ingest_video
 from senri.records import AudioChunk, Event
-from senri.services import kafka_bootstrap
-from senri.services.probes import probe_kafka
-from senri.services.settings import kafka_endpoint
 
 pytestmark = pytest.mark.integration
 
@@ -51,17 +48,6 @@ VIDEO_GRAPH = """
   track: {op: vision.track, from: motion}
   colour: {op: vision.colour, from: track, where: "tracker_id >= 0"}
 """
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> str:
-    probe = probe_kafka(kafka_endpoint(), timeout=3.0)
-    if not probe.healthy:
-        pytest.skip(
-            f"no Kafka at {kafka_bootstrap()} ({probe.detail}); "
-            "start it with `python -m senri.services up --only kafka`"
-        )
-    return kafka_bootstrap()
 
 
 @pytest.fixture(scope="module")

@@ -30,27 +30,12 @@ from senri.indexes.vector_replica import (
 from senri.indexes.vectors import FaissCollection
 from senri.query.similar_events import similar_with_filters
 from senri.records import Event
-from senri.services import kafka_bootstrap
-from senri.services.probes import probe_kafka
-from senri.services.settings import kafka_endpoint
 
 pytestmark = pytest.mark.integration
 
 DIM = 16
 N = 300
 TIMEOUT_S = 30.0
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> str:
-    """The broker address, or a skip naming how to start one."""
-    probe = probe_kafka(kafka_endpoint(), timeout=3.0)
-    if not probe.healthy:
-        pytest.skip(
-            f"no Kafka at {kafka_bootstrap()} ({probe.detail}); "
-            "start it with `python -m senri.services up --only kafka`"
-        )
-    return kafka_bootstrap()
 
 
 @pytest.fixture

@@ -13,10 +13,7 @@ import numpy as np
 import pytest
 
 from senri import config
-from senri.engine.operator import Device
-from senri.errors import ModelUnavailableError
 from senri.models import eval_embed, evaluate, npm
-from senri.models.vision_cards import resolve_vision
 from senri.operators.embed import ImageEmbedder
 from senri.query.similar import EMOJI_VERSION, emoji_images
 
@@ -55,15 +52,6 @@ def _tarball(vendor: str) -> None:
     tgz = config.cache() / "npm" / npm.tarball_name(f"emoji-datasource-{vendor}", EMOJI_VERSION)
     if not tgz.is_file():
         pytest.skip(f"{tgz} is missing: npm pack emoji-datasource-{vendor}@{EMOJI_VERSION} there")
-
-
-@pytest.fixture(scope="module")
-def embedder() -> ImageEmbedder:
-    try:
-        resolve_vision("image/embed", fetch_missing=False)
-    except ModelUnavailableError as exc:
-        pytest.fail(f"{exc} (unit tests never download)")
-    return ImageEmbedder.load(Device("cpu"), threads=2)
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from senri import config
-from senri.engine.operator import Device
-from senri.errors import DecodeError, ModelUnavailableError
+from senri.errors import DecodeError
 from senri.models import npm
 from senri.models.tfjs import _js_literal
-from senri.models.vision_cards import resolve_vision
 from senri.operators.embed import (
     DIM,
     SAME_MAX_DISTANCE,
@@ -54,15 +52,6 @@ def _cached_tarball(vendor: str) -> None:
     tgz = config.cache() / "npm" / npm.tarball_name(f"emoji-datasource-{vendor}", EMOJI_VERSION)
     if not tgz.is_file():
         pytest.fail(f"{tgz} is missing: npm pack emoji-datasource-{vendor}@{EMOJI_VERSION} there")
-
-
-@pytest.fixture(scope="module")
-def embedder() -> ImageEmbedder:
-    try:
-        resolve_vision("image/embed", fetch_missing=False)
-    except ModelUnavailableError as exc:
-        pytest.fail(f"{exc} (unit tests never download)")
-    return ImageEmbedder.load(Device("cpu"), threads=2)
 
 
 @pytest.fixture(scope="module")
