@@ -74,8 +74,7 @@ def prepare(jars: Jars, state: Path, endpoint: Endpoint) -> list[str]:
             *java,
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id,
+            f"--cluster-id={cluster_id}",  # one token: an id may start with "-"
             "-c",
             str(properties),
             "--ignore-formatted",
