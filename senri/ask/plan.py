@@ -1,0 +1,101 @@
+"""Typed plans: what a question asks, before any store is touched.
+
+A `Plan` names its type (count, exists, list, when, which, colour, distinct, compare, said),
+the `Subject` it is about (an event kind, labels, attribute conditions, words), the streams
+and time window, and, for questions across modalities, an `anchor`: another subject whose
+moments bound the time ("what was said on mic 2 *when the siren sounded*").
+
+Plans are plain data: `to_dict` shows them in answers (``plan``) so a user can see how the
+question was read, and the executor compiles them into `senri.indexes.query` filters only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from senri.ask.timeparse import Window
+
+PLAN_TYPES = ("count", "exists", "list", "when", "which", "colour", "distinct", "compare", "said")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An attribute must equal one of `values` (an Or over `fields`, e.g. colour of anything)."""
+
+    fields: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Which events: their kind, labels (empty: any), attribute conditions, words in text."""
+
+    kind: str
+    labels: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    words: tuple[str, ...] = ()
+    noun: str = ""
+    """How the answer names one of them ("red car", "person with a backpack")."""
+
+    @property
+    def tracked(self) -> bool:
+        """Objects are counted by track; spans (speech, sounds) one by one."""
+        return self.kind == "object"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "labels": list(self.labels),
+            "conditions": [
+                {"fields": list(c.fields), "values": list(c.values)} for c in self.conditions
+            ],
+            "words": list(self.words),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    type: str
+    subject: Subject
+    streams: tuple[str, ...] = ()
+    window: Window | None = None
+    field: str | None = None
+    """For list / which / distinct / colour: the field whose values answer."""
+    other: Subject | None = None
+    """For compare: the second subject (None: the same subject on `other_streams`)."""
+    other_streams: tuple[str, ...] = ()
+    anchor: Subject | None = None
+    anchor_streams: tuple[str, ...] = ()
+    pad: float = 10.0
+    """Seconds around each anchor moment that still count as 'when' it happened."""
+    pick: str = ""
+    """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
+    confidence: float = 1.0
+    """How sure the reading is: lower when words were matched by meaning, not by the table."""
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        w = self.window
+        return {
+            "type": self.type,
+            "subject": self.subject.to_dict(),
+            "streams": list(self.streams),
+            "window": None if w is None else {"start": w.start, "end": w.end, "text": w.describe()},
+            "field": self.field,
+            "other": None if self.other is None else self.other.to_dict(),
+            "other_streams": list(self.other_streams),
+            "anchor": None if self.anchor is None else self.anchor.to_dict(),
+            "anchor_streams": list(self.anchor_streams),
+            "pick": self.pick,
+            "confidence": round(self.confidence, 3),
+            "notes": list(self.notes),
+        }
+
+
+class Refusal(Exception):  # noqa: N818 (a refusal is an answer, not a failure)
+    """The question cannot be answered from the archive; `reason` says why, for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,299 @@
+"""Relative and absolute times in questions, resolved against the archive's clock.
+
+`find_window(text, now)` finds the time expressions of a question and returns the window
+they name (UTC days; `now` is the archive's clock, normally its latest event) and the text
+with them cut out, so later rules do not read "10" in "after 10 am" as a camera number.
+
+Understood: today, yesterday, the day before yesterday, weekday names (the latest such day
+up to today), dates ("25 November", "Nov 25", "2026-11-25"), parts of a day (this morning
+06-12, afternoon 12-18, evening 18-24, last night yesterday 18:00 to today 06:00), "in the
+last/past N minutes|hours|days", "the last hour", "after/since 10 am", "before 8", "until
+noon", "between 9 and 11", "from 9 to 11", "at 10:05" (that minute) and "at 10" (that hour).
+An hour from 1 to 5 without am/pm is afternoon (activity is daytime). A time of day with no
+day means today, unless that is still in the future, then yesterday. Expressions about the
+future (tomorrow, next week) are reported so the question can be refused.
+
+Example:
+    >>> now = 1_795_802_400.0  # 2026-11-27 18:00 UTC
+    >>> w = find_window("red cars after 10 am yesterday", now)
+    >>> w.window.describe(), w.rest
+    ('2026-11-26 10:00 to 2026-11-27 00:00', 'red cars')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+UTC = dt.UTC
+DAY = 86_400.0
+PARTS = {
+    "morning": (6, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 24),
+    "night": (18, 24),
+    "tonight": (18, 24),
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "forty-five": 45, "a": 1, "an": 1, "half": 0.5,
+}  # fmt: skip
+UNITS = {"minute": 60.0, "min": 60.0, "hour": 3600.0, "hr": 3600.0, "day": DAY, "week": 7 * DAY}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval of epoch seconds; either end may be open."""
+
+    start: float | None = None
+    end: float | None = None
+
+    def describe(self) -> str:
+        def fmt(t: float) -> str:
+            return dt.datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+
+        if self.start is not None and self.end is not None:
+            return f"{fmt(self.start)} to {fmt(self.end)}"
+        if self.start is not None:
+            return f"after {fmt(self.start)}"
+        if self.end is not None:
+            return f"before {fmt(self.end)}"
+        return "all time"
+
+    def intersect(self, other: Window) -> Window:
+        starts = [t for t in (self.start, other.start) if t is not None]
+        ends = [t for t in (self.end, other.end) if t is not None]
+        return Window(max(starts) if starts else None, min(ends) if ends else None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `find_window` read: the window (None: no time said), the rest of the text."""
+
+    window: Window | None
+    rest: str
+    future: str | None = None
+    """The phrase that points after the archive's clock ("tomorrow"), if any."""
+    phrases: tuple[str, ...] = ()
+
+
+_HOUR = (
+    r"(?P<{n}h>\d{{1,2}}|noon|midday|midnight)(?::(?P<{n}m>\d{{2}}))?"
+    r"\s*(?P<{n}ap>a\.?m\.?|p\.?m\.?|o'?clock)?"
+)
+
+
+def _hour_re(name: str) -> str:
+    return _HOUR.format(n=name)
+
+
+_NUM = r"(?P<n>\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+_UNIT = r"(?P<u>minutes?|mins?|hours?|hrs?|days?|weeks?)"
+_DAYWORD = (
+    r"(?P<day>the day before yesterday|yesterday|today|"
+    + "|".join(WEEKDAYS)
+    + r"|\d{4}-\d{2}-\d{2}"
+    + r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:"
+    + "|".join(m[:3] + r"[a-z]*" for m in MONTHS)
+    + r"))|(?:(?:"
+    + "|".join(m[:3] + r"[a-z]*" for m in MONTHS)
+    + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?))"
+)
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx, re.IGNORECASE))
+    for name, rx in (
+        ("future", r"\b(?:tomorrow|next (?:week|month|hour|year)|in the future|later today)\b"),
+        (
+            "last",
+            r"\b(?:in |during |over |within )?(?:the )?(?:last|past|previous)\s+"
+            + _NUM
+            + r"?\s*"
+            + _UNIT
+            + r"\b",
+        ),
+        (
+            "between",
+            r"\b(?:between|from)\s+" + _hour_re("a") + r"\s+(?:and|to|until|till|-)\s+"
+            r"" + _hour_re("b"),
+        ),
+        ("lastnight", r"\b(?:last night|overnight)\b"),
+        (
+            "part",
+            r"\b(?:(?:this|in the|during the|that|on the)\s+)?"
+            r"(?P<p>morning|afternoon|evening|tonight|night)\b",
+        ),
+        ("after", r"\b(?:after|since|from|later than)\s+" + _hour_re("a")),
+        ("before", r"\b(?:before|until|till|up to|earlier than|by)\s+" + _hour_re("a")),
+        ("at", r"\b(?:at|around|about)\s+" + _hour_re("a")),
+        ("day", r"\b(?:on\s+|this\s+|last\s+)?" + _DAYWORD + r"\b"),
+        ("ever", r"\b(?:ever|so far|in the archive|all day|at any time|at all)\b"),
+    )
+)
+
+
+def _hour(m: re.Match[str], n: str) -> tuple[int, int] | None:
+    """(hour, minute) of a matched time of day; None if it does not look like one."""
+    raw = (m.group(f"{n}h") or "").lower()
+    if raw in ("noon", "midday"):
+        return 12, 0
+    if raw == "midnight":
+        return 0, 0
+    hour = int(raw)
+    minute = int(m.group(f"{n}m") or 0)
+    ap = (m.group(f"{n}ap") or "").lower().replace(".", "")
+    if hour > 23 or minute > 59:
+        return None
+    if ap.startswith("p") and hour < 12:
+        hour += 12
+    elif ap.startswith("a") and hour == 12:
+        hour = 0
+    elif not ap and m.group(f"{n}m") is None and 1 <= hour <= 5:
+        hour += 12
+    return hour, minute
+
+
+def _midnight(t: float) -> float:
+    d = dt.datetime.fromtimestamp(t, UTC)
+    return dt.datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
+
+
+def _day_start(text: str, now: float) -> float | None:
+    """Midnight (UTC) of the day a day word names, relative to `now`."""
+    today = _midnight(now)
+    word = text.lower().strip()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - DAY
+    if word == "the day before yesterday":
+        return today - 2 * DAY
+    if word in WEEKDAYS:
+        back = (dt.datetime.fromtimestamp(now, UTC).weekday() - WEEKDAYS.index(word)) % 7
+        return today - back * DAY
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        try:
+            return dt.datetime.fromisoformat(word).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+    digits = re.search(r"\d{1,2}", word)
+    month = next((i for i, m in enumerate(MONTHS, 1) if re.search(r"\b" + m[:3], word)), None)
+    if digits is None or month is None:
+        return None
+    year = dt.datetime.fromtimestamp(now, UTC).year
+    try:
+        day = dt.datetime(year, month, int(digits.group()), tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+    return (
+        day
+        if day <= now
+        else dt.datetime(year - 1, month, int(digits.group()), tzinfo=UTC).timestamp()
+    )
+
+
+def find_window(text: str, now: float) -> Found:
+    """The time window a question names (None if it names none) and the rest of the text."""
+    rest = text
+    spans: dict[str, re.Match[str]] = {}
+    phrases: list[str] = []
+    for name, rx in PATTERNS:
+        m = rx.search(rest)
+        if m is None:
+            continue
+        if name in ("after", "before", "at") and _hour(m, "a") is None:
+            continue
+        if name in ("after", "before", "at") and not _looks_like_time(m):
+            continue
+        spans[name] = m
+        phrases.append(m.group(0).strip())
+        rest = rest[: m.start()] + " " + rest[m.end() :]
+    rest = re.sub(r"\s+", " ", rest).strip(" ,")
+    future = spans["future"].group(0) if "future" in spans else None
+    window = _resolve(spans, now)
+    return Found(window, rest, future, tuple(phrases))
+
+
+def _looks_like_time(m: re.Match[str]) -> bool:
+    """'at 10' is a time, 'at 3 cameras' is not: a bare number must stand alone."""
+    if m.group("am") or m.group("aap") or m.group("ah").lower() in ("noon", "midday", "midnight"):
+        return True
+    tail = m.string[m.end() :].lstrip().lower()
+    return not re.match(
+        r"(?:cams?|cameras?|mics?|microphones?|people|cars?|persons?|times?|of)\b", tail
+    )
+
+
+def _resolve(spans: dict[str, re.Match[str]], now: float) -> Window | None:
+    if not any(
+        k in spans
+        for k in ("last", "between", "lastnight", "part", "after", "before", "at", "day", "ever")
+    ):
+        return None
+    if "last" in spans:
+        m = spans["last"]
+        raw = (m.group("n") or "1").lower()
+        n = float(raw) if raw.isdigit() else float(NUMBER_WORDS.get(raw, 1))
+        unit = m.group("u").lower().rstrip("s")
+        seconds = n * UNITS.get(unit, UNITS.get(unit[:3], 3600.0))
+        return Window(now - seconds, now)
+    if "lastnight" in spans:
+        today = _midnight(now)
+        return Window(today - DAY + 18 * 3600, today + 6 * 3600)
+    day = _day_start(spans["day"].group("day"), now) if "day" in spans else None
+    explicit_day = day is not None
+    if day is None:
+        day = _midnight(now)
+    window = Window(day, day + DAY) if explicit_day else None
+    if "part" in spans:
+        lo, hi = PARTS[spans["part"].group("p").lower()]
+        part = Window(day + lo * 3600, day + hi * 3600)
+        window = part if window is None else window.intersect(part)
+    clock = _clock_window(spans, day)
+    if clock is not None:
+        if (
+            not explicit_day
+            and "part" not in spans
+            and clock.start is not None
+            and clock.start > now
+        ):
+            return _clock_window(spans, day - DAY)  # "at 8" when it is 07:00: yesterday's
+        if not explicit_day and "part" not in spans:
+            return clock
+        window = clock if window is None else window.intersect(clock)
+    if window is None and "ever" in spans:
+        return Window(None, None)
+    return window
+
+
+def _clock_window(spans: dict[str, re.Match[str]], day: float) -> Window | None:
+    def at(m: re.Match[str], n: str) -> float:
+        hm = _hour(m, n)
+        assert hm is not None
+        return day + hm[0] * 3600 + hm[1] * 60
+
+    if "between" in spans:
+        m = spans["between"]
+        if _hour(m, "a") is None or _hour(m, "b") is None:
+            return None
+        a, b = at(m, "a"), at(m, "b")
+        if b <= a:  # "between 9 and 11" read 11 as 11 am; "between 11 and 1" wraps to pm
+            b += 12 * 3600 if b + 12 * 3600 > a else DAY
+        return Window(a, b)
+    if "after" in spans and "before" in spans:
+        return Window(at(spans["after"], "a"), at(spans["before"], "a"))
+    if "after" in spans:
+        return Window(at(spans["after"], "a"), day + DAY)
+    if "before" in spans:
+        return Window(day, at(spans["before"], "a"))
+    if "at" in spans:
+        m = spans["at"]
+        t = at(m, "a")
+        return Window(t, t + (60.0 if m.group("am") else 3600.0))
+    return None

@@ -1,0 +1,259 @@
+"""What words in questions mean in senri's archive: labels, sounds, colours, attributes.
+
+Two layers. A table of words people use (`TERMS`: "lorry" is a truck, "ambulance" a siren,
+"rucksack" a backpack) is read first, so common wording is exact and fast. A word the table
+does not know is compared with every term through sentence embeddings (`TextEmbedder`,
+all-MiniLM-L6-v2 from the registry's ``text/minilm``) and taken when it is close enough
+(`SIMILAR`), so "hatchback" finds car and "fire engine" finds siren without a table entry.
+Words that resemble nothing are left alone: the parser refuses rather than guesses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from senri.operators.colour import COLOURS
+
+VEHICLES = ("car", "truck", "bus", "motorcycle")
+SOUNDS = (
+    "siren", "dog_bark", "car_horn", "children_playing", "street_music", "drilling",
+    "engine_idling", "jackhammer", "gun_shot", "air_conditioner",
+)  # fmt: skip
+PERSON_FLAGS = ("backpack", "handbag", "suitcase", "umbrella", "phone", "riding")
+SIMILAR = 0.7
+"""Cosine similarity above which an unknown word is read as a term."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One meaning: a label of some event kind, an attribute value, or a group of labels."""
+
+    kind: str  # object | sound | speech | text | face | colour | flag | plate
+    value: str  # label, colour name or attribute name
+    labels: tuple[str, ...] = ()  # for groups ("vehicles"): the labels it covers
+
+
+def _t(kind: str, value: str, *labels: str) -> Term:
+    return Term(kind, value, labels or ((value,) if kind in ("object", "sound") else ()))
+
+
+_OBJECT_WORDS = {
+    "person": "person people persons pedestrian pedestrians individual individuals anyone "
+    "anybody someone somebody man men woman women folks folk visitor visitors guy guys "
+    "human humans worker workers passerby passersby child children kid kids walker walkers "
+    "toddler toddlers infant infants baby babies lady ladies gentleman gentlemen teenager "
+    "teenagers student students adult adults shopper shoppers",
+    "car": "car cars automobile automobiles sedan sedans auto autos hatchback hatchbacks taxi "
+    "taxis saloon saloons suv suvs minivan minivans jeep jeeps coupe coupes convertible "
+    "convertibles limousine limousines limo",
+    "truck": "truck trucks lorry lorries van vans pickup pickups hgv hgvs semi semis firetruck "
+    "tanker tankers",
+    "bus": "bus buses busses coach coaches minibus",
+    "motorcycle": "motorcycle motorcycles motorbike motorbikes scooter scooters moped mopeds",
+    "bicycle": "bicycle bicycles bike bikes cycle cycles cyclist cyclists pushbike",
+    "dog": "dog dogs puppy puppies hound hounds",
+    "cat": "cat cats kitten kittens",
+    "horse": "horse horses pony ponies",
+    "bird": "bird birds pigeon pigeons",
+}
+_SOUND_WORDS = {
+    "siren": "siren sirens ambulance ambulances alarm",
+    "dog_bark": "bark barks barking barked",
+    "car_horn": "horn horns honk honks honking honked hooting beeping",
+    "children_playing": "playing",
+    "street_music": "music busker buskers band",
+    "drilling": "drill drills drilling",
+    "engine_idling": "idling",
+    "jackhammer": "jackhammer jackhammers",
+    "gun_shot": "gunshot gunshots gunfire shot shots",
+    "air_conditioner": "conditioner conditioning aircon",
+}
+_PHRASES: dict[str, Term] = {
+    "dog barking": _t("sound", "dog_bark"),
+    "dogs barking": _t("sound", "dog_bark"),
+    "car horn": _t("sound", "car_horn"),
+    "car horns": _t("sound", "car_horn"),
+    "children playing": _t("sound", "children_playing"),
+    "kids playing": _t("sound", "children_playing"),
+    "street music": _t("sound", "street_music"),
+    "engine idling": _t("sound", "engine_idling"),
+    "idling engine": _t("sound", "engine_idling"),
+    "gun shot": _t("sound", "gun_shot"),
+    "air conditioner": _t("sound", "air_conditioner"),
+    "air conditioning": _t("sound", "air_conditioner"),
+    "pneumatic drill": _t("sound", "jackhammer"),
+    "fire engine": _t("sound", "siren"),
+    "police car": _t("sound", "siren"),
+    "number plate": _t("plate", "plate"),
+    "licence plate": _t("plate", "plate"),
+    "license plate": _t("plate", "plate"),
+    "registration number": _t("plate", "plate"),
+    "mobile phone": _t("flag", "phone"),
+    "cell phone": _t("flag", "phone"),
+}
+_VEHICLE_GROUP = "vehicle vehicles traffic"
+_COLOUR_WORDS = {
+    "red": "red crimson scarlet maroon burgundy",
+    "orange": "orange amber",
+    "yellow": "yellow gold golden",
+    "green": "green olive lime",
+    "cyan": "cyan turquoise teal",
+    "blue": "blue navy",
+    "purple": "purple violet lilac",
+    "pink": "pink magenta",
+    "black": "black dark",
+    "white": "white cream",
+    "grey": "grey gray silver",
+}
+_FLAG_WORDS = {
+    "backpack": "backpack backpacks rucksack rucksacks knapsack",
+    "handbag": "handbag handbags purse purses bag bags",
+    "suitcase": "suitcase suitcases luggage trolley",
+    "umbrella": "umbrella umbrellas brolly",
+    "phone": "phone phones mobile mobiles cellphone smartphone texting",
+    "riding": "riding rider riders ride rode",
+}
+
+
+def _build_terms() -> dict[str, Term]:
+    terms: dict[str, Term] = {}
+    for label, words in _OBJECT_WORDS.items():
+        for w in words.split():
+            terms[w] = _t("object", label)
+    for w in _VEHICLE_GROUP.split():
+        terms[w] = Term("object", "vehicle", VEHICLES)
+    for label, words in _SOUND_WORDS.items():
+        for w in words.split():
+            terms[w] = _t("sound", label)
+    for colour, words in _COLOUR_WORDS.items():
+        if colour in COLOURS:
+            for w in words.split():
+                terms[w] = Term("colour", colour)
+    for flag, words in _FLAG_WORDS.items():
+        for w in words.split():
+            terms[w] = Term("flag", flag)
+    for w in ("plate", "plates", "registration", "registrations", "reg"):
+        terms[w] = Term("plate", "plate")
+    for w in ("face", "faces"):
+        terms[w] = Term("face", "face", ("face",))
+    terms.update(_PHRASES)
+    return terms
+
+
+TERMS: dict[str, Term] = _build_terms()
+_DESCRIPTIONS: dict[Term, str] = {}
+for _label in _OBJECT_WORDS:
+    _DESCRIPTIONS[_t("object", _label)] = _label
+for _label in SOUNDS:
+    _DESCRIPTIONS[_t("sound", _label)] = _label.replace("_", " ")
+for _colour in COLOURS:
+    _DESCRIPTIONS[Term("colour", _colour)] = f"{_colour} colour"
+for _flag in PERSON_FLAGS:
+    _DESCRIPTIONS[Term("flag", _flag)] = _flag
+_DESCRIPTIONS[Term("object", "vehicle", VEHICLES)] = "vehicle"
+
+STOPWORDS = frozenset(
+    """a an the of on in at to by for from with without and or but is was were are be been
+    being do did does done has have had how many much what which when where who whom whose why
+    there their them they it its this that these those any anything some every each all
+    camera cameras cam cams mic mics microphone microphones stream streams near around about
+    passed pass passing went go going came come seen see saw spotted detected appear appeared
+    record recorded show shown count number total times time please tell me us i we you
+    heard hear hearing sound sounded sounds noise noises was there ever than more fewer less
+    most least same different distinct kinds kind types type colour colours color colors
+    carrying carried wearing wore dressed holding using used talking said say says spoke
+    morning afternoon evening night today yesterday hour hours minute minutes day days
+    between after before since until last past first latest earliest did anyone someone
+    also just only still yet again often frequently overall altogether so not no yes""".split()  # noqa: SIM905
+)
+
+
+class TextEmbedder:
+    """Sentence embeddings from the registry's ``text/minilm`` (all-MiniLM-L6-v2, CPU)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, *, fetch: bool = False) -> TextEmbedder:
+        from senri.errors import MissingDependencyError
+        from senri.models.registry import resolve
+
+        path = resolve("text/minilm", fetch_missing=fetch)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the directory is complete: never a hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "sentence-transformers", "questions over archives (pip install 'senri[ask]')"
+            ) from exc
+        return cls(SentenceTransformer(str(path), device="cpu"))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length embeddings, one row per text."""
+        with self._lock:
+            out = self._model.encode(
+                list(texts), normalize_embeddings=True, show_progress_bar=False
+            )
+        return np.asarray(out, dtype=np.float32)
+
+
+class Vocabulary:
+    """Looks words up in `TERMS`, then (with an embedder) by meaning."""
+
+    def __init__(self, embedder: TextEmbedder | None = None) -> None:
+        self.embedder = embedder
+        self._keys = list(TERMS) + [d for d in _DESCRIPTIONS.values() if d not in TERMS]
+        self._meanings = [TERMS.get(k) or _by_description(k) for k in self._keys]
+        self._matrix: np.ndarray | None = None
+        self._cache: dict[str, tuple[Term, float] | None] = {}
+        self._lock = threading.Lock()
+
+    def exact(self, phrase: str) -> Term | None:
+        return TERMS.get(phrase.lower())
+
+    def nearest(self, words: Iterable[str]) -> dict[str, tuple[Term, float]]:
+        """Unknown words (not stopwords) that mean a term, with their similarity."""
+        todo = [w for w in dict.fromkeys(words) if _content(w) and w not in TERMS]
+        if self.embedder is None or not todo:
+            return {}
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = self.embedder.encode(self._keys)
+            fresh = [w for w in todo if w not in self._cache]
+            if fresh:
+                sims = self.embedder.encode(fresh) @ self._matrix.T
+                for w, row in zip(fresh, sims, strict=True):
+                    best = int(np.argmax(row))
+                    ok = float(row[best]) >= SIMILAR
+                    self._cache[w] = (self._meanings[best], float(row[best])) if ok else None
+            found = {w: self._cache[w] for w in todo}
+        return {w: hit for w, hit in found.items() if hit is not None}
+
+
+def _by_description(text: str) -> Term:
+    return next(t for t, d in _DESCRIPTIONS.items() if d == text)
+
+
+def _content(word: str) -> bool:
+    return (
+        len(word) > 2 and word not in STOPWORDS and re.fullmatch(r"[a-z][a-z'-]*", word) is not None
+    )
+
+
+def plural(label: str, n: int = 2) -> str:
+    """How an answer names `n` of a label: 1 car, 2 cars, 3 people, 2 buses."""
+    word = label.replace("_", " ")
+    if n == 1:
+        return word
+    irregular = {"person": "people", "bus": "buses", "child": "children", "dog bark": "dog barks"}
+    return irregular.get(word, word + "s")
