@@ -9,11 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="[api,audio,vectors]"
+extras="[api,ask,audio,vectors]"
 services=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="[api,audio,dev,services,vectors]"; services=1 ;;
+    --dev) extras="[api,ask,audio,dev,services,vectors]"; services=1 ;;
     *) echo "usage: $0 [--dev]" >&2; exit 2 ;;
   esac
 done

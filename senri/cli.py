@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from senri import __version__, config
+from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.query import cli as similar_cli
@@ -367,6 +368,7 @@ app.add_typer(services_app, name="services")
 app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
 similar_cli.mount(app)
+ask_cli.mount(app)
 
 
 def main() -> None:

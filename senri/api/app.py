@@ -1,4 +1,9 @@
-"""senri's HTTP API (FastAPI): similar-by-image over the collections in ``$SENRI_HOME``.
+"""senri's HTTP API (FastAPI): similar-by-image, face search, and questions over the archive.
+
+Routes: ``POST /similar`` and ``POST /faces/search`` (below); ``GET/POST /events``
+(structured search, `senri.api.events`); ``POST /ask`` and ``POST /vqa`` (questions,
+`senri.api.ask_routes`); ``GET /frames/{stream}.jpg`` (thumbnails, `senri.api.frames`, when
+the server knows the streams' videos); ``GET /healthz``.
 
 ``POST /similar`` takes a multipart form: ``image`` (the file), ``collection``, ``k`` (1-100),
 ``same_only`` (bool) and ``filter`` (a JSON object of metadata equalities, e.g.
@@ -24,10 +29,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from senri.errors import DecodeError
+from senri.errors import DecodeError, StoreError
 from senri.operators.embed import ImageEmbedder, decode_image, image_size, phash
 from senri.query.similar import CollectionError, SimilarIndex, collection_path
 
@@ -115,8 +121,25 @@ def _metadata_filter(text: str | None) -> Any:
     return parts[0] if len(parts) == 1 else MetaAnd(*parts)
 
 
-def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = None) -> FastAPI:
-    """The API application; `embedder` defaults to the cached ``image/embed`` model."""
+def create_app(
+    embedder: ImageEmbedder | None = None,
+    limits: Limits | None = None,
+    *,
+    store: str | None = None,
+    places: Mapping[str, str] | None = None,
+    media: Any = None,
+    vocab: Any = None,
+    perception: Any = None,
+) -> FastAPI:
+    """The API application; `embedder` defaults to the cached ``image/embed`` model.
+
+    `store` (``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``) is the event archive
+    behind ``/events``, ``/ask`` and ``/vqa`` (503 while none is set); `places` names where
+    streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails.
+    """
+    from senri.api.ask_routes import AskServices, ask_router
+    from senri.api.events import events_router
+
     lim = limits or Limits()
     collections = _Collections(embedder)
     detectors: list[Any] = []  # one face detector per app, made on first use
@@ -132,6 +155,20 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
                 status_code=413,
             )
         return await call_next(request)
+
+    def open_archive() -> Any:
+        if store is None:
+            raise StoreError("no event store is configured: start with senri serve --store URL")
+        from senri.engine.kafka_runtime import open_store
+
+        try:
+            return open_store(store)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+
+    services = AskServices(
+        open_archive, places=places, media=media, vocab=vocab, perception=perception
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -212,4 +249,10 @@ def create_app(embedder: ImageEmbedder | None = None, limits: Limits | None = No
         matches = search_faces(rgb, faces, k=k, detector=detectors[0])
         return {"collection": collection, "k": k, "faces": [m.as_dict() for m in matches]}
 
+    app.include_router(events_router(services.store))
+    app.include_router(ask_router(services, read_image))
+    if media is not None:
+        from senri.api.frames import frames_router
+
+        app.include_router(frames_router(media))
     return app

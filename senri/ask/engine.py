@@ -64,6 +64,12 @@ class Occurrence:
         return max(e.confidence for e in self.events)
 
 
+def text_of(event: Event) -> str:
+    """What an event says: a transcript's text, or an OCR line's ``attributes["text"]``."""
+    text = event.text or event.attributes.get("text")
+    return str(text).strip() if text else ""
+
+
 def hhmm(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M")
 
@@ -83,8 +89,11 @@ class Asker:
         places: Mapping[str, str] | None = None,
         vocab: Vocabulary | None = None,
         thumbnail: Callable[[Event], str | None] | None = None,
+        per_frame: bool = False,
     ) -> None:
         self.store = store
+        self.per_frame = per_frame
+        """One frame's events: objects count one per detection, absent kinds are zero."""
         self.places = dict(places or {})
         self.vocab = vocab if vocab is not None else Vocabulary(TextEmbedder.load())
         self.thumbnail = thumbnail
@@ -104,6 +113,9 @@ class Asker:
             if self._span is None:
                 first = self.store.search(q.Query(limit=1))
                 last = self.store.search(q.Query(sort="time", descending=True, limit=1))
+                if not first and self._now is not None:
+                    self._span = (self._now, self._now)
+                    return self._span
                 if not first:
                     raise Refusal("the archive is empty")
                 latest = max(last[0].time, last[0].end_time or 0.0)
@@ -161,6 +173,10 @@ class _Run:
 
     # ---- compiling --------------------------------------------------------------------
 
+    def tracked(self, subject: Subject) -> bool:
+        """Objects of a video count by track; in one frame, and for spans, one by one."""
+        return subject.tracked and not self.asker.per_frame
+
     def filter(
         self, subject: Subject, streams: Sequence[str], extra: q.Filter | None = None
     ) -> q.Filter:
@@ -182,7 +198,7 @@ class _Run:
             if w.end is not None:
                 bounds["lt"] = w.end
             clauses.append(q.Range("time", **bounds))
-        if subject.tracked:
+        if self.tracked(subject):
             clauses.append(q.Exists("track_id"))
         if extra is not None:
             clauses.append(extra)
@@ -212,7 +228,7 @@ class _Run:
         if plan.anchor is None:
             return None, []
         anchors = self.occurrences(
-            self.filter(plan.anchor, plan.anchor_streams), plan.anchor.tracked
+            self.filter(plan.anchor, plan.anchor_streams), self.tracked(plan.anchor)
         )
         if not anchors:
             return None, []
@@ -247,6 +263,14 @@ class _Run:
     def answer(self) -> Answer:
         plan = self.plan
         self.check_covered()
+        if self.asker.per_frame:
+            if plan.subject.kind == "transcript" or plan.subject.kind == "sound":
+                raise Refusal("a picture holds no sound or speech")
+            if plan.anchor is not None or plan.window is not None:
+                raise Refusal("one picture has no times or moments to relate")
+            handler = getattr(self, f"do_{plan.type}")
+            frame_answer: Answer = handler(None)
+            return frame_answer
         self.check_recorded(plan.subject, plan.streams)
         if plan.field == "attributes.plate" and self.store.count(q.Exists("attributes.plate")) == 0:
             raise Refusal("no licence plates were read in this archive")
@@ -317,8 +341,8 @@ class _Run:
     def do_count(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
-        n = self.count(f, s.tracked)
-        occ = self.occurrences(q.Query(f, limit=200).filter or f, s.tracked) if n else []
+        n = self.count(f, self.tracked(s))
+        occ = self.occurrences(q.Query(f, limit=200).filter or f, self.tracked(s)) if n else []
         unit = (
             plural(s.noun or s.kind, n)
             if s.kind in ("object", "sound")
@@ -343,17 +367,19 @@ class _Run:
     def do_exists(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
-        occ = self.occurrences(f, s.tracked)
+        occ = self.occurrences(f, self.tracked(s))
         if occ:
             first = occ[0]
             found = f"{len(occ)} {plural(s.noun or s.kind, len(occ))}{self.context()}"
             text = f"Yes: {found}, first at {stamp(first.start)} on {first.stream_id}."
+            if self.asker.per_frame:
+                text = f"Yes: {found}."
             return self.make(text, "yes", True, occ)
         return self.make(f"No {s.noun or s.kind}{self.context()}.", "no", False, occ)
 
     def do_when(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
         if not occ:
             return self.make(f"No {s.noun or s.kind}{self.context()}.", "never", [], occ)
         if self.plan.pick == "first":
@@ -373,7 +399,7 @@ class _Run:
     def values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
         """Distinct values of the plan's field, most common (by track) first."""
         s, name = self.plan.subject, self.plan.field or "label"
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
         counts: Counter[Any] = Counter()
         for o in occ:
             v = o.value(name)
@@ -442,26 +468,26 @@ class _Run:
 
     def do_said(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), s.tracked)
+        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
         if self.plan.pick == "first":
             occ = occ[:1]
         elif self.plan.pick == "last":
             occ = occ[-1:]
-        texts = list(
-            dict.fromkeys((o.events[0].text or "").strip() for o in occ if o.events[0].text)
-        )
+        texts = list(dict.fromkeys(t for o in occ if (t := text_of(o.events[0]))))
         if not texts:
             return self.make(f"Nothing{self.context()}.", "nothing", [], occ)
+        if self.asker.per_frame:
+            return self.make(f'It reads: "{" / ".join(texts)}".', ", ".join(texts), texts, occ)
         quoted = "; ".join(
-            f'{stamp(o.start)} {o.stream_id}: "{o.events[0].text}"' for o in occ[:10]
+            f'{stamp(o.start)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
         )
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
     def do_compare(self, extra: q.Filter | None) -> Answer:
         plan = self.plan
         other = plan.other or plan.subject
-        a = self.count(self.filter(plan.subject, plan.streams, extra), plan.subject.tracked)
-        b = self.count(self.filter(other, plan.other_streams, extra), other.tracked)
+        a = self.count(self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject))
+        b = self.count(self.filter(other, plan.other_streams, extra), self.tracked(other))
         by_stream = other.labels == plan.subject.labels
         name_a = ", ".join(plan.streams) if by_stream else plan.subject.labels[0]
         name_b = ", ".join(plan.other_streams) if by_stream else other.labels[0]
@@ -472,7 +498,7 @@ class _Run:
             else f"; more {'on ' + winner if by_stream else plural(winner)}."
         )
         occ = self.occurrences(
-            self.filter(plan.subject, plan.streams, extra), plan.subject.tracked
+            self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject)
         )[:5]
         return self.make(text, winner, {name_a: a, name_b: b}, occ)
 

@@ -62,6 +62,11 @@ _TYPES: tuple[tuple[str, str], ...] = (
     ("when", r"^(?:when|at what time|what time)\b|\bwhat time\b|^(?:tell me )?when\b"),
     ("colour", r"\b(?:what|which) colou?r\b"),
     (
+        "list",
+        r"\bwhat(?: is|'s| are| was| were)? (?:the |its |their )?(?:licen[cs]e |number )?"
+        r"(?:plates?|registrations?|reg)\b",
+    ),
+    (
         "which",
         r"\bwhich (?:camera|cam|stream|mic|microphone|place|location|one|plate|registration"
         r"|vehicle|kind|type)\b"
@@ -267,12 +272,14 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
         text,
     )
     heard = re.search(r"\b(?:heard|hear|sound|sounds|sounded|noise|noises|audio|audible)\b", text)
+    if re.search(r"\b(?:sign|signs|signboard|written|writing|text|banner|poster)\b", text) and not (
+        labels or sounds
+    ):
+        return Subject("text", ("text",), (), (), "text"), conf, "text", pick
     if kind == "said" or (speechy and not sounds and not labels):
         about = _about(text)
         noun = "utterance" + (f" about {' '.join(about)}" if about else "")
         return Subject("transcript", ("speech",), (), about, noun), conf, "text", pick
-    if re.search(r"\b(?:sign|signs|written|writing|text)\b", text) and not labels:
-        return Subject("text", ("text",), (), (), "text"), conf, "text", pick
     if sounds and not (labels and not heard):
         names = tuple(dict.fromkeys(s.value for s in sounds))
         return (

@@ -31,7 +31,7 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _open(url: str) -> Any:
+def open_archive(url: str) -> Any:
     from senri.engine.kafka_runtime import open_store
 
     if url.startswith("sqlite:") and not Path(url[len("sqlite:") :]).is_file():
@@ -153,7 +153,7 @@ def search(
         _fail(str(exc), 2)
         return
     try:
-        event_store = _open(store)
+        event_store = open_archive(store)
     except (SenriError, OSError, sqlite3.Error) as exc:
         _fail(f"cannot open {store}: {exc}", 1)
         return

@@ -2,15 +2,15 @@
 
 Two layers. A table of words people use (`TERMS`: "lorry" is a truck, "ambulance" a siren,
 "rucksack" a backpack) is read first, so common wording is exact and fast. A word the table
-does not know is compared with every term through sentence embeddings (`TextEmbedder`,
-all-MiniLM-L6-v2 from the registry's ``text/minilm``) and taken when it is close enough
-(`SIMILAR`), so "hatchback" finds car and "fire engine" finds siren without a table entry.
+does not know is compared with every term through sentence embeddings (`TextEmbedder`:
+all-MiniLM-L6-v2 from the registry's ``text/minilm``, run by `senri.ask.minilm`) and taken
+when it is close enough (`SIMILAR`), so "canine" finds dog and "coupe" finds car without a
+table entry.
 Words that resemble nothing are left alone: the parser refuses rather than guesses.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -176,7 +176,7 @@ STOPWORDS = frozenset(
 
 
 class TextEmbedder:
-    """Sentence embeddings from the registry's ``text/minilm`` (all-MiniLM-L6-v2, CPU)."""
+    """Sentence embeddings from the registry's ``text/minilm`` (all-MiniLM-L6-v2, NumPy)."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
@@ -184,27 +184,15 @@ class TextEmbedder:
 
     @classmethod
     def load(cls, *, fetch: bool = False) -> TextEmbedder:
-        from senri.errors import MissingDependencyError
+        from senri.ask.minilm import MiniLM
         from senri.models.registry import resolve
 
-        path = resolve("text/minilm", fetch_missing=fetch)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the directory is complete: never a hub
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "sentence-transformers", "questions over archives (pip install 'senri[ask]')"
-            ) from exc
-        return cls(SentenceTransformer(str(path), device="cpu"))
+        return cls(MiniLM.load(resolve("text/minilm", fetch_missing=fetch)))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings, one row per text."""
         with self._lock:
-            out = self._model.encode(
-                list(texts), normalize_embeddings=True, show_progress_bar=False
-            )
-        return np.asarray(out, dtype=np.float32)
+            return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
 
 
 class Vocabulary:

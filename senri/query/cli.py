@@ -151,16 +151,43 @@ def serve(
     port: int = typer.Option(8000, min=1, max=65535),
     max_bytes: int = typer.Option(10 * 1024 * 1024, help="Largest accepted upload, bytes."),
     max_pixels: int = typer.Option(40_000_000, help="Largest accepted image, pixels."),
+    store: str = typer.Option(
+        "",
+        help="Event archive for /events, /ask and /vqa: sqlite:PATH or "
+        "elasticsearch://HOST:PORT[/INDEX] (none: those routes answer 503).",
+    ),
+    place: list[str] = typer.Option(
+        [], "--place", help="Where a stream is, STREAM=PLACE (repeatable): cam1=entrance."
+    ),
+    media: Path | None = typer.Option(
+        None, "--media", help="A pipeline YAML whose video inputs give /frames thumbnails."
+    ),
 ) -> None:
-    """Serve the HTTP API (POST /similar) with uvicorn."""
+    """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames."""
     try:
         import uvicorn
     except ImportError:
         _fail("`senri serve` needs uvicorn: pip install uvicorn fastapi python-multipart")
         return
     from senri.api.app import Limits, create_app
+    from senri.ask.cli import parse_places
 
-    app = create_app(limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels))
+    try:
+        places = parse_places(place)
+        index = None
+        if media is not None:
+            from senri.ask.frame import MediaIndex
+
+            index = MediaIndex.from_pipeline(media)
+    except (SenriError, ValueError, OSError) as exc:
+        _fail(str(exc), 2)
+        return
+    app = create_app(
+        limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels),
+        store=store or None,
+        places=places,
+        media=index,
+    )
     uvicorn.run(app, host=host, port=port)
 
 

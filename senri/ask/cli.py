@@ -1,0 +1,127 @@
+"""``senri ask``: a question over the archive, or about one picture, from the command line.
+
+Mount with `mount(app)`, which also adds ``senri search`` and ``senri eval ask``. Exit codes:
+0 answered (a refusal is an answer: it says why), 2 a bad option, 1 a store or model problem.
+
+Example:
+    senri ask "how many red cars passed camera 3 after 10 am?" --store sqlite:events.sqlite
+    senri ask "what colour is the car?" --image frame.jpg
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from senri.errors import QueryError, SenriError
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def parse_places(items: list[str]) -> dict[str, str]:
+    """``cam1=entrance`` options → {stream: place}."""
+    places: dict[str, str] = {}
+    for item in items:
+        stream, sep, place = item.partition("=")
+        if not sep or not stream.strip() or not place.strip():
+            raise QueryError(f"--place {item!r}: use STREAM=PLACE, like cam1=entrance")
+        places[stream.strip()] = place.strip()
+    return places
+
+
+def _print(answer: Any, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(answer.to_dict(), default=str))
+        return
+    style = "yellow" if answer.refused else "bold"
+    console.print(f"[{style}]{escape(answer.text)}[/]")
+    console.print(
+        f"short: {escape(answer.short)}   type: {answer.type}   "
+        f"confidence: {answer.confidence:.2f}   {answer.seconds * 1000:.0f} ms"
+    )
+    if answer.evidence:
+        from senri.ask.search import iso
+
+        table = Table("time", "stream", "kind", "label", "track", "text / attributes")
+        for e in answer.evidence:
+            detail = e.text or ", ".join(f"{k}={v}" for k, v in e.attributes.items())
+            table.add_row(
+                iso(e.time), escape(e.stream_id), e.kind, escape(e.label),
+                "" if e.track_id is None else str(e.track_id), escape(detail[:80]),
+            )  # fmt: skip
+        console.print(table)
+
+
+def ask(
+    question: str = typer.Argument(..., help="The question, in quotes."),
+    store: str = typer.Option(
+        "sqlite:events.sqlite", help="sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]."
+    ),
+    now: str = typer.Option(
+        "",
+        help="The archive's clock for 'yesterday' or 'the last hour' (ISO 8601 or epoch "
+        "seconds, UTC); default: the latest event in the store.",
+    ),
+    place: list[str] = typer.Option(
+        [], "--place", help="Where a stream is, STREAM=PLACE (repeatable): cam1=entrance."
+    ),
+    image: Path | None = typer.Option(
+        None, "--image", help="Ask about this picture instead (the vision models describe it)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
+) -> None:
+    """Answer QUESTION from the event archive (or about one --image), with its evidence."""
+    from senri.ask.search import parse_time
+    from senri.ask.vocab import TextEmbedder, Vocabulary
+
+    try:
+        places = parse_places(place)
+        clock = parse_time("--now", now) if now else None
+    except QueryError as exc:
+        _fail(str(exc), 2)
+        return
+    try:
+        with err.status("loading the text model"):
+            vocab = Vocabulary(TextEmbedder.load(fetch=True))
+        if image is not None:
+            from senri.ask.vqa import FrameQA
+            from senri.operators.embed import decode_image
+
+            try:
+                rgb = decode_image(image.read_bytes())
+            except OSError as exc:
+                _fail(f"cannot read {image}: {exc.strerror or exc}", 2)
+                return
+            with err.status("describing the picture"):
+                answer = FrameQA(vocab).ask_image(question, rgb)
+        else:
+            from senri.ask.engine import Asker
+            from senri.ask.search_cli import open_archive
+
+            answer = Asker(open_archive(store), now=clock, places=places, vocab=vocab).ask(question)
+    except (SenriError, ValueError, OSError) as exc:
+        _fail(str(exc), 1)
+        return
+    _print(answer, as_json)
+
+
+def mount(app: typer.Typer) -> None:
+    """Add ``ask``, ``search`` and ``eval ask`` to the `senri` app."""
+    from senri.ask.eval_cli import eval_app
+    from senri.ask.search_cli import search
+
+    app.command("ask")(ask)
+    app.command("search")(search)
+    app.add_typer(eval_app, name="eval")
