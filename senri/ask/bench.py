@@ -146,6 +146,8 @@ class Result:
     seen: bool
     latency_ms: float
     error: str = ""
+    sentence: str = ""
+    """The answer's sentence (a refusal's reason)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +163,7 @@ class Result:
             "seen": self.seen,
             "latency_ms": round(self.latency_ms, 3),
             "error": self.error,
+            "sentence": self.sentence,
         }
 
 
@@ -238,8 +241,9 @@ def ask_one(asker: Asker, question: Question, archive: Archive) -> Result:
     try:
         answer = asker.ask(question.question)
         short, refused = str(answer.short), bool(answer.refused)
+        sentence = str(getattr(answer, "text", ""))
     except Exception as exc:  # a crash on one question scores 0, it does not stop the bench
-        short, refused, error = "", False, f"{type(exc).__name__}: {exc}"
+        short, refused, error, sentence = "", False, f"{type(exc).__name__}: {exc}", ""
     latency = (time.perf_counter() - began) * 1000
     refused = refused or normalise(short) == UNANSWERABLE
     return Result(
@@ -255,6 +259,7 @@ def ask_one(asker: Asker, question: Question, archive: Archive) -> Result:
         seen=question.seen,
         latency_ms=latency,
         error=error,
+        sentence=sentence,
     )
 
 

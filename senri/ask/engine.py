@@ -64,6 +64,17 @@ class Occurrence:
         return max(e.confidence for e in self.events)
 
 
+def overlapping(start: float, end: float) -> q.Filter:
+    """Events whose span (or moment, without `end_time`) touches [start, end]."""
+    return q.And(
+        q.Range("time", lte=end),
+        q.Or(
+            q.Range("end_time", gte=start),
+            q.And(q.Not(q.Exists("end_time")), q.Range("time", gte=start)),
+        ),
+    )
+
+
 def text_of(event: Event) -> str:
     """What an event says: a transcript's text, or an OCR line's ``attributes["text"]``."""
     text = event.text or event.attributes.get("text")
@@ -232,10 +243,13 @@ class _Run:
         )
         if not anchors:
             return None, []
-        ranges = [
-            q.Range("time", gte=a.start - plan.pad, lte=a.end + plan.pad)
-            for a in anchors[:MAX_ANCHORS]
-        ]
+        ranges: list[q.Filter] = []
+        for a in anchors[:MAX_ANCHORS]:
+            moment = overlapping(a.start - plan.pad, a.end + plan.pad)
+            peers = () if plan.streams else self.directory.same_place([a.stream_id])
+            if peers:  # no stream named: what happened at the anchor's place
+                moment = q.And(moment, q.In("stream_id", peers))
+            ranges.append(moment)
         return (ranges[0] if len(ranges) == 1 else q.Or(*ranges)), anchors
 
     # ---- checking ---------------------------------------------------------------------
@@ -381,7 +395,7 @@ class _Run:
         s = self.plan.subject
         occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
         if not occ:
-            return self.make(f"No {s.noun or s.kind}{self.context()}.", "never", [], occ)
+            return self.make(f"No {s.noun or s.kind}{self.context()}.", "none", [], occ)
         if self.plan.pick == "first":
             occ = occ[:1]
         elif self.plan.pick == "last":
@@ -475,7 +489,7 @@ class _Run:
             occ = occ[-1:]
         texts = list(dict.fromkeys(t for o in occ if (t := text_of(o.events[0]))))
         if not texts:
-            return self.make(f"Nothing{self.context()}.", "nothing", [], occ)
+            return self.make(f"Nothing{self.context()}.", "none", [], occ)
         if self.asker.per_frame:
             return self.make(f'It reads: "{" / ".join(texts)}".', ", ".join(texts), texts, occ)
         quoted = "; ".join(
@@ -488,9 +502,9 @@ class _Run:
         other = plan.other or plan.subject
         a = self.count(self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject))
         b = self.count(self.filter(other, plan.other_streams, extra), self.tracked(other))
-        by_stream = other.labels == plan.subject.labels
-        name_a = ", ".join(plan.streams) if by_stream else plan.subject.labels[0]
-        name_b = ", ".join(plan.other_streams) if by_stream else other.labels[0]
+        by_stream = plan.other_streams != plan.streams
+        name_a = ", ".join(plan.streams) if by_stream else plan.subject.noun
+        name_b = ", ".join(plan.other_streams) if by_stream else other.noun
         winner = "same" if a == b else (name_a if a > b else name_b)
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window)}" + (
             " (the same)."

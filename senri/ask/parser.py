@@ -30,15 +30,26 @@ _UPPER_WORDS = (
     r"|sweater|sweaters|blouse|vest|hi-vis|jersey|dress|uniform|clothes|clothing"
 )
 _LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms"
+_SEEN = (
+    r"\b(?:seen|saw|see|sees|visible|view|passed|pass|passing|crossed|walked|walking|drove|"
+    r"driving|parked|spotted|detected|appear|appeared|camera|cam|on screen|in shot)\b"
+)
+_GENERIC = (
+    r"\b(?:activity|anything|something|objects?|things?|movement|motion|happen|happened"
+    r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest)\b"
+)
 _NOT_RECORDED = {
-    r"\bwho\b|\bnames?\b|\bidentity\b|\bidentify\b": (
+    r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
+    r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b|\bidentify\b": (
         "names and identities of people (faces are matched only against a gallery you index)"
     ),
     r"\bspeed|\bfast\b|\bslow\b|\bmph\b|\bkm/?h\b": "speeds",
-    r"\bages?\b|\bold\b|\byoung\b|\belderly\b": "ages",
+    r"\bages?\b|\bhow old\b|\belderly\b": "ages",
     r"\bgender\b|\bmale\b|\bfemale\b": "gender",
     r"\bweather\b|\braining\b|\brain\b|\bsnow|\btemperature\b|\bsunny\b|\bfoggy?\b": "the weather",
-    r"\bbrand\b|\bmake\b|\bmodel\b|\bmanufacturer\b": "vehicle makes and models",
+    r"\bbrand\b|\b(?:what|which) (?:make|model)\b|\b(?:make|model) of\b|\bmanufacturer\b": (
+        "vehicle makes and models"
+    ),
     r"\bheight\b|\btall\b|\bweigh": "heights or weights",
     r"\bhappy\b|\bangry\b|\bsad\b|\bmood\b|\bemotion": "emotions",
     r"\bprice\b|\bcost\b|\bmoney\b": "prices",
@@ -59,7 +70,11 @@ _TYPES: tuple[tuple[str, str], ...] = (
         r"\bhow many (?:different|distinct|unique|separate|kinds|types|sorts|colou?rs|plates)\b",
     ),
     ("count", r"\bhow many\b|\bnumber of\b|\bhow often\b|\bcount\b|\btotal\b"),
-    ("when", r"^(?:when|at what time|what time)\b|\bwhat time\b|^(?:tell me )?when\b"),
+    (
+        "when",
+        r"^(?:when|at what time|what time)\b|\bwhat times?\b|^(?:tell me |show me )?when\b"
+        r"|^(?:list|give|show)(?: me)? (?:the |all )?(?:times|moments)\b",
+    ),
     ("colour", r"\b(?:what|which) colou?r\b"),
     (
         "list",
@@ -165,12 +180,13 @@ def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) ->
     main, anchor_text = _split_join(rest)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
-    subject, conf, field, pick = _subject(main, kind, vocab)
+    _check_asked_for(main, kind)
+    subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
     plan = Plan(kind, subject, streams, found.window, field, pick=pick, confidence=conf)
     if kind == "compare":
         plan = _compare(plan, main, vocab, directory)
     if anchor_text:
-        anchor, aconf, _, _ = _subject(anchor_text, "exists", vocab)
+        anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
         own = _streams(anchor_text, directory)
         plan = replace(
             plan,
@@ -179,6 +195,39 @@ def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) ->
             confidence=min(plan.confidence, aconf),
         )
     return plan
+
+
+_ASKABLE = frozenset(
+    """colour colours color colors plate plates registration registrations reg number numbers
+    camera cameras cam cams stream streams mic mics microphone microphones place places
+    location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
+    noises object objects thing things animal animals time times was were is are did does do
+    has have had of the a an else sign signs text words word one ones day days hour hours
+    happened happens exactly other was""".split()  # noqa: SIM905
+)
+
+
+def _check_asked_for(text: str, kind: str) -> None:
+    """'What breed', 'which direction': a value the archive does not record is refused."""
+    if kind not in ("list", "which", "distinct", "colour"):
+        return
+    m = re.search(r"\b(?:what|which)\s+([a-z]+)", text)
+    if m is None:
+        return
+    head = m.group(1)
+    if head in _ASKABLE or head in TERMS or head.rstrip("s") in TERMS:
+        return
+    raise Refusal(f"the archive does not record {head}s of things")
+
+
+def _unplaced(text: str, directory: Directory) -> str:
+    """The text without stream references and place names ("car park" names no car)."""
+    text = _STREAM_RE.sub(" ", text)
+    for place in sorted(directory.places(), key=len, reverse=True):
+        text = re.sub(r"\b" + re.escape(place) + r"\b", " ", text)
+    for key in directory.streams:
+        text = re.sub(r"\b" + re.escape(key) + r"\b", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _split_join(text: str) -> tuple[str, str]:
@@ -226,6 +275,9 @@ def _plan_type(text: str, anchor: str) -> str:
             return name
     if anchor:
         return "exists"
+    for word, name in (("what", "list"), ("which", "which"), ("where", "which")):
+        if re.match(r"(?:\W*\w+\W+){0,3}?" + word + r"\b", text):
+            return name
     raise Refusal(
         "could not tell what kind of answer is wanted: ask how many, was there, when, "
         "which camera, what colour, what was said, or list"
@@ -275,21 +327,34 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     if re.search(r"\b(?:sign|signs|signboard|written|writing|text|banner|poster)\b", text) and not (
         labels or sounds
     ):
-        return Subject("text", ("text",), (), (), "text"), conf, "text", pick
-    if kind == "said" or (speechy and not sounds and not labels):
+        return (
+            Subject("text", ("text",), (), (), "text"),
+            conf,
+            _field(kind, text, (), False, "text"),
+            pick,
+        )
+    said = speechy and not sounds and all(t.labels == ("person",) for t in labels)
+    if kind == "said" or said:
         about = _about(text)
         noun = "utterance" + (f" about {' '.join(about)}" if about else "")
-        return Subject("transcript", ("speech",), (), about, noun), conf, "text", pick
-    if sounds and not (labels and not heard):
+        field = _field(kind, text, (), False, "transcript")
+        return Subject("transcript", ("speech",), (), about, noun), conf, field, pick
+    seen = re.search(_SEEN, text)
+    if sounds and not (labels and seen and not heard):
         names = tuple(dict.fromkeys(s.value for s in sounds))
         return (
             Subject("sound", names, (), (), " or ".join(n.replace("_", " ") for n in names)),
             conf,
-            "label",
+            _field(kind, text, names, False, "sound"),
             pick,
         )
     if not labels and heard:
-        return Subject("sound", (), (), (), "sound"), conf, "label", pick
+        return (
+            Subject("sound", (), (), (), "sound"),
+            conf,
+            _field(kind, text, (), False, "sound"),
+            pick,
+        )
     if not labels and (
         flags
         or colours
@@ -299,6 +364,9 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     if not labels:
         if colours or asks_plate:
             labels = [Term("object", "vehicle", VEHICLES)]
+        elif re.search(_GENERIC, text):
+            field = _field(kind, text, (), False, "object")
+            return Subject("object", (), (), (), "object"), conf, field, pick
         else:
             raise Refusal(
                 "the question names nothing the archive records "
@@ -313,7 +381,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
         conditions.append(Condition((f"attributes.{flag}",), (True,)))
     if asks_plate and all(n in ("bicycle", "person", "dog") for n in names):
         raise Refusal(f"{' and '.join(names)} carry no licence plates; plates are read on vehicles")
-    field = _field(kind, text, names, asks_plate)
+    field = _field(kind, text, names, asks_plate, "object")
     # colour words for the answer field ("what colour") are not conditions
     for i, term in colours:
         conditions.append(Condition(_colour_fields(text, i, names), (term.value,)))
@@ -333,27 +401,34 @@ def _colour_fields(text: str, index: int, names: tuple[str, ...]) -> tuple[str, 
     return ("attributes.colour", "attributes.upper_colour")
 
 
-def _field(kind: str, text: str, names: tuple[str, ...], asks_plate: bool) -> str | None:
-    if kind in ("which", "list", "distinct", "colour"):
-        if asks_plate:
-            return "attributes.plate"
-        if re.search(r"\bcolou?rs?\b", text):
-            if names == ("person",):
-                lower = re.search(_LOWER_WORDS, text)
-                return "attributes.lower_colour" if lower else "attributes.upper_colour"
-            return "attributes.colour"
-        if re.search(
-            r"\b(?:camera|cam|stream|mic|microphone|place|location|where|cameras|streams)\b", text
-        ):
-            return "stream_id"
-        if (
-            re.search(r"\b(?:kinds?|types?|sorts?|vehicles|objects|things|animals|what)\b", text)
-            and kind != "which"
-        ):
-            return "label"
-        if kind == "which" and re.search(r"\b(?:vehicle|kind|type|one)\b", text):
-            return "label"
-        return "stream_id" if kind == "which" else None
+def _field(
+    kind: str, text: str, names: tuple[str, ...], asks_plate: bool, subject: str
+) -> str | None:
+    """Which field's values answer a list / which / distinct / colour question."""
+    if kind not in ("which", "list", "distinct", "colour"):
+        return None
+    if asks_plate:
+        return "attributes.plate"
+    if subject == "object" and re.search(r"\bcolou?rs?\b", text):
+        if names == ("person",):
+            lower = re.search(_LOWER_WORDS, text)
+            return "attributes.lower_colour" if lower else "attributes.upper_colour"
+        return "attributes.colour"
+    where = r"\b(?:camera|cam|stream|mic|microphone|place|location|where|cameras|streams|mics)\b"
+    if kind in ("which", "list", "distinct") and re.search(where, text):
+        return "stream_id"
+    if subject in ("transcript", "text"):
+        return "text"
+    if subject == "sound":
+        return "label"
+    if re.search(r"\b(?:kinds?|types?|sorts?)\b", text):
+        return "label"
+    if kind == "which":
+        return (
+            "label" if re.search(r"\bwhich (?:vehicle|one|animal|object)\b", text) else "stream_id"
+        )
+    if kind == "list":
+        return "label"
     return None
 
 
@@ -413,18 +488,41 @@ def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term
 
 
 def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:
-    """Two labels ("cars or trucks") or two streams ("cam1 or cam2") to weigh."""
-    if len(plan.subject.labels) >= 2 and plan.subject.kind in ("object", "sound"):
-        a, b = plan.subject.labels[0], plan.subject.labels[1]
-        first = replace(plan.subject, labels=(a,), noun=a)
-        second = replace(plan.subject, labels=(b,), noun=b)
-        return replace(plan, subject=first, other=second, other_streams=plan.streams)
+    """Two things to weigh: kinds ("cars or trucks"), colours ("red or blue cars"), what people
+    carry ("backpacks or umbrellas"), or streams and places ("cam1 or the car park")."""
     parts = re.split(r"\s(?:than|or|versus|vs\.?)\s", text, maxsplit=1)
     if len(parts) == 2:
         left, right = _streams(parts[0], directory), _streams(parts[1], directory)
         if left and right and left != right:
             return replace(plan, streams=left, other=plan.subject, other_streams=right)
-    raise Refusal("a comparison needs two things to compare (two kinds of object, or two streams)")
+    s = plan.subject
+    terms, _ = _terms(_unplaced(text, directory), vocab)
+    kinds = list(dict.fromkeys(t for _, t in terms if t.kind in ("object", "sound")))
+    if len(kinds) >= 2 and s.kind in ("object", "sound"):
+        a, b = kinds[0], kinds[1]
+        keep = tuple(c for c in s.conditions if not _splits(c))
+        first = replace(s, labels=a.labels, noun=a.value, conditions=keep)
+        second = replace(s, labels=b.labels, noun=b.value, conditions=keep)
+        return replace(plan, subject=first, other=second, other_streams=plan.streams)
+    split = [c for c in s.conditions if _splits(c)]
+    if len(split) >= 2:
+        rest = tuple(c for c in s.conditions if not _splits(c))
+        a_cond, b_cond = split[0], split[1]
+        first = replace(s, conditions=(*rest, a_cond), noun=_condition_name(a_cond))
+        second = replace(s, conditions=(*rest, b_cond), noun=_condition_name(b_cond))
+        return replace(plan, subject=first, other=second, other_streams=plan.streams)
+    raise Refusal(
+        "a comparison needs two things to compare (two kinds, colours or carried things, "
+        "or two streams or places)"
+    )
+
+
+def _splits(c: Condition) -> bool:
+    return any("colour" in f for f in c.fields) or c.values == (True,)
+
+
+def _condition_name(c: Condition) -> str:
+    return str(c.values[0]) if c.values != (True,) else c.fields[0].split(".", 1)[1]
 
 
 def window_label(window: Window | None) -> str:

@@ -67,7 +67,7 @@ class Plan:
     other_streams: tuple[str, ...] = ()
     anchor: Subject | None = None
     anchor_streams: tuple[str, ...] = ()
-    pad: float = 10.0
+    pad: float = 5.0
     """Seconds around each anchor moment that still count as 'when' it happened."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
