@@ -107,6 +107,7 @@ class Asker:
         """One frame's events: objects count one per detection, absent kinds are zero."""
         self.places = dict(places or {})
         self.vocab = vocab if vocab is not None else Vocabulary(TextEmbedder.load())
+        self.vocab.warm()
         self.thumbnail = thumbnail
         self._now = now
         self._lock = threading.Lock()
@@ -129,7 +130,8 @@ class Asker:
                     return self._span
                 if not first:
                     raise Refusal("the archive is empty")
-                latest = max(last[0].time, last[0].end_time or 0.0)
+                ends = self.store.search(q.Query(sort="end_time", descending=True, limit=1))
+                latest = max([last[0].time, *(e.end_time for e in ends if e.end_time)])
                 self._span = (first[0].time, self._now if self._now is not None else latest)
             return self._span
 
@@ -414,6 +416,10 @@ class _Run:
         """Distinct values of the plan's field, most common (by track) first."""
         s, name = self.plan.subject, self.plan.field or "label"
         occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
+        if self.plan.pick == "first":
+            occ = occ[:1]
+        elif self.plan.pick == "last":
+            occ = occ[-1:]
         counts: Counter[Any] = Counter()
         for o in occ:
             v = o.value(name)
@@ -497,14 +503,24 @@ class _Run:
         )
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
+    def side(self, streams: Sequence[str], subject: Subject) -> str:
+        """A compared side's name: its streams that can hold the subject (cam1, not mic1)."""
+        want = "video" if subject.kind in VIDEO_KINDS else "audio"
+        fit = [
+            s
+            for s in streams
+            if (i := self.directory.streams.get(s.lower())) and i.modality == want
+        ]
+        return ", ".join(fit or streams)
+
     def do_compare(self, extra: q.Filter | None) -> Answer:
         plan = self.plan
         other = plan.other or plan.subject
         a = self.count(self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject))
         b = self.count(self.filter(other, plan.other_streams, extra), self.tracked(other))
         by_stream = plan.other_streams != plan.streams
-        name_a = ", ".join(plan.streams) if by_stream else plan.subject.noun
-        name_b = ", ".join(plan.other_streams) if by_stream else other.noun
+        name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
+        name_b = self.side(plan.other_streams, other) if by_stream else other.noun
         winner = "same" if a == b else (name_a if a > b else name_b)
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window)}" + (
             " (the same)."

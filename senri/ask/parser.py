@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
-from senri.ask.vocab import PERSON_FLAGS, TERMS, VEHICLES, Term, Vocabulary
+from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary
 
 MAX_CHARS = 400
 MAX_WORDS = 60
@@ -33,6 +33,11 @@ _LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms"
 _SEEN = (
     r"\b(?:seen|saw|see|sees|visible|view|passed|pass|passing|crossed|walked|walking|drove|"
     r"driving|parked|spotted|detected|appear|appeared|camera|cam|on screen|in shot)\b"
+)
+_ASKS_WHERE = (
+    r"\b(?:which|what|many|different|distinct)\s+(?:\w+\s+)?(?:cameras?|cams?|streams?|mics?"
+    r"|microphones?|places?|locations?)\b|\bwhere\b|\bon which\b"
+    r"|\b(?:list|name)\s+(?:\w+\s+)?(?:cameras|streams|mics|microphones|places|locations)\b"
 )
 _GENERIC = (
     r"\b(?:activity|anything|something|objects?|things?|movement|motion|happen|happened"
@@ -135,6 +140,15 @@ class Directory:
                 out.setdefault(s.place.lower(), []).append(s.id)
         return out
 
+    def aliases(self) -> dict[str, str]:
+        """Short names of places ('dock' for 'loading dock') where only one place ends so."""
+        ends: dict[str, list[str]] = {}
+        for place in self.places():
+            words = place.split()
+            if len(words) > 1:
+                ends.setdefault(words[-1], []).append(place)
+        return {end: found[0] for end, found in ends.items() if len(found) == 1}
+
     def same_place(self, ids: Sequence[str]) -> tuple[str, ...]:
         places = {self.streams[i.lower()].place for i in ids if i.lower() in self.streams}
         places.discard("")
@@ -178,6 +192,7 @@ def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) ->
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
     main, anchor_text = _split_join(rest)
+    _check_places(rest, directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
     _check_asked_for(main, kind)
@@ -220,11 +235,40 @@ def _check_asked_for(text: str, kind: str) -> None:
     raise Refusal(f"the archive does not record {head}s of things")
 
 
+_NOT_PLACES = frozenset(
+    """picture frame image photo archive footage video videos recording recordings data time
+    moment same end start beginning day week whole site area scene view shot screen frame
+    street road camera cameras mic microphone stream streams system record records""".split()  # noqa: SIM905
+)
+
+
+def _check_places(text: str, directory: Directory) -> None:
+    """'At the gatehouse' where no stream is at a gatehouse: refuse, do not count everywhere."""
+    places = directory.places()
+    if not places:
+        return
+    for m in re.finditer(r"\b(?:at|near|in|by|outside|inside|around|next to) the ([a-z]+)", text):
+        start = text[m.start(1) :]
+        word = m.group(1)
+        if any(start.startswith(p) for p in places) or word in _NOT_PLACES:
+            continue
+        if word in directory.aliases():
+            continue
+        if word in TERMS or word.rstrip("s") in TERMS or word in STOPWORDS:
+            continue
+        if re.match(_UPPER_WORDS + "|" + _LOWER_WORDS, word):
+            continue
+        known = ", ".join(sorted(places))
+        raise Refusal(f"no stream is at a place called {word!r}; the places are {known}")
+
+
 def _unplaced(text: str, directory: Directory) -> str:
     """The text without stream references and place names ("car park" names no car)."""
     text = _STREAM_RE.sub(" ", text)
     for place in sorted(directory.places(), key=len, reverse=True):
         text = re.sub(r"\b" + re.escape(place) + r"\b", " ", text)
+    for alias in directory.aliases():
+        text = re.sub(r"\bthe " + re.escape(alias) + r"\b", " ", text)
     for key in directory.streams:
         text = re.sub(r"\b" + re.escape(key) + r"\b", " ", text)
     return re.sub(r"\s+", " ", text).strip()
@@ -261,9 +305,13 @@ def _streams(text: str, directory: Directory) -> tuple[str, ...]:
     for key, info in directory.streams.items():
         if key in words and info.id not in ids:
             ids.append(info.id)
-    for place, members in sorted(directory.places().items(), key=lambda kv: -len(kv[0])):
+    places = directory.places()
+    for place, members in sorted(places.items(), key=lambda kv: -len(kv[0])):
         if re.search(r"\b" + re.escape(place) + r"\b", text):
             ids.extend(s for s in members if s not in ids)
+    for alias, place in directory.aliases().items():
+        if re.search(r"\bthe " + re.escape(alias) + r"\b", text) and place not in text:
+            ids.extend(s for s in places[place] if s not in ids)
     return tuple(ids)
 
 
@@ -414,8 +462,7 @@ def _field(
             lower = re.search(_LOWER_WORDS, text)
             return "attributes.lower_colour" if lower else "attributes.upper_colour"
         return "attributes.colour"
-    where = r"\b(?:camera|cam|stream|mic|microphone|place|location|where|cameras|streams|mics)\b"
-    if kind in ("which", "list", "distinct") and re.search(where, text):
+    if kind in ("which", "list", "distinct") and re.search(_ASKS_WHERE, text):
         return "stream_id"
     if subject in ("transcript", "text"):
         return "text"
@@ -483,8 +530,14 @@ def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term
     flags = [c.fields[0].split(".")[1] for c in conditions if c.values == (True,)]
     noun = " ".join([*colours, base])
     if flags:
-        noun += " with " + " and ".join(("a " + f if f != "riding" else "riding") for f in flags)
+        noun += " with " + " and ".join(_with(f) for f in flags)
     return noun
+
+
+def _with(flag: str) -> str:
+    if flag == "riding":
+        return "a ride"
+    return ("an " if flag[0] in "aeiou" else "a ") + flag
 
 
 def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:

@@ -206,6 +206,13 @@ class Vocabulary:
         self._cache: dict[str, tuple[Term, float] | None] = {}
         self._lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Embed the vocabulary now rather than on the first unknown word."""
+        if self.embedder is not None:
+            with self._lock:
+                if self._matrix is None:
+                    self._matrix = self.embedder.encode(self._keys)
+
     def exact(self, phrase: str) -> Term | None:
         return TERMS.get(phrase.lower())
 
@@ -241,6 +248,9 @@ def _content(word: str) -> bool:
 def plural(label: str, n: int = 2) -> str:
     """How an answer names `n` of a label: 1 car, 2 cars, 3 people, 2 buses."""
     word = label.replace("_", " ")
+    head, sep, tail = word.partition(" with ")
+    if sep:
+        return plural(head, n) + sep + tail
     if n == 1:
         return word
     irregular = {"person": "people", "bus": "buses", "child": "children", "dog bark": "dog barks"}

@@ -1,0 +1,364 @@
+"""Questions over an archive: every plan type, relative times, refusals and hostile input.
+
+The archive here is small and written by hand, so each expected answer can be read off the
+events below. The vocabulary is the word table alone (`Vocabulary()`), except where a test
+checks matching by meaning with the real MiniLM model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from senri.ask.engine import Asker
+from senri.ask.parser import Directory, StreamInfo, parse
+from senri.ask.plan import Refusal
+from senri.ask.timeparse import find_window
+from senri.ask.vocab import Vocabulary
+from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.store import MemoryEventStore
+from senri.records import Event
+
+pytestmark = pytest.mark.unit
+
+
+def at(day: int, hour: int, minute: int = 0) -> float:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=dt.UTC).timestamp()
+
+
+NOW = at(27, 18)  # Friday 27 November 2026, 18:00 UTC
+PLACES = {"cam1": "entrance", "cam2": "car park", "cam3": "main road", "mic1": "entrance"}
+
+
+def _track(
+    stream: str, track: int, label: str, start: float, n: int = 3, **attrs: object
+) -> list[Event]:
+    return [
+        Event(
+            Event.make_id(stream, track, k), stream, start + k, "object", label, 0.8,
+            track_id=track, attributes=attrs,  # type: ignore[arg-type]
+        )
+        for k in range(n)
+    ]  # fmt: skip
+
+
+def _archive() -> list[Event]:
+    events: list[Event] = []
+    events += _track("cam3", 1, "car", at(27, 10, 5), colour="red", plate="KA05MX1234")
+    events += _track("cam3", 2, "car", at(27, 11, 0), colour="blue", plate="")
+    events += _track("cam3", 3, "car", at(27, 9, 0), colour="red", plate="MH12AB3456")
+    events += _track("cam3", 4, "truck", at(27, 12, 0), colour="white", plate="TN01CD7890")
+    events += _track("cam3", 5, "car", at(26, 15, 0), colour="red", plate="DL02EF1111")
+    events += _track("cam1", 1, "person", at(26, 14, 0), upper_colour="red", backpack=True)
+    events += _track("cam1", 2, "person", at(27, 15, 0), upper_colour="blue", phone=True)
+    events += _track(
+        "cam1",
+        3,
+        "dog",
+        at(
+            27,
+            13,
+            0,
+        ),
+        n=5,
+    )
+    # the same track id on another stream is another object
+    events += _track("cam2", 1, "car", at(27, 16, 0), colour="black")
+    # an untracked low-confidence detection is not an object that passed
+    events.append(Event("noise", "cam3", at(27, 10, 30), "object", "car", 0.2))
+    siren = at(27, 13, 0)
+    events += [
+        Event("s1", "mic1", siren, "sound", "siren", 0.9, end_time=siren + 8),
+        Event("s2", "mic1", at(25, 9, 0), "sound", "car_horn", 0.9, end_time=at(25, 9, 0) + 2),
+        Event("b1", "mic1", at(27, 13, 0) + 2, "sound", "dog_bark", 0.9, end_time=siren + 4),
+        Event("t1", "mic1", siren + 3, "transcript", "speech", 0.9, end_time=siren + 6,
+              text="please move the blue van"),
+        Event("t2", "mic1", at(27, 16, 0), "transcript", "speech", 0.9,
+              end_time=at(27, 16, 0) + 5, text="the delivery is at the gate"),
+        Event("o1", "cam1", at(27, 9, 0), "text", "text", 0.9, attributes={"text": "EXIT"}),
+    ]  # fmt: skip
+    return events
+
+
+@pytest.fixture(scope="module")
+def asker() -> Asker:
+    store = MemoryEventStore()
+    store.put(_archive())
+    return Asker(store, now=NOW, places=PLACES, vocab=Vocabulary())
+
+
+def short(asker: Asker, question: str) -> str:
+    answer = asker.ask(question)
+    return answer.short
+
+
+# ---- every plan type -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "kind"),
+    [
+        ("how many red cars passed camera 3 after 10 am?", "1", "count"),
+        ("How many cars passed cam 3 today?", "3", "count"),
+        ("how many cars were seen in total?", "5", "count"),  # cam2's track 1 is another car
+        ("how many times did the siren sound?", "1", "count"),
+        ("was anyone carrying a backpack near the entrance yesterday?", "yes", "exists"),
+        ("was anyone carrying a backpack near the entrance today?", "no", "exists"),
+        ("is anyone on the phone at the entrance?", "yes", "exists"),
+        ("what plates were read on camera three this morning?", "KA05MX1234, MH12AB3456", "list"),
+        ("what kinds of vehicles passed the main road today?", "car, truck", "list"),
+        ("when did the siren go off?", "13:00", "when"),
+        ("when was the last red car on cam3?", "10:05", "when"),
+        ("which camera saw the most cars?", "cam3", "which"),
+        ("which mic heard the siren?", "mic1", "which"),
+        ("what colour was the car at 10:05?", "red", "colour"),
+        ("what colour top was the person on the phone wearing?", "blue", "colour"),
+        ("how many different colours of cars did cam 3 see?", "2", "distinct"),
+        ("how many distinct plates were read on cam3?", "4", "distinct"),
+        ("were there more cars or trucks on camera 3?", "car", "compare"),
+        ("did the entrance or the main road see more people?", "cam1", "compare"),
+        ("were there more red cars than blue cars on cam3?", "red", "compare"),
+        ("what was said on mic 1 when the siren sounded?", "please move the blue van", "said"),
+        ("what was said at the entrance this afternoon?",
+         "please move the blue van, the delivery is at the gate", "said"),
+        ("was a dog barking while a dog was in view at the entrance?", "yes", "exists"),
+        ("what does the sign at the entrance say?", "EXIT", "said"),
+    ],
+)  # fmt: skip
+def test_plan_types_answer_from_the_store(
+    asker: Asker, question: str, expected: str, kind: str
+) -> None:
+    answer = asker.ask(question)
+    assert answer.plan is not None and answer.plan["type"] == kind, answer.plan
+    assert answer.short == expected, answer.text
+    assert not answer.refused
+    assert 0.0 < answer.confidence <= 1.0
+
+
+def test_answers_carry_evidence_and_a_sentence(asker: Asker) -> None:
+    answer = asker.ask("how many red cars passed camera 3 after 10 am?")
+    assert answer.text.startswith("1 red car on cam3 (main road)")
+    (ev,) = answer.evidence
+    assert (ev.stream_id, ev.track_id, ev.attributes["colour"]) == ("cam3", 1, "red")
+    assert at(27, 10, 5) <= ev.time < at(27, 10, 6)
+    said = asker.ask("what was said on mic 1 when the siren sounded?")
+    assert [e.text for e in said.evidence] == ["please move the blue van"]
+
+
+def test_untracked_detections_are_not_counted(asker: Asker) -> None:
+    # the 0.2-confidence untracked "car" at 10:30 is noise, not a car that passed
+    assert short(asker, "how many cars passed cam3 between 10:15 and 10:45 today?") == "0"
+
+
+def test_the_same_answers_from_sqlite(tmp_path: Path) -> None:
+    store = SqliteEventStore(tmp_path / "events.sqlite")
+    store.put(_archive())
+    sqlite = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary())
+    memory = MemoryEventStore()
+    memory.put(_archive())
+    reference = Asker(memory, now=NOW, places=PLACES, vocab=Vocabulary())
+    for question in (
+        "how many red cars passed camera 3 after 10 am?",
+        "which camera saw the most cars?",
+        "what was said on mic 1 when the siren sounded?",
+        "how many distinct plates were read on cam3?",
+        "when did the siren go off?",
+    ):
+        assert sqlite.ask(question).short == reference.ask(question).short, question
+    store.close()
+
+
+def test_the_clock_defaults_to_the_latest_event() -> None:
+    store = MemoryEventStore()
+    store.put(_archive())
+    asker = Asker(store, places=PLACES, vocab=Vocabulary())
+    assert asker.span()[1] == at(27, 16, 0) + 5  # the last transcript's end
+    assert asker.ask("how many cars passed cam 3 in the last 8 hours?").short == "3"
+
+
+# ---- relative times --------------------------------------------------------------------
+
+
+def _window(text: str) -> tuple[str, str]:
+    found = find_window(text, NOW)
+    assert found.window is not None, text
+    fmt = "%a %d %H:%M"
+    start, end = found.window.start, found.window.end
+    assert start is not None and end is not None
+    return (
+        dt.datetime.fromtimestamp(start, dt.UTC).strftime(fmt),
+        dt.datetime.fromtimestamp(end, dt.UTC).strftime(fmt),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("yesterday", "Thu 26 00:00", "Fri 27 00:00"),
+        ("the day before yesterday", "Wed 25 00:00", "Thu 26 00:00"),
+        ("today", "Fri 27 00:00", "Sat 28 00:00"),
+        ("after 10 am", "Fri 27 10:00", "Sat 28 00:00"),
+        ("after 10 am yesterday", "Thu 26 10:00", "Fri 27 00:00"),
+        ("since noon", "Fri 27 12:00", "Sat 28 00:00"),
+        ("before 8", "Fri 27 00:00", "Fri 27 08:00"),
+        ("in the last hour", "Fri 27 17:00", "Fri 27 18:00"),
+        ("in the past two hours", "Fri 27 16:00", "Fri 27 18:00"),
+        ("over the last 30 minutes", "Fri 27 17:30", "Fri 27 18:00"),
+        ("in the last 2 days", "Wed 25 18:00", "Fri 27 18:00"),
+        ("between 9 and 11 yesterday", "Thu 26 09:00", "Thu 26 11:00"),
+        ("from 2 to 4 pm on Tuesday", "Tue 24 14:00", "Tue 24 16:00"),
+        ("this morning", "Fri 27 06:00", "Fri 27 12:00"),
+        ("on Wednesday afternoon", "Wed 25 12:00", "Wed 25 18:00"),
+        ("last night", "Thu 26 18:00", "Fri 27 06:00"),
+        ("at 10:05", "Fri 27 10:05", "Fri 27 10:06"),
+        ("at 3", "Fri 27 15:00", "Fri 27 16:00"),
+        ("on 25 November", "Wed 25 00:00", "Thu 26 00:00"),
+        ("Nov 24th after 2pm", "Tue 24 14:00", "Wed 25 00:00"),
+        ("on 2026-11-26", "Thu 26 00:00", "Fri 27 00:00"),
+        ("friday", "Fri 27 00:00", "Sat 28 00:00"),
+    ],
+)
+def test_relative_times(text: str, start: str, end: str) -> None:
+    assert _window(f"how many cars {text}?") == (start, end)
+
+
+def test_time_words_are_cut_out_of_the_question() -> None:
+    found = find_window("how many cars passed camera 3 after 10 am?", NOW)
+    assert "10" not in found.rest and "camera 3" in found.rest
+    assert find_window("how many cars on 3 cameras", NOW).window is None
+
+
+def test_a_time_later_than_the_clock_means_yesterday() -> None:
+    early = at(27, 7)
+    found = find_window("cars at 9", early)
+    assert found.window is not None and found.window.start == at(26, 9)
+
+
+# ---- refusals --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("what is the weather like at the entrance?", "weather"),
+        ("who was the man in the red top?", "names"),
+        ("how fast was the red car going?", "speeds"),
+        ("how old was the person with the backpack?", "ages"),
+        ("what make was the blue car?", "makes"),
+        ("how many cars passed camera 9?", "no 'camera 9'"),
+        ("how many cars will pass tomorrow?", "tomorrow"),
+        ("how many cars passed on 2026-10-01?", "covers"),
+        ("what was said on camera 3?", "no speech is recorded on cam3"),
+        ("what is the licence plate of the bicycle?", "no licence plates"),
+        ("what breed was the dog?", "breeds"),
+        ("what is the capital of France?", "names nothing"),
+        ("tell me a joke", "could not tell"),
+        ("compare the cars", "two things"),
+    ],
+)
+def test_out_of_scope_questions_are_refused_with_the_reason(
+    asker: Asker, question: str, reason: str
+) -> None:
+    answer = asker.ask(question)
+    assert answer.refused and answer.short == "unanswerable"
+    assert reason in answer.text, answer.text
+    assert answer.text.startswith("Cannot answer:")
+
+
+def test_an_empty_archive_is_refused() -> None:
+    answer = Asker(MemoryEventStore(), vocab=Vocabulary()).ask("how many cars?")
+    assert answer.refused and "empty" in answer.text
+
+
+# ---- hostile input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "x" * 100_000,
+        "how many cars " * 200,
+        '{"query": {"match_all": {}}}',
+        '" OR 1=1 --',
+        "'; DROP TABLE events; --",
+        "cars\x00\x1b[31m\u202e",
+        "<script>alert(1)</script>",
+        "*:*",
+        "label:car AND stream_id:*",
+        "",
+        "   ",
+        "???",
+        "🚗🚗🚗",
+    ],
+)
+def test_hostile_input_is_refused_or_answered_safely(asker: Asker, question: str) -> None:
+    before = asker.store.count()
+    answer = asker.ask(question)
+    assert answer.refused or answer.short.isdigit() or answer.short in ("yes", "no", "none")
+    assert asker.store.count() == before  # nothing written, nothing dropped
+    assert asker.ask("how many cars passed cam 3 today?").short == "3"
+
+
+def test_query_syntax_in_a_question_is_only_ever_words(asker: Asker) -> None:
+    # the injected text matches nothing as syntax: the count is the plain count
+    plain = asker.ask("how many cars passed cam 3 today?")
+    injected = asker.ask('how many cars passed cam 3 today " OR 1=1 -- *:*')
+    assert injected.short == plain.short == "3"
+
+
+def test_non_text_questions_are_refused() -> None:
+    directory = Directory([StreamInfo("cam1")])
+    with pytest.raises(Refusal, match="must be text"):
+        parse(123, directory, Vocabulary(), NOW)  # type: ignore[arg-type]
+
+
+def test_per_frame_mode_counts_detections(asker: Asker) -> None:
+    store = MemoryEventStore()
+    store.put([
+        Event("p1", "upload", 0.0, "object", "person", 0.9, attributes={"upper_colour": "red"}),
+        Event("p2", "upload", 0.0, "object", "person", 0.9, attributes={"upper_colour": "red"}),
+        Event("c1", "upload", 0.0, "object", "car", 0.9, attributes={"colour": "blue"}),
+    ])  # fmt: skip
+    frame = Asker(store, now=0.0, vocab=Vocabulary(), per_frame=True)
+    assert frame.ask("how many people are there?").short == "2"
+    assert frame.ask("what colour is the car?").short == "blue"
+    assert frame.ask("is anyone using a phone?").short == "no"
+    assert frame.ask("what was said?").refused
+
+
+# ---- words matched by meaning (the real MiniLM model) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedder():  # type: ignore[no-untyped-def]
+    from senri.ask.vocab import TextEmbedder
+
+    return TextEmbedder.load()  # `make test` fetches every registry model first
+
+
+def test_minilm_matches_sentence_transformers(embedder) -> None:  # type: ignore[no-untyped-def]
+    # recorded from sentence-transformers 5.7.0 with the same model directory
+    texts = ["red car", "crimson automobile"]
+    got = embedder.encode(texts)
+    expected = [
+        [-0.035122, 0.041932, -0.052005, 0.063419, -0.022295, 0.066731],
+        [-0.033827, -0.028616, -0.044638, 0.027111, -0.088518, 0.039013],
+    ]
+    assert np.allclose(got[:, :6], expected, atol=2e-5)
+    assert float(got[0] @ got[1]) == pytest.approx(0.576788, abs=1e-4)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_unknown_words_find_terms_by_meaning(embedder) -> None:  # type: ignore[no-untyped-def]
+    store = MemoryEventStore()
+    store.put(_archive())
+    asker = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary(embedder))
+    answer = asker.ask("was a canine seen at the entrance today?")
+    assert answer.short == "yes" and answer.plan is not None
+    assert answer.plan["subject"]["labels"] == ["dog"]
+    assert answer.confidence < 1.0  # matched by meaning, not by the table
+    # a word that resembles nothing the archive records is not guessed
+    assert asker.ask("how many giraffes passed cam 3?").refused
