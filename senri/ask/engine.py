@@ -453,9 +453,9 @@ class _Run:
             return self.make(f"None: no {noun}{self.context()}.", "none", None, occ)
         if self.plan.pick in ("most", "least") or len(values) == 1:
             best = values[0]
+            how = {"most": "most ", "least": "fewest "}.get(self.plan.pick, "")
             return self.make(
-                f"{best}: {'fewest' if self.plan.pick == 'least' else 'most'} {noun}"
-                f"{self.context()}.",
+                f"{best}: {how}{noun}{self.context()}.",
                 str(best),
                 best,
                 occ,

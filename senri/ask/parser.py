@@ -109,7 +109,8 @@ _STREAM_RE = re.compile(
     r"(?P<n>\d{1,3}|" + "|".join(k for k in NUMBER_WORDS if len(k) > 2) + r")\b"
 )
 _JOIN_RE = re.compile(
-    r"\s(?:when|while|whilst|during|at the time|at the same time as|as soon as)\s"
+    r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
+    r"|around the time (?:of |that |when )?|as(?= (?:the|a|an|some) ))\s"
 )
 
 
@@ -214,6 +215,7 @@ def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) ->
 
 _ASKABLE = frozenset(
     """colour colours color colors plate plates registration registrations reg number numbers
+    licence license licences licenses
     camera cameras cam cams stream streams mic mics microphone microphones place places
     location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
     noises object objects thing things animal animals time times was were is are did does do
@@ -321,11 +323,11 @@ def _plan_type(text: str, anchor: str) -> str:
             if name == "colour" and re.search(r"\bcolou?rs\b", text):
                 return "list"
             return name
-    if anchor:
-        return "exists"
     for word, name in (("what", "list"), ("which", "which"), ("where", "which")):
         if re.match(r"(?:\W*\w+\W+){0,3}?" + word + r"\b", text):
             return name
+    if anchor:
+        return "exists"
     raise Refusal(
         "could not tell what kind of answer is wanted: ask how many, was there, when, "
         "which camera, what colour, what was said, or list"
@@ -365,7 +367,8 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     sounds = [t for _, t in terms if t.kind == "sound"]
     colours = [(i, t) for i, t in terms if t.kind == "colour"]
     flags = [t for _, t in terms if t.kind == "flag"]
-    asks_plate = any(t.kind == "plate" for _, t in terms)
+    plates = _plates(text)
+    asks_plate = any(t.kind == "plate" for _, t in terms) and not plates
     pick = _pick(text)
     speechy = re.search(
         r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned|announce|announced|announcement|speech|conversation|words?)\b",
@@ -410,7 +413,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     ):
         labels = [TERMS["person"]]
     if not labels:
-        if colours or asks_plate:
+        if colours or asks_plate or plates:
             labels = [Term("object", "vehicle", VEHICLES)]
         elif re.search(_GENERIC, text):
             field = _field(kind, text, (), False, "object")
@@ -422,6 +425,8 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             )
     names = tuple(dict.fromkeys(label for t in labels for label in t.labels))
     conditions: list[Condition] = []
+    if plates:
+        conditions.append(Condition(("attributes.plate",), plates))
     person = names == ("person",)
     for flag in dict.fromkeys(t.value for t in flags):
         if not person and flag in PERSON_FLAGS:
@@ -532,6 +537,18 @@ def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term
     if flags:
         noun += " with " + " and ".join(_with(f) for f in flags)
     return noun
+
+
+_PLATE = re.compile(r"\b([a-z]{2})\s?(\d{1,2})\s?([a-z]{1,3})\s?(\d{3,4})\b")
+
+
+def _plates(text: str) -> tuple[str, ...]:
+    """Plate numbers written in the question ("KA 05 MX 1234"), with and without spaces."""
+    out: list[str] = []
+    for m in _PLATE.finditer(text):
+        parts = [g.upper() for g in m.groups()]
+        out += ["".join(parts), " ".join(parts)]
+    return tuple(dict.fromkeys(out))
 
 
 def _with(flag: str) -> str:

@@ -24,3 +24,27 @@ def test_street_tracks_colours_and_boxes_match_truth(tmp_path: Path) -> None:
     for a in align(events, truth):
         # IoU >= 0.5 with the drawn box, with the right class, in most fully-visible frames
         assert a.visible >= 3 and a.rate >= 0.9, a
+
+
+def test_questions_over_the_street_run_match_truth(tmp_path: Path) -> None:
+    """`senri ask` over what the real models stored: counts, plates, colours, times, refusals."""
+    from senri.ask.engine import Asker
+    from senri.ask.vocab import TextEmbedder, Vocabulary
+    from senri.indexes.sqlite import SqliteEventStore
+    from senri.scenes.summary import plate_of
+
+    result, _ = run_street(tmp_path, seed=7)
+    truth = street.load_truth(tmp_path / street.TRUTH_NAME)
+    store = SqliteEventStore(result.stores["events"])
+    asker = Asker(store, places={"street1": "high street"}, vocab=Vocabulary(TextEmbedder.load()))
+    expected = truth["summary"]["tracks"]
+    assert asker.ask("how many people passed the high street?").short == str(expected["person"])
+    assert asker.ask("how many motorbikes went by?").short == str(expected["motorcycle"])
+    assert asker.ask("was a horse seen on street1?").short == "yes"
+    assert asker.ask("did any buses pass?").short == "no"
+    plates = asker.ask("what licence plates were read?")
+    read = {plate_of(p) for p in plates.short.split(", ")}
+    assert read == {plate_of(p) for p in truth["summary"]["plates"].values()}, plates.text
+    assert plates.evidence and all(e.stream_id == "street1" for e in plates.evidence)
+    assert asker.ask("what was said on street1?").refused  # a camera records no speech
+    store.close()

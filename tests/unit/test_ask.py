@@ -362,3 +362,9 @@ def test_unknown_words_find_terms_by_meaning(embedder) -> None:  # type: ignore[
     assert answer.confidence < 1.0  # matched by meaning, not by the table
     # a word that resembles nothing the archive records is not guessed
     assert asker.ask("how many giraffes passed cam 3?").refused
+
+
+def test_plates_written_in_a_question_select_their_vehicle(asker: Asker) -> None:
+    assert asker.ask("when did the car with plate ka 05 mx 1234 pass?").short == "10:05"
+    assert asker.ask("what colour was the vehicle with registration MH12AB3456?").short == "red"
+    assert asker.ask("which camera saw TN01CD7890?").short == "cam3"
