@@ -117,7 +117,13 @@ def _report_table(result: Any) -> Table:
     return table
 
 
-DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset", "detector/coco")
+DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset", "detector/coco", "text/minilm")
+DEMO_QUESTIONS = (
+    ("run", "what was said on mic 1?"),
+    ("run", "when did the siren sound?"),
+    ("street", "how many people passed the street camera?"),
+    ("street", "what licence plates were read?"),
+)
 
 
 @app.command()
@@ -175,11 +181,30 @@ def demo(
         f"in {street.report.seconds:.1f} s; "
         f"{summary.dead_letters + street_summary.dead_letters} dead letters"
     )
+    _demo_questions({"run": result.stores["events"], "street": street.stores["events"]})
     console.print(f"worlds:  {root}")
     console.print(f"events:  {result.stores['events']}, {street.stores['events']}")
     console.print(f"dlq:     {result.dlq}, {street.dlq}")
     if not (summary.matches and street_summary.matches):
         _fail("the demo's measurements differ from the ground truth", code=2)
+
+
+def _demo_questions(stores: dict[str, Path]) -> None:
+    """Ask the demo's stores a few questions, as `senri ask` would."""
+    from senri.ask.engine import Asker
+    from senri.ask.vocab import TextEmbedder, Vocabulary
+    from senri.indexes.sqlite import SqliteEventStore
+
+    vocab = Vocabulary(TextEmbedder.load())
+    console.print('[italic]questions over the archive (senri ask "…" --store sqlite:PATH)[/]')
+    for name, question in DEMO_QUESTIONS:
+        store = SqliteEventStore(stores[name])
+        try:
+            places = {"street1": "street"} if name == "street" else None
+            answer = Asker(store, places=places, vocab=vocab).ask(question)
+        finally:
+            store.close()
+        console.print(f"  {escape(question)}\n    → {escape(answer.text)}")
 
 
 def _summary_table(title: str, rows: list[tuple[str, int, int]]) -> Table:

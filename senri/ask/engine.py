@@ -361,7 +361,7 @@ class _Run:
         occ = self.occurrences(q.Query(f, limit=200).filter or f, self.tracked(s)) if n else []
         unit = (
             plural(s.noun or s.kind, n)
-            if s.kind in ("object", "sound")
+            if s.kind in ("object", "sound", "transcript")
             else ("time" if n == 1 else "times")
         )
         return self.make(f"{n} {unit}{self.context()}.", str(n), n, occ)
@@ -503,6 +503,12 @@ class _Run:
         )
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
+    def more(self, winner: str) -> str:
+        """'more cars' for a kind, 'more red' for a colour or a carried thing."""
+        plan = self.plan
+        labelled = plan.other is not None and plan.other.labels != plan.subject.labels
+        return plural(winner) if labelled else winner
+
     def side(self, streams: Sequence[str], subject: Subject) -> str:
         """A compared side's name: its streams that can hold the subject (cam1, not mic1)."""
         want = "video" if subject.kind in VIDEO_KINDS else "audio"
@@ -525,7 +531,7 @@ class _Run:
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window)}" + (
             " (the same)."
             if a == b
-            else f"; more {'on ' + winner if by_stream else plural(winner)}."
+            else f"; more {'on ' + winner if by_stream else self.more(winner)}."
         )
         occ = self.occurrences(
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject)

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
@@ -74,7 +75,10 @@ _TYPES: tuple[tuple[str, str], ...] = (
         "distinct",
         r"\bhow many (?:different|distinct|unique|separate|kinds|types|sorts|colou?rs|plates)\b",
     ),
-    ("count", r"\bhow many\b|\bnumber of\b|\bhow often\b|\bcount\b|\btotal\b"),
+    (
+        "count",
+        r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b",
+    ),
     (
         "when",
         r"^(?:when|at what time|what time)\b|\bwhat times?\b|^(?:tell me |show me )?when\b"
@@ -101,7 +105,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (
         "exists",
         r"^(?:is|was|were|are|did|does|do|has|have|had|could|can|any|anyone|anybody|anything)\b"
-        r"|\bwas there\b|\bwere there\b|\bany\b",
+        r"|\bwas there\b|\bwere there\b|\bany\b|\b(?:if|whether)\b",
     ),
 )
 _STREAM_RE = re.compile(
@@ -371,7 +375,9 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     asks_plate = any(t.kind == "plate" for _, t in terms) and not plates
     pick = _pick(text)
     speechy = re.search(
-        r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned|announce|announced|announcement|speech|conversation|words?)\b",
+        r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned"
+        r"|announce|announced|announcements?|speech|conversations?|words?|utterances?|chat"
+        r"|chatting|voices?)\b",
         text,
     )
     heard = re.search(r"\b(?:heard|hear|sound|sounds|sounded|noise|noises|audio|audible)\b", text)
@@ -427,6 +433,9 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     conditions: list[Condition] = []
     if plates:
         conditions.append(Condition(("attributes.plate",), plates))
+    rides = {"riding"} & {t.value for t in flags}
+    if rides and "person" in names and len(names) > 1:
+        names = ("person",)  # "anyone riding a bicycle": the person rides, the bicycle is ridden
     person = names == ("person",)
     for flag in dict.fromkeys(t.value for t in flags):
         if not person and flag in PERSON_FLAGS:
@@ -436,8 +445,11 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
         raise Refusal(f"{' and '.join(names)} carry no licence plates; plates are read on vehicles")
     field = _field(kind, text, names, asks_plate, "object")
     # colour words for the answer field ("what colour") are not conditions
-    for i, term in colours:
-        conditions.append(Condition(_colour_fields(text, i, names), (term.value,)))
+    by_fields: dict[tuple[str, ...], list[str]] = {}
+    for i, term in colours:  # "black or white cars": one condition, either colour
+        by_fields.setdefault(_colour_fields(text, i, names), []).append(term.value)
+    for fields, values in by_fields.items():
+        conditions.append(Condition(fields, tuple(dict.fromkeys(values))))
     noun = _noun(names, conditions, labels)
     return Subject("object", names, tuple(conditions), (), noun), conf, field, pick
 
@@ -531,9 +543,14 @@ def _about(text: str) -> tuple[str, ...]:
 
 def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:
     base = "vehicle" if any(t.value == "vehicle" for t in labels) else " or ".join(names)
-    colours = [str(c.values[0]) for c in conditions if any("colour" in f for f in c.fields)]
+    colours = [
+        " or ".join(map(str, c.values)) for c in conditions if any("colour" in f for f in c.fields)
+    ]
     flags = [c.fields[0].split(".")[1] for c in conditions if c.values == (True,)]
     noun = " ".join([*colours, base])
+    if "riding" in flags:
+        flags.remove("riding")
+        noun += " riding"
     if flags:
         noun += " with " + " and ".join(_with(f) for f in flags)
     return noun
@@ -568,13 +585,12 @@ def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> 
     s = plan.subject
     terms, _ = _terms(_unplaced(text, directory), vocab)
     kinds = list(dict.fromkeys(t for _, t in terms if t.kind in ("object", "sound")))
-    if len(kinds) >= 2 and s.kind in ("object", "sound"):
+    if len(kinds) >= 2 and s.kind in ("object", "sound") and len(_split_values(s)) < 2:
         a, b = kinds[0], kinds[1]
-        keep = tuple(c for c in s.conditions if not _splits(c))
-        first = replace(s, labels=a.labels, noun=a.value, conditions=keep)
-        second = replace(s, labels=b.labels, noun=b.value, conditions=keep)
+        first = replace(s, labels=a.labels, noun=a.value)
+        second = replace(s, labels=b.labels, noun=b.value)
         return replace(plan, subject=first, other=second, other_streams=plan.streams)
-    split = [c for c in s.conditions if _splits(c)]
+    split = [Condition(c.fields, (v,)) for c in s.conditions if _splits(c) for v in c.values]
     if len(split) >= 2:
         rest = tuple(c for c in s.conditions if not _splits(c))
         a_cond, b_cond = split[0], split[1]
@@ -585,6 +601,10 @@ def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> 
         "a comparison needs two things to compare (two kinds, colours or carried things, "
         "or two streams or places)"
     )
+
+
+def _split_values(s: Subject) -> list[Any]:
+    return [v for c in s.conditions if _splits(c) for v in c.values]
 
 
 def _splits(c: Condition) -> bool:

@@ -49,10 +49,12 @@ _OBJECT_WORDS = {
     "anybody someone somebody man men woman women folks folk visitor visitors guy guys "
     "human humans worker workers passerby passersby child children kid kids walker walkers "
     "toddler toddlers infant infants baby babies lady ladies gentleman gentlemen teenager "
-    "teenagers student students adult adults shopper shoppers",
+    "teenagers student students adult adults shopper shoppers staff employee employees "
+    "courier couriers jogger joggers runner runners commuter commuters "
+    "resident residents customer customers",
     "car": "car cars automobile automobiles sedan sedans auto autos hatchback hatchbacks taxi "
     "taxis saloon saloons suv suvs minivan minivans jeep jeeps coupe coupes convertible "
-    "convertibles limousine limousines limo",
+    "convertibles limousine limousines limo cab cabs",
     "truck": "truck trucks lorry lorries van vans pickup pickups hgv hgvs semi semis firetruck "
     "tanker tankers",
     "bus": "bus buses busses coach coaches minibus",
@@ -64,7 +66,7 @@ _OBJECT_WORDS = {
     "bird": "bird birds pigeon pigeons",
 }
 _SOUND_WORDS = {
-    "siren": "siren sirens ambulance ambulances alarm",
+    "siren": "siren sirens ambulance ambulances alarm alarms",
     "dog_bark": "bark barks barking barked",
     "car_horn": "horn horns honk honks honking honked hooting beeping",
     "children_playing": "playing",
@@ -248,9 +250,10 @@ def _content(word: str) -> bool:
 def plural(label: str, n: int = 2) -> str:
     """How an answer names `n` of a label: 1 car, 2 cars, 3 people, 2 buses."""
     word = label.replace("_", " ")
-    head, sep, tail = word.partition(" with ")
-    if sep:
-        return plural(head, n) + sep + tail
+    for joint in (" riding", " with "):
+        head, sep, tail = word.partition(joint)
+        if sep:
+            return plural(head, n) + sep + tail
     if n == 1:
         return word
     irregular = {"person": "people", "bus": "buses", "child": "children", "dog bark": "dog barks"}

@@ -29,6 +29,11 @@ def test_demo_matches_ground_truth(tmp_path: Path, seed: int) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "moving objects" in proc.stdout and "✗" not in proc.stdout
+    # the demo asks its stores questions; the street's plates come from the real OCR
+    assert "questions over the archive" in proc.stdout and "Cannot answer" not in proc.stdout
+    street_truth = json.loads((out / "street_truth.json").read_text())
+    for plate in street_truth["summary"]["plates"].values():
+        assert "".join(plate.split()) in proc.stdout
 
     truth = json.loads((out / "truth.json").read_text())
     store = SqliteEventStore(out / "run" / "events.sqlite")

@@ -368,3 +368,12 @@ def test_plates_written_in_a_question_select_their_vehicle(asker: Asker) -> None
     assert asker.ask("when did the car with plate ka 05 mx 1234 pass?").short == "10:05"
     assert asker.ask("what colour was the vehicle with registration MH12AB3456?").short == "red"
     assert asker.ask("which camera saw TN01CD7890?").short == "cam3"
+
+
+def test_either_colour_riders_and_speech_words(asker: Asker) -> None:
+    assert asker.ask("how many red or blue cars passed cam 3 today?").short == "3"
+    assert asker.ask("were there more red or blue cars on cam 3 today?").short == "red"
+    assert asker.ask("how many conversations were recorded at the entrance?").short == "2"
+    riders = asker.ask("was anybody riding a bicycle at the entrance?")
+    assert riders.plan is not None and riders.plan["subject"]["labels"] == ["person"]
+    assert riders.short == "no"  # nobody in this archive rides

@@ -147,7 +147,8 @@ def test_report_lines(archive: Archive) -> None:
     lines = bench.run(questions, archive, MemoryEventStore(), refusing_factory).lines()
     assert lines[0] == "VQA accuracy: 1.000 over 3 questions"
     assert "refusals: 3/3 unanswerable refused; 0 answerable wrongly refused" in lines
-    assert "unseen: 3/3 questions never seen while writing the parser" in lines
+    unseen = sum(not q.seen for q in questions)
+    assert f"unseen: {unseen}/3 questions never seen while writing the parser" in lines
 
 
 def test_eval_ask_command(tmp_path: Path) -> None:
