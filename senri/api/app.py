@@ -130,6 +130,7 @@ def create_app(
     media: Any = None,
     vocab: Any = None,
     perception: Any = None,
+    tz: str = "UTC",
 ) -> FastAPI:
     """The API application; `embedder` defaults to the cached ``image/embed`` model.
 
@@ -167,7 +168,7 @@ def create_app(
             raise StoreError(str(exc)) from None
 
     services = AskServices(
-        open_archive, places=places, media=media, vocab=vocab, perception=perception
+        open_archive, places=places, media=media, vocab=vocab, perception=perception, tz=tz
     )
 
     @app.get("/healthz")

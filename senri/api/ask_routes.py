@@ -1,6 +1,7 @@
 """``POST /ask`` and ``POST /vqa``: questions over the archive and about single frames.
 
-``POST /ask`` takes JSON ``{"question": "...", "now": <epoch s, optional>}`` and answers
+``POST /ask`` takes JSON ``{"question": "...", "now": <epoch s>, "tz": "Europe/London"}``
+(``now`` and ``tz`` optional: the latest event, and the server's ``--tz``) and answers
 `senri.ask.types.Answer.to_dict()`: the sentence, the short answer, the structured value,
 the plan it was read as, evidence events (with ``thumbnail`` URLs under ``/frames`` when the
 server knows the stream's video) and a confidence. A question the archive cannot answer is
@@ -25,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from senri.ask.parser import MAX_CHARS
-from senri.errors import SenriError, StoreError
+from senri.errors import QueryError, SenriError, StoreError
 from senri.indexes.store import EventStore
 from senri.records import Event
 
@@ -52,14 +53,16 @@ class AskServices:
         media: Any = None,
         vocab: Any = None,
         perception: Any = None,
+        tz: str = "UTC",
     ) -> None:
         self._store_factory = store_factory
+        self.tz = tz
         self.places = dict(places or {})
         self.media = media
         self._vocab = vocab
         self._perception = perception
         self._store: EventStore | None = None
-        self._askers: dict[float | None, Any] = {}
+        self._askers: dict[tuple[float | None, str], Any] = {}
         self._frame_qa: Any = None
         self._lock = threading.Lock()
 
@@ -86,18 +89,24 @@ class AskServices:
             url += f"&x1={x1}&y1={y1}&x2={x2}&y2={y2}"
         return url
 
-    def asker(self, now: float | None) -> Any:
+    def asker(self, now: float | None, tz: str | None = None) -> Any:
         from senri.ask.engine import Asker
 
         vocab, store = self.vocab(), self.store()
+        key = (now, tz or self.tz)
         with self._lock:
-            if now not in self._askers:
+            if key not in self._askers:
                 if len(self._askers) > 32:
                     self._askers.clear()
-                self._askers[now] = Asker(
-                    store, now=now, places=self.places, vocab=vocab, thumbnail=self.thumbnail
+                self._askers[key] = Asker(
+                    store,
+                    now=now,
+                    places=self.places,
+                    vocab=vocab,
+                    thumbnail=self.thumbnail,
+                    tz=key[1],
                 )
-            asker = self._askers[now]
+            asker = self._askers[key]
         asker.refresh()  # the archive grows while it is served
         return asker
 
@@ -142,14 +151,24 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
             raise HTTPException(422, f"body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise HTTPException(422, 'body must be a JSON object like {"question": "..."}')
-        unknown = set(doc) - {"question", "now"}
+        unknown = set(doc) - {"question", "now", "tz"}
         if unknown:
             raise HTTPException(422, f"unknown field(s): {', '.join(sorted(unknown))}")
         question, now = _question(doc.get("question")), _now(doc.get("now"))
+        tz = doc.get("tz")
+        if tz is not None:
+            from senri.ask.engine import time_zone
+
+            if not isinstance(tz, str) or len(tz) > 64:
+                raise HTTPException(422, "tz: an IANA time zone name like Europe/London")
+            try:
+                time_zone(tz)
+            except QueryError as exc:
+                raise HTTPException(422, f"tz: {exc}") from None
 
         def run() -> dict[str, Any]:
             try:
-                result: dict[str, Any] = services.asker(now).ask(question).to_dict()
+                result: dict[str, Any] = services.asker(now, tz).ask(question).to_dict()
             except _UNAVAILABLE as exc:
                 raise HTTPException(503, f"the event store is unavailable: {exc}") from None
             return result

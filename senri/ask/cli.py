@@ -77,18 +77,23 @@ def ask(
     place: list[str] = typer.Option(
         [], "--place", help="Where a stream is, STREAM=PLACE (repeatable): cam1=entrance."
     ),
+    tz: str = typer.Option(
+        "UTC", "--tz", help="The site's time zone (IANA name): what 'yesterday' and '10 am' mean."
+    ),
     image: Path | None = typer.Option(
         None, "--image", help="Ask about this picture instead (the vision models describe it)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
 ) -> None:
     """Answer QUESTION from the event archive (or about one --image), with its evidence."""
+    from senri.ask.engine import time_zone
     from senri.ask.search import parse_time
     from senri.ask.vocab import TextEmbedder, Vocabulary
 
     try:
         places = parse_places(place)
         clock = parse_time("--now", now) if now else None
+        zone = time_zone(tz)
     except QueryError as exc:
         _fail(str(exc), 2)
         return
@@ -110,7 +115,8 @@ def ask(
             from senri.ask.engine import Asker
             from senri.ask.search_cli import open_archive
 
-            answer = Asker(open_archive(store), now=clock, places=places, vocab=vocab).ask(question)
+            asker = Asker(open_archive(store), now=clock, places=places, vocab=vocab, tz=zone)
+            answer = asker.ask(question)
     except (SenriError, ValueError, OSError) as exc:
         _fail(str(exc), 1)
         return

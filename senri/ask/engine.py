@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from senri.ask.plan import Plan, Refusal, Subject
 from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
+from senri.errors import QueryError
 from senri.indexes import query as q
 from senri.indexes.store import EventStore
 from senri.records import Event
@@ -81,12 +83,26 @@ def text_of(event: Event) -> str:
     return str(text).strip() if text else ""
 
 
-def hhmm(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M")
+def hhmm(t: float, tz: dt.tzinfo = dt.UTC) -> str:
+    return dt.datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
-def stamp(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M")
+def stamp(t: float, tz: dt.tzinfo = dt.UTC) -> str:
+    return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def time_zone(name: str | dt.tzinfo | None) -> dt.tzinfo:
+    """A tzinfo from an IANA name ("Europe/London"), "UTC" or None (UTC)."""
+    if name is None or isinstance(name, dt.tzinfo):
+        return name or dt.UTC
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise QueryError(
+            f"unknown time zone {name!r}: use an IANA name like Europe/London"
+        ) from exc
 
 
 class Asker:
@@ -101,9 +117,12 @@ class Asker:
         vocab: Vocabulary | None = None,
         thumbnail: Callable[[Event], str | None] | None = None,
         per_frame: bool = False,
+        tz: str | dt.tzinfo | None = None,
     ) -> None:
         self.store = store
         self.per_frame = per_frame
+        self.tz = time_zone(tz)
+        """The site's time zone: what 'yesterday' and '10 am' mean, and how times are shown."""
         """One frame's events: objects count one per detection, absent kinds are zero."""
         self.places = dict(places or {})
         self.vocab = vocab if vocab is not None else Vocabulary(TextEmbedder.load())
@@ -154,7 +173,7 @@ class Asker:
     def plan(self, question: str) -> Plan:
         """The typed plan of a question (raises `Refusal`)."""
         _, now = self.span()
-        return parse(question, self.directory(), self.vocab, now)
+        return parse(question, self.directory(), self.vocab, now, self.tz)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for a bad question, refuses with the reason."""
@@ -183,6 +202,7 @@ class _Run:
         self.asker, self.plan, self.question = asker, plan, question
         self.store = asker.store
         self.directory = asker.directory()
+        self.tz = asker.tz
 
     # ---- compiling --------------------------------------------------------------------
 
@@ -263,7 +283,8 @@ class _Run:
             return
         if (w.end is not None and w.end <= first) or (w.start is not None and w.start > now):
             raise Refusal(
-                f"the archive covers {stamp(first)} to {stamp(now)} UTC, not {w.describe()}"
+                f"the archive covers {stamp(first, self.tz)} to {stamp(now, self.tz)}, "
+                f"not {w.describe(self.tz)}"
             )
 
     def check_recorded(self, subject: Subject, streams: Sequence[str]) -> None:
@@ -309,7 +330,7 @@ class _Run:
         return " on " + ", ".join(named)
 
     def context(self) -> str:
-        text = self.where() + window_label(self.plan.window)
+        text = self.where() + window_label(self.plan.window, self.tz)
         if self.plan.anchor is not None:
             text += f" around a {self.plan.anchor.noun}"
         return text
@@ -350,7 +371,7 @@ class _Run:
         assert plan.anchor is not None
         anchor = plan.anchor.noun or plan.anchor.kind
         empty = {"count": "0", "exists": "no", "distinct": "0"}.get(plan.type, "none")
-        where = self.where(plan.anchor_streams) + window_label(plan.window)
+        where = self.where(plan.anchor_streams) + window_label(plan.window, self.tz)
         text = f"No {anchor} was found{where}, so nothing happened around one."
         return self.make(text, empty, None, [], confidence=0.9)
 
@@ -387,7 +408,7 @@ class _Run:
         if occ:
             first = occ[0]
             found = f"{len(occ)} {plural(s.noun or s.kind, len(occ))}{self.context()}"
-            text = f"Yes: {found}, first at {stamp(first.start)} on {first.stream_id}."
+            text = f"Yes: {found}, first at {stamp(first.start, self.tz)} on {first.stream_id}."
             if self.asker.per_frame:
                 text = f"Yes: {found}."
             return self.make(text, "yes", True, occ)
@@ -402,8 +423,8 @@ class _Run:
             occ = occ[:1]
         elif self.plan.pick == "last":
             occ = occ[-1:]
-        times = [hhmm(o.start) for o in occ]
-        listed = ", ".join(f"{stamp(o.start)} ({o.stream_id})" for o in occ[:20])
+        times = [hhmm(o.start, self.tz) for o in occ]
+        listed = ", ".join(f"{stamp(o.start, self.tz)} ({o.stream_id})" for o in occ[:20])
         more = f" and {len(occ) - 20} more" if len(occ) > 20 else ""
         return self.make(
             f"{plural(s.noun or s.kind, len(occ)).capitalize()}{self.context()}: {listed}{more}.",
@@ -499,7 +520,7 @@ class _Run:
         if self.asker.per_frame:
             return self.make(f'It reads: "{" / ".join(texts)}".', ", ".join(texts), texts, occ)
         quoted = "; ".join(
-            f'{stamp(o.start)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
+            f'{stamp(o.start, self.tz)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
         )
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
@@ -528,7 +549,7 @@ class _Run:
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
         winner = "same" if a == b else (name_a if a > b else name_b)
-        text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window)}" + (
+        text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window, self.tz)}" + (
             " (the same)."
             if a == b
             else f"; more {'on ' + winner if by_stream else self.more(winner)}."

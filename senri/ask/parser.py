@@ -13,6 +13,7 @@ subject is refused rather than guessed.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -184,12 +185,14 @@ def clean(question: str) -> str:
     return text
 
 
-def parse(question: str, directory: Directory, vocab: Vocabulary, now: float) -> Plan:
-    """Read a question into a plan against the archive's streams and clock."""
+def parse(
+    question: str, directory: Directory, vocab: Vocabulary, now: float, tz: dt.tzinfo = dt.UTC
+) -> Plan:
+    """Read a question into a plan against the archive's streams, clock and time zone."""
     text = clean(question).lower().rstrip("?!. ")
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
-    found = find_window(text, now)
+    found = find_window(text, now, tz)
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
     rest = found.rest
@@ -615,9 +618,9 @@ def _condition_name(c: Condition) -> str:
     return str(c.values[0]) if c.values != (True,) else c.fields[0].split(".", 1)[1]
 
 
-def window_label(window: Window | None) -> str:
+def window_label(window: Window | None, tz: dt.tzinfo = dt.UTC) -> str:
     return (
         ""
         if window is None or (window.start is None and window.end is None)
-        else " " + window.describe()
+        else " " + window.describe(tz)
     )

@@ -1,7 +1,8 @@
 """Relative and absolute times in questions, resolved against the archive's clock.
 
 `find_window(text, now)` finds the time expressions of a question and returns the window
-they name (UTC days; `now` is the archive's clock, normally its latest event) and the text
+they name (days in the site's time zone, UTC unless given; `now` is the archive's clock,
+normally its latest event) and the text
 with them cut out, so later rules do not read "10" in "after 10 am" as a camera number.
 
 Understood: today, yesterday, the day before yesterday, weekday names (the latest such day
@@ -55,9 +56,9 @@ class Window:
     start: float | None = None
     end: float | None = None
 
-    def describe(self) -> str:
+    def describe(self, tz: dt.tzinfo = UTC) -> str:
         def fmt(t: float) -> str:
-            return dt.datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+            return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
 
         if self.start is not None and self.end is not None:
             return f"{fmt(self.start)} to {fmt(self.end)}"
@@ -159,47 +160,51 @@ def _hour(m: re.Match[str], n: str) -> tuple[int, int] | None:
     return hour, minute
 
 
-def _midnight(t: float) -> float:
-    d = dt.datetime.fromtimestamp(t, UTC)
-    return dt.datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
+def _date(t: float, tz: dt.tzinfo) -> dt.date:
+    return dt.datetime.fromtimestamp(t, tz).date()
 
 
-def _day_start(text: str, now: float) -> float | None:
-    """Midnight (UTC) of the day a day word names, relative to `now`."""
-    today = _midnight(now)
+def _at(day: dt.date, tz: dt.tzinfo, hours: float = 0.0, minutes: float = 0.0) -> float:
+    """Epoch seconds of a wall-clock time on `day` in `tz` (hours may run past 24)."""
+    whole = int(hours // 24)
+    moment = dt.datetime.combine(day + dt.timedelta(days=whole), dt.time(), tzinfo=tz)
+    wall = moment + dt.timedelta(hours=hours - 24 * whole, minutes=minutes)
+    # timedelta arithmetic on an aware datetime is wall-clock arithmetic: DST days keep 06:00
+    return wall.timestamp()
+
+
+def _day_start(text: str, now: float, tz: dt.tzinfo) -> dt.date | None:
+    """The day a day word names, relative to `now` in `tz`."""
+    today = _date(now, tz)
     word = text.lower().strip()
     if word == "today":
         return today
     if word == "yesterday":
-        return today - DAY
+        return today - dt.timedelta(days=1)
     if word == "the day before yesterday":
-        return today - 2 * DAY
+        return today - dt.timedelta(days=2)
     if word in WEEKDAYS:
-        back = (dt.datetime.fromtimestamp(now, UTC).weekday() - WEEKDAYS.index(word)) % 7
-        return today - back * DAY
+        return today - dt.timedelta(days=(today.weekday() - WEEKDAYS.index(word)) % 7)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
         try:
-            return dt.datetime.fromisoformat(word).replace(tzinfo=UTC).timestamp()
+            return dt.date.fromisoformat(word)
         except ValueError:
             return None
     digits = re.search(r"\d{1,2}", word)
     month = next((i for i, m in enumerate(MONTHS, 1) if re.search(r"\b" + m[:3], word)), None)
     if digits is None or month is None:
         return None
-    year = dt.datetime.fromtimestamp(now, UTC).year
     try:
-        day = dt.datetime(year, month, int(digits.group()), tzinfo=UTC).timestamp()
+        day = dt.date(today.year, month, int(digits.group()))
+        return day if day <= today else dt.date(today.year - 1, month, int(digits.group()))
     except ValueError:
         return None
-    return (
-        day
-        if day <= now
-        else dt.datetime(year - 1, month, int(digits.group()), tzinfo=UTC).timestamp()
-    )
 
 
-def find_window(text: str, now: float) -> Found:
-    """The time window a question names (None if it names none) and the rest of the text."""
+def find_window(text: str, now: float, tz: dt.tzinfo = UTC) -> Found:
+    """The time window a question names (None if it names none) and the rest of the text.
+
+    Days and times of day are read in `tz` (the site's time zone; UTC by default)."""
     rest = text
     spans: dict[str, re.Match[str]] = {}
     phrases: list[str] = []
@@ -216,7 +221,7 @@ def find_window(text: str, now: float) -> Found:
         rest = rest[: m.start()] + " " + rest[m.end() :]
     rest = re.sub(r"\s+", " ", rest).strip(" ,")
     future = spans["future"].group(0) if "future" in spans else None
-    window = _resolve(spans, now)
+    window = _resolve(spans, now, tz)
     return Found(window, rest, future, tuple(phrases))
 
 
@@ -230,7 +235,7 @@ def _looks_like_time(m: re.Match[str]) -> bool:
     )
 
 
-def _resolve(spans: dict[str, re.Match[str]], now: float) -> Window | None:
+def _resolve(spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo) -> Window | None:
     if not any(
         k in spans
         for k in ("last", "between", "lastnight", "part", "after", "before", "at", "day", "ever")
@@ -243,28 +248,23 @@ def _resolve(spans: dict[str, re.Match[str]], now: float) -> Window | None:
         unit = m.group("u").lower().rstrip("s")
         seconds = n * UNITS.get(unit, UNITS.get(unit[:3], 3600.0))
         return Window(now - seconds, now)
+    today = _date(now, tz)
     if "lastnight" in spans:
-        today = _midnight(now)
-        return Window(today - DAY + 18 * 3600, today + 6 * 3600)
-    day = _day_start(spans["day"].group("day"), now) if "day" in spans else None
-    explicit_day = day is not None
-    if day is None:
-        day = _midnight(now)
-    window = Window(day, day + DAY) if explicit_day else None
+        return Window(_at(today - dt.timedelta(days=1), tz, 18), _at(today, tz, 6))
+    named = _day_start(spans["day"].group("day"), now, tz) if "day" in spans else None
+    day = named or today
+    window = Window(_at(day, tz), _at(day, tz, 24)) if named else None
     if "part" in spans:
         lo, hi = PARTS[spans["part"].group("p").lower()]
-        part = Window(day + lo * 3600, day + hi * 3600)
+        part = Window(_at(day, tz, lo), _at(day, tz, hi))
         window = part if window is None else window.intersect(part)
-    clock = _clock_window(spans, day)
+    clock = _clock_window(spans, day, tz)
     if clock is not None:
-        if (
-            not explicit_day
-            and "part" not in spans
-            and clock.start is not None
-            and clock.start > now
-        ):
-            return _clock_window(spans, day - DAY)  # "at 8" when it is 07:00: yesterday's
-        if not explicit_day and "part" not in spans:
+        loose = named is None and "part" not in spans
+        if loose and clock.start is not None and clock.start > now:
+            # "at 8" when it is 07:00: yesterday's
+            return _clock_window(spans, day - dt.timedelta(days=1), tz)
+        if loose:
             return clock
         window = clock if window is None else window.intersect(clock)
     if window is None and "ever" in spans:
@@ -272,11 +272,11 @@ def _resolve(spans: dict[str, re.Match[str]], now: float) -> Window | None:
     return window
 
 
-def _clock_window(spans: dict[str, re.Match[str]], day: float) -> Window | None:
+def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) -> Window | None:
     def at(m: re.Match[str], n: str) -> float:
         hm = _hour(m, n)
         assert hm is not None
-        return day + hm[0] * 3600 + hm[1] * 60
+        return _at(day, tz, hm[0], hm[1])
 
     if "between" in spans:
         m = spans["between"]
@@ -289,9 +289,9 @@ def _clock_window(spans: dict[str, re.Match[str]], day: float) -> Window | None:
     if "after" in spans and "before" in spans:
         return Window(at(spans["after"], "a"), at(spans["before"], "a"))
     if "after" in spans:
-        return Window(at(spans["after"], "a"), day + DAY)
+        return Window(at(spans["after"], "a"), _at(day, tz, 24))
     if "before" in spans:
-        return Window(day, at(spans["before"], "a"))
+        return Window(_at(day, tz), at(spans["before"], "a"))
     if "at" in spans:
         m = spans["at"]
         t = at(m, "a")

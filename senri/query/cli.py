@@ -162,6 +162,7 @@ def serve(
     media: Path | None = typer.Option(
         None, "--media", help="A pipeline YAML whose video inputs give /frames thumbnails."
     ),
+    tz: str = typer.Option("UTC", "--tz", help="The site's time zone for /ask (IANA name)."),
 ) -> None:
     """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames."""
     try:
@@ -171,9 +172,11 @@ def serve(
         return
     from senri.api.app import Limits, create_app
     from senri.ask.cli import parse_places
+    from senri.ask.engine import time_zone
 
     try:
         places = parse_places(place)
+        time_zone(tz)
         index = None
         if media is not None:
             from senri.ask.frame import MediaIndex
@@ -187,6 +190,7 @@ def serve(
         store=store or None,
         places=places,
         media=index,
+        tz=tz,
     )
     uvicorn.run(app, host=host, port=port)
 

@@ -18,6 +18,7 @@ from senri.ask.parser import Directory, StreamInfo, parse
 from senri.ask.plan import Refusal
 from senri.ask.timeparse import find_window
 from senri.ask.vocab import Vocabulary
+from senri.errors import QueryError
 from senri.indexes.sqlite import SqliteEventStore
 from senri.indexes.store import MemoryEventStore
 from senri.records import Event
@@ -377,3 +378,34 @@ def test_either_colour_riders_and_speech_words(asker: Asker) -> None:
     riders = asker.ask("was anybody riding a bicycle at the entrance?")
     assert riders.plan is not None and riders.plan["subject"]["labels"] == ["person"]
     assert riders.short == "no"  # nobody in this archive rides
+
+
+def test_time_zones_move_days_and_clock_times() -> None:
+    tokyo = __import__("zoneinfo").ZoneInfo("Asia/Tokyo")  # UTC+9, no DST
+    # 18:00 UTC on Friday is 03:00 on Saturday in Tokyo: "yesterday" there is Friday
+    found = find_window("cars yesterday", NOW, tokyo)
+    assert found.window is not None
+    assert found.window.start == at(26, 15) and found.window.end == at(27, 15)
+    after = find_window("cars after 10 am yesterday", NOW, tokyo).window
+    assert after is not None and after.start == at(27, 1)
+
+
+def test_dst_days_keep_wall_clock_hours() -> None:
+    london = __import__("zoneinfo").ZoneInfo("Europe/London")
+    # Sunday 29 March 2026: clocks go from 01:00 GMT to 02:00 BST
+    now = dt.datetime(2026, 3, 30, 12, tzinfo=dt.UTC).timestamp()
+    window = find_window("between 9 and 11 yesterday", now, london).window
+    assert window is not None
+    assert window.start == dt.datetime(2026, 3, 29, 8, tzinfo=dt.UTC).timestamp()  # 09:00 BST
+    day = find_window("yesterday", now, london).window
+    assert day is not None and day.start is not None and day.end is not None
+    assert day.end - day.start == 23 * 3600  # that day had 23 hours
+
+
+def test_answers_use_the_sites_time_zone() -> None:
+    store = MemoryEventStore()
+    store.put(_archive())
+    asker = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary(), tz="Asia/Tokyo")
+    assert asker.ask("when did the siren go off?").short == "22:00"  # 13:00 UTC
+    with pytest.raises(QueryError, match="unknown time zone"):
+        Asker(store, vocab=Vocabulary(), tz="Mars/Olympus")

@@ -205,6 +205,16 @@ def test_now_moves_yesterday(client: TestClient, archive: arc.Archive) -> None:
     assert body["short"] == str(len(tracks_of(archive, "cam4", "truck", day)))
 
 
+def test_tz_moves_yesterday(client: TestClient, archive: arc.Archive) -> None:
+    # 18:00 UTC on 27 Nov is 03:00 on 28 Nov in Tokyo, where "yesterday" is 27 Nov: from
+    # 15:00 UTC on the 26th to 15:00 UTC on the 27th
+    body = ask(client, "how many trucks on cam4 yesterday?", tz="Asia/Tokyo")
+    day = (arc.START + 3 * arc.DAY - 9 * 3600, arc.START + 4 * arc.DAY - 9 * 3600)
+    assert body["short"] == str(len(tracks_of(archive, "cam4", "truck", day)))
+    bad = client.post("/ask", json={"question": "how many trucks?", "tz": "Mars/Olympus"})
+    assert bad.status_code == 422 and "time zone" in bad.json()["detail"]
+
+
 def test_colour_of_the_last_car(client: TestClient, archive: arc.Archive) -> None:
     last = tracks_of(archive, "cam3", "car")[-1]
     assert (

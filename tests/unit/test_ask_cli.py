@@ -195,3 +195,18 @@ def test_eval_ask_prints_figures() -> None:
     assert result.exit_code == 0, result.output
     assert "VQA accuracy" in result.output and "p50" in result.output
     assert "20 questions" in result.output
+
+
+def test_tz_option(store_url: str, archive: arc.Archive) -> None:
+    q = "when did the siren sound on mic 2?"
+    utc = run("ask", q, "--store", store_url, "--now", clock(archive), "--json")
+    tokyo = run(
+        "ask", q, "--store", store_url, "--now", clock(archive), "--json", "--tz", "Asia/Tokyo"
+    )
+    assert utc.exit_code == 0 and tokyo.exit_code == 0, utc.output + tokyo.output
+    first_utc = json.loads(utc.output)["short"].split(", ")[0]
+    first_tokyo = json.loads(tokyo.output)["short"].split(", ")[0]
+    hours = (int(first_tokyo[:2]) - int(first_utc[:2])) % 24
+    assert hours == 9 and first_tokyo[3:] == first_utc[3:]
+    bad = run("ask", q, "--store", store_url, "--tz", "Mars/Olympus")
+    assert bad.exit_code == 2 and "time zone" in bad.output
