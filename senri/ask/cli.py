@@ -54,12 +54,15 @@ def _print(answer: Any, as_json: bool) -> None:
     if answer.evidence:
         from senri.ask.search import iso
 
-        table = Table("time", "stream", "kind", "label", "track", "text / attributes")
+        table = Table("time", "stream", "kind", "label", "track", "text / attributes", "thumbnail")
         for e in answer.evidence:
-            detail = e.text or ", ".join(f"{k}={v}" for k, v in e.attributes.items())
+            detail = e.text or ", ".join(
+                f"{k}={v}" for k, v in e.attributes.items() if v not in (False, "", None)
+            )
             table.add_row(
                 iso(e.time), escape(e.stream_id), e.kind, escape(e.label),
                 "" if e.track_id is None else str(e.track_id), escape(detail[:80]),
+                escape(e.thumbnail or ""),
             )  # fmt: skip
         console.print(table)
 
@@ -83,6 +86,12 @@ def ask(
     image: Path | None = typer.Option(
         None, "--image", help="Ask about this picture instead (the vision models describe it)."
     ),
+    media: Path | None = typer.Option(
+        None, "--media", help="A pipeline YAML whose video inputs the evidence came from."
+    ),
+    thumbnails: Path | None = typer.Option(
+        None, "--thumbnails", help="Write a JPEG of each piece of evidence here (needs --media)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
 ) -> None:
     """Answer QUESTION from the event archive (or about one --image), with its evidence."""
@@ -94,6 +103,8 @@ def ask(
         places = parse_places(place)
         clock = parse_time("--now", now) if now else None
         zone = time_zone(tz)
+        if thumbnails is not None and media is None:
+            raise QueryError("--thumbnails needs --media PIPELINE.yaml to find the videos")
     except QueryError as exc:
         _fail(str(exc), 2)
         return
@@ -117,10 +128,40 @@ def ask(
 
             asker = Asker(open_archive(store), now=clock, places=places, vocab=vocab, tz=zone)
             answer = asker.ask(question)
+        if media is not None and thumbnails is not None:
+            from senri.ask.frame import MediaIndex
+
+            answer = write_thumbnails(answer, MediaIndex.from_pipeline(media), thumbnails)
     except (SenriError, ValueError, OSError) as exc:
         _fail(str(exc), 1)
         return
     _print(answer, as_json)
+
+
+def write_thumbnails(answer: Any, media: Any, folder: Path) -> Any:
+    """Cut a JPEG of each piece of evidence (its box drawn) into `folder`; paths go in the answer.
+
+    Evidence from streams the media index has no video for keeps no thumbnail."""
+    from dataclasses import replace
+
+    from senri.ask.frame import FrameNotFoundError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    evidence = []
+    for n, e in enumerate(answer.evidence, 1):
+        if e.stream_id not in media:
+            evidence.append(e)
+            continue
+        try:
+            jpeg = media.thumbnail(e.stream_id, e.time, bbox=e.bbox)
+        except FrameNotFoundError as exc:
+            err.print(f"[yellow]no thumbnail:[/] {escape(str(exc))}")
+            evidence.append(e)
+            continue
+        path = folder / f"{n:02d}-{e.stream_id}-{e.time:.2f}.jpg"
+        path.write_bytes(jpeg)
+        evidence.append(replace(e, thumbnail=str(path)))
+    return replace(answer, evidence=tuple(evidence))
 
 
 def mount(app: typer.Typer) -> None:

@@ -48,3 +48,31 @@ def test_questions_over_the_street_run_match_truth(tmp_path: Path) -> None:
     assert plates.evidence and all(e.stream_id == "street1" for e in plates.evidence)
     assert asker.ask("what was said on street1?").refused  # a camera records no speech
     store.close()
+
+
+def test_senri_ask_writes_evidence_thumbnails(tmp_path: Path) -> None:
+    import json
+
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from senri.cli import app
+
+    result, _ = run_street(tmp_path, seed=7)
+    thumbs = tmp_path / "thumbs"
+    out = CliRunner().invoke(
+        app,
+        [
+            "ask", "was a motorcycle seen?", "--store", f"sqlite:{result.stores['events']}",
+            "--media", str(tmp_path / "street.yaml"), "--thumbnails", str(thumbs), "--json",
+        ],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.stdout)
+    assert answer["short"] == "yes"
+    paths = [e["thumbnail"] for e in answer["evidence"]]
+    assert len(paths) == 2 and all(p and Path(p).is_file() for p in paths)
+    for p in paths:
+        image = cv2.imdecode(np.frombuffer(Path(p).read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and max(image.shape[:2]) == 320

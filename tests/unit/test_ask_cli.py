@@ -210,3 +210,8 @@ def test_tz_option(store_url: str, archive: arc.Archive) -> None:
     assert hours == 9 and first_tokyo[3:] == first_utc[3:]
     bad = run("ask", q, "--store", store_url, "--tz", "Mars/Olympus")
     assert bad.exit_code == 2 and "time zone" in bad.output
+
+
+def test_thumbnails_need_media(store_url: str) -> None:
+    result = run("ask", "how many cars?", "--store", store_url, "--thumbnails", "/tmp/nowhere")
+    assert result.exit_code == 2 and "--media" in result.output
