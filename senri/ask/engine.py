@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 import zoneinfo
@@ -75,6 +76,22 @@ def overlapping(start: float, end: float) -> q.Filter:
             q.And(q.Not(q.Exists("end_time")), q.Range("time", gte=start)),
         ),
     )
+
+
+def word_forms(word: str) -> list[str]:
+    """A word with its plain singular and plural: delivery / deliveries, key / keys."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    elif word.endswith(("ches", "shes", "sses", "xes")):
+        forms.append(word[:-2])
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    elif word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        forms.append(word[:-1] + "ies")
+    elif re.search(r"[a-z]$", word):
+        forms.append(word + ("es" if word.endswith(("ch", "sh", "s", "x")) else "s"))
+    return list(dict.fromkeys(forms))
 
 
 def text_of(event: Event) -> str:
@@ -220,7 +237,9 @@ class _Run:
             options = [q.Eq(f, v) for f in c.fields for v in c.values]
             clauses.append(options[0] if len(options) == 1 else q.Or(*options))
         if subject.words:
-            clauses.append(q.Text(" ".join(subject.words)))
+            for word in subject.words:  # "deliveries" finds "delivery" too
+                forms = [q.Text(f) for f in word_forms(word)]
+                clauses.append(forms[0] if len(forms) == 1 else q.Or(*forms))
         if streams:
             clauses.append(q.In("stream_id", tuple(streams)))
         w = self.plan.window

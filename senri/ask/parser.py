@@ -41,6 +41,10 @@ _ASKS_WHERE = (
     r"|microphones?|places?|locations?)\b|\bwhere\b|\bon which\b"
     r"|\b(?:list|name)\s+(?:\w+\s+)?(?:cameras|streams|mics|microphones|places|locations)\b"
 )
+_TOPIC = (
+    r"\b(?:mention(?:ed|ing|s)?|discuss(?:ed|ing)?|(?:talk|talked|talking|spoke|speak|said|say"
+    r"|saying|announce|announced) about|brought up)\b"
+)
 _GENERIC = (
     r"\b(?:activity|anything|something|objects?|things?|movement|motion|happen|happened"
     r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest)\b"
@@ -394,6 +398,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             pick,
         )
     said = speechy and not sounds and all(t.labels == ("person",) for t in labels)
+    said = said or bool(re.search(_TOPIC, text))  # "mention the van": the van is the topic
     if kind == "said" or said:
         about = _about(text)
         noun = "utterance" + (f" about {' '.join(about)}" if about else "")
@@ -511,37 +516,36 @@ def _pick(text: str) -> str:
     return ""
 
 
+_ABOUT_STOP = frozenset(
+    """on at in by near camera cam mic microphone the a an anything something any this that
+    today yesterday morning afternoon evening anyone someone somebody and or was were is
+    mentioned discussed said""".split()  # noqa: SIM905
+)
+
+
 def _about(text: str) -> tuple[str, ...]:
-    m = re.search(
-        r"\b(?:about|mention(?:ed|ing)?|mentions|say(?:ing)?|said|word)\s+"
-        r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
+    """The words a transcript must contain: 'about the forklift', 'mention the keys',
+    'was the coffee machine mentioned'."""
+    before = re.search(
+        r"\b(?:was|were|is|are|has|have|had)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9' -]+?)\s+"
+        r"(?:ever\s+)?(?:been\s+)?(?:mentioned|discussed|talked about|brought up|announced)\b",
         text,
     )
-    if m is None or re.match(r"\s*(?:on|at|in|by|near|when|while|during)\b", m.group(1)):
+    m = before or re.search(
+        r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|word)\s+"
+        r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
+        text.replace("said about", "about").replace("say about", "about"),
+    )
+    if m is None:
         return ()
-    stop = {
-        "on",
-        "at",
-        "in",
-        "by",
-        "near",
-        "camera",
-        "cam",
-        "mic",
-        "microphone",
-        "the",
-        "a",
-        "an",
-        "anything",
-        "something",
-        "any",
-    }
-    words = []
+    words: list[str] = []
     for w in m.group(1).split():
-        if w in stop or re.fullmatch(r"\d+", w):
-            break
-        words.append(w)
-    return tuple(words[:4])
+        if w in _ABOUT_STOP or re.fullmatch(r"\d+", w):
+            if words:
+                break
+            continue
+        words.append(w.strip("'"))
+    return tuple(w for w in words[:4] if w)
 
 
 def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:

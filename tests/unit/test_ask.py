@@ -409,3 +409,20 @@ def test_answers_use_the_sites_time_zone() -> None:
     assert asker.ask("when did the siren go off?").short == "22:00"  # 13:00 UTC
     with pytest.raises(QueryError, match="unknown time zone"):
         Asker(store, vocab=Vocabulary(), tz="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("did anyone mention the van?", "yes"),
+        ("was anything said about deliveries?", "yes"),  # "delivery" in the transcript
+        ("was the gate mentioned on mic 1 this morning?", "no"),  # it was, at 16:00
+        ("how many times was the gate mentioned?", "1"),
+        ("what was said about the blue van?", "please move the blue van"),
+        ("did anyone talk about a helicopter?", "no"),
+    ],
+)
+def test_what_speech_was_about(asker: Asker, question: str, expected: str) -> None:
+    answer = asker.ask(question)
+    assert answer.short == expected, (answer.text, answer.plan)
+    assert answer.plan is not None and answer.plan["subject"]["kind"] == "transcript"
