@@ -34,8 +34,8 @@ from senri.indexes import query as q
 from senri.indexes.store import EventStore
 from senri.records import Event
 
-MAX_FETCH = 5000
-"""Events read per question for lists and times; counts use store aggregations."""
+MAX_FETCH = q.MAX_LIMIT
+"""Events read per question for lists and times; counts (and lists, past this) aggregate."""
 MAX_ANCHORS = 200
 VIDEO_KINDS = ("object", "text", "face", "motion")
 AUDIO_KINDS = ("transcript", "sound", "speech", "dialect")
@@ -219,6 +219,8 @@ class _Run:
         self.asker, self.plan, self.question = asker, plan, question
         self.store = asker.store
         self.directory = asker.directory()
+        self.truncated = False
+        """Whether some question read only `MAX_FETCH` events of more that matched."""
         self.tz = asker.tz
 
     # ---- compiling --------------------------------------------------------------------
@@ -256,8 +258,16 @@ class _Run:
             clauses.append(extra)
         return q.And(*clauses)
 
-    def occurrences(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
-        events = self.store.search(q.Query(f, limit=MAX_FETCH))
+    def occurrences(
+        self, f: q.Filter, tracked: bool, newest: bool = False, limit: int = MAX_FETCH
+    ) -> list[Occurrence]:
+        """Tracks (or spans) matching `f`, in time order, from at most `MAX_FETCH` events:
+        the earliest ones, or with `newest` the latest ones. `truncated` says if that cut."""
+        events = self.store.search(q.Query(f, descending=newest, limit=limit))
+        if len(events) == MAX_FETCH:
+            self.truncated = True
+        if newest:
+            events.reverse()
         if not tracked:
             return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
         groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
@@ -364,6 +374,8 @@ class _Run:
         confidence: float | None = None,
     ) -> Answer:
         evidence = tuple(self.evidence(o) for o in occ[:10])
+        if self.truncated:
+            text += f" (more than {MAX_FETCH} events matched; this reads the first {MAX_FETCH})"
         data = (
             confidence
             if confidence is not None
@@ -376,7 +388,9 @@ class _Run:
             value=value,
             type=self.plan.type,
             evidence=evidence,
-            confidence=max(0.0, min(1.0, self.plan.confidence * data)),
+            confidence=max(
+                0.0, min(1.0, self.plan.confidence * data * (0.8 if self.truncated else 1.0))
+            ),
             plan=self.plan.to_dict(),
         )
 
@@ -398,7 +412,7 @@ class _Run:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
         n = self.count(f, self.tracked(s))
-        occ = self.occurrences(q.Query(f, limit=200).filter or f, self.tracked(s)) if n else []
+        occ = self.occurrences(f, self.tracked(s), limit=500) if n else []
         unit = (
             plural(s.noun or s.kind, n)
             if s.kind in ("object", "sound", "transcript")
@@ -423,10 +437,11 @@ class _Run:
     def do_exists(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
-        occ = self.occurrences(f, self.tracked(s))
+        occ = self.occurrences(f, self.tracked(s), limit=500)
         if occ:
             first = occ[0]
-            found = f"{len(occ)} {plural(s.noun or s.kind, len(occ))}{self.context()}"
+            n = self.count(f, self.tracked(s))
+            found = f"{n} {plural(s.noun or s.kind, n)}{self.context()}"
             text = f"Yes: {found}, first at {stamp(first.start, self.tz)} on {first.stream_id}."
             if self.asker.per_frame:
                 text = f"Yes: {found}."
@@ -435,7 +450,9 @@ class _Run:
 
     def do_when(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
+        occ = self.occurrences(
+            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
+        )
         if not occ:
             return self.make(f"No {s.noun or s.kind}{self.context()}.", "none", [], occ)
         if self.plan.pick == "first":
@@ -455,7 +472,16 @@ class _Run:
     def values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
         """Distinct values of the plan's field, most common (by track) first."""
         s, name = self.plan.subject, self.plan.field or "label"
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
+        f = self.filter(s, self.plan.streams, extra)
+        occ = self.occurrences(f, self.tracked(s), newest=self.plan.pick == "last")
+        if self.truncated and self.plan.pick not in ("first", "last"):
+            # too many events to read: the store ranks values by the tracks that show them
+            agg = q.Terms(name, size=1000, distinct="track_id" if self.tracked(s) else None)
+            buckets = [b for b in self.store.aggregate(f, agg) if b.key not in (None, "")]
+            self.truncated = False  # the values are complete; only the evidence was cut
+            if self.plan.pick == "least":
+                buckets.sort(key=lambda b: (b.count, str(b.key)))
+            return [b.key for b in buckets], occ
         if self.plan.pick == "first":
             occ = occ[:1]
         elif self.plan.pick == "last":
@@ -528,7 +554,9 @@ class _Run:
 
     def do_said(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(self.filter(s, self.plan.streams, extra), self.tracked(s))
+        occ = self.occurrences(
+            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
+        )
         if self.plan.pick == "first":
             occ = occ[:1]
         elif self.plan.pick == "last":
@@ -574,7 +602,7 @@ class _Run:
             else f"; more {'on ' + winner if by_stream else self.more(winner)}."
         )
         occ = self.occurrences(
-            self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject)
+            self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200
         )[:5]
         return self.make(text, winner, {name_a: a, name_b: b}, occ)
 

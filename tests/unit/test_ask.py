@@ -426,3 +426,26 @@ def test_what_speech_was_about(asker: Asker, question: str, expected: str) -> No
     answer = asker.ask(question)
     assert answer.short == expected, (answer.text, answer.plan)
     assert answer.plan is not None and answer.plan["subject"]["kind"] == "transcript"
+
+
+def test_archives_larger_than_one_read() -> None:
+    """Past `MAX_FETCH` events, lists come from store aggregations and 'last' reads newest."""
+    from senri.ask.engine import MAX_FETCH
+
+    start = at(27, 8)
+    events = _track("cam3", 1, "car", start, n=MAX_FETCH + 50, colour="red")
+    events += _track("cam3", 2, "car", start + MAX_FETCH + 100, colour="blue")
+    events += _track("cam3", 3, "truck", start + MAX_FETCH + 200, colour="white")
+    store = MemoryEventStore()
+    store.put(events)
+    asker = Asker(store, now=NOW, vocab=Vocabulary())
+    colours = asker.ask("what colours were the cars on cam 3?")
+    assert colours.short == "blue, red" or set(colours.short.split(", ")) == {"red", "blue"}
+    assert asker.ask("how many cars passed cam 3?").short == "2"
+    assert asker.ask("was there a car on cam 3?").text.startswith("Yes: 2 cars")
+    last = asker.ask("what colour was the last car on cam 3?")
+    assert last.short == "blue"
+    when = asker.ask("when did the last vehicle pass cam 3?")
+    assert when.short == dt.datetime.fromtimestamp(start + MAX_FETCH + 200, dt.UTC).strftime(
+        "%H:%M"
+    )
