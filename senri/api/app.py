@@ -1,6 +1,7 @@
 """senri's HTTP API (FastAPI): similar-by-image, face search, and questions over the archive.
 
-Routes: ``POST /similar`` and ``POST /faces/search`` (below); ``GET/POST /events``
+Routes: ``GET /`` (a web page for all of it), ``POST /similar`` and ``POST /faces/search``
+(below); ``GET/POST /events``
 (structured search, `senri.api.events`); ``POST /ask`` and ``POST /vqa`` (questions,
 `senri.api.ask_routes`); ``GET /frames/{stream}.jpg`` (thumbnails, `senri.api.frames`, when
 the server knows the streams' videos); ``GET /healthz``.
@@ -39,7 +40,7 @@ from senri.query.similar import CollectionError, SimilarIndex, collection_path
 
 try:
     from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     from senri.errors import MissingDependencyError
 
@@ -170,6 +171,18 @@ def create_app(
     services = AskServices(
         open_archive, places=places, media=media, vocab=vocab, perception=perception, tz=tz
     )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        """The web page: ask the archive, ask about a picture, similar images."""
+        from importlib.resources import files
+
+        html = files("senri.api").joinpath("static/index.html").read_text(encoding="utf-8")
+        policy = (
+            "default-src 'none'; connect-src 'self'; img-src 'self' blob: data:; "
+            "style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'"
+        )
+        return HTMLResponse(html, headers={"content-security-policy": policy})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -533,3 +533,26 @@ def test_evidence_thumbnails_are_served_frames(
             assert picture is not None and max(picture.shape[:2]) <= 320
         # a stream the server has no video for gets no thumbnail and no frame
         assert c.get("/frames/cam9.jpg", params={"t": t}).status_code == 404
+
+
+def test_web_page_is_served_offline_and_its_script_parses(tmp_path: Path) -> None:
+    import re
+    import shutil
+    import subprocess
+
+    page = TestClient(create_app(vocab=Vocabulary())).get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    html = page.text
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html)  # nothing from elsewhere
+    for route in ('"/ask"', '"/vqa"', '"/similar"'):
+        assert route in html
+    assert ".innerHTML" not in html  # server text is shown with textContent only
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("no node to parse the page's script with")
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    path = tmp_path / "page.js"
+    path.write_text(script)
+    check = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
