@@ -263,7 +263,7 @@ def create_app(
         matches = search_faces(rgb, faces, k=k, detector=detectors[0])
         return {"collection": collection, "k": k, "faces": [m.as_dict() for m in matches]}
 
-    app.include_router(events_router(services.store))
+    app.include_router(events_router(services.store, services.thumbnail))
     app.include_router(ask_router(services, read_image))
     if media is not None:
         from senri.api.frames import frames_router

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from senri.ask.search import SearchRequest, run_search
 from senri.errors import QueryError, StoreError
 from senri.indexes.store import EventStore
+from senri.records import Event
 
 try:
     from fastapi import APIRouter, HTTPException, Query, Request
@@ -72,10 +73,14 @@ class _LazyStore:
             return self._store
 
 
-def events_router(store_factory: Callable[[], EventStore]) -> APIRouter:
+def events_router(
+    store_factory: Callable[[], EventStore],
+    thumbnail: Callable[[Event], str | None] | None = None,
+) -> APIRouter:
     """The ``/events`` routes over the store `store_factory` opens (once, on first request).
 
-    The router keeps the store for its lifetime and never closes it."""
+    The router keeps the store for its lifetime and never closes it. `thumbnail` gives listed
+    events a picture's URL when the server knows their stream's video."""
     router = APIRouter(tags=["events"])
     stores = _LazyStore(store_factory)
 
@@ -85,7 +90,7 @@ def events_router(store_factory: Callable[[], EventStore]) -> APIRouter:
         except QueryError as exc:
             raise HTTPException(422, str(exc)) from None
         try:
-            return run_search(stores.get(), req).to_dict()
+            return run_search(stores.get(), req, thumbnail).to_dict()
         except QueryError as exc:
             raise HTTPException(422, str(exc)) from None
         except _UNAVAILABLE as exc:

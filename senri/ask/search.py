@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -28,6 +28,7 @@ from senri.ask.types import Evidence
 from senri.errors import QueryError
 from senri.indexes import query as q
 from senri.indexes.store import EventStore
+from senri.records import Event
 
 Scalar = str | int | float | bool
 Aggregate = Literal["none", "count", "tracks", "histogram", "terms"]
@@ -422,16 +423,24 @@ def _check_histogram(store: EventStore, f: q.Filter | None, interval: float) -> 
         )
 
 
-def run_search(store: EventStore, req: SearchRequest) -> SearchResult:
+def run_search(
+    store: EventStore,
+    req: SearchRequest,
+    thumbnail: Callable[[Event], str | None] | None = None,
+) -> SearchResult:
     """Answer `req` from `store`; raises `QueryError` for a histogram with too many buckets
-    or tracks over too many streams, and whatever the store raises (`StoreError`)."""
+    or tracks over too many streams, and whatever the store raises (`StoreError`).
+
+    `thumbnail` gives each listed event a picture's URL (the API's ``/frames``), if known."""
     f = compile_filter(req)
     total = store.count(f)
     if req.aggregate == "none":
         query = q.Query(
             f, sort="time", descending=req.order == "desc", limit=req.limit, offset=req.offset
         )
-        events = tuple(Evidence.of(e) for e in store.search(query))
+        events = tuple(
+            Evidence.of(e, thumbnail(e) if thumbnail else None) for e in store.search(query)
+        )
         return SearchResult(req, total, events=events)
     if req.aggregate == "count":
         return SearchResult(req, total)

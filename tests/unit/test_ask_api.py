@@ -531,6 +531,11 @@ def test_evidence_thumbnails_are_served_frames(
             assert r.headers["content-type"] == "image/jpeg"
             picture = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
             assert picture is not None and max(picture.shape[:2]) <= 320
+        # structured search lists the same pictures
+        found = c.get("/events", params={"stream": STREET, "label": "person"}).json()
+        assert found["events"] and all(
+            c.get(e["thumbnail"]).status_code == 200 for e in found["events"]
+        )
         # a stream the server has no video for gets no thumbnail and no frame
         assert c.get("/frames/cam9.jpg", params={"t": t}).status_code == 404
 
