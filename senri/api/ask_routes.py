@@ -39,6 +39,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingDependencyError("fastapi", "the HTTP API (pip install fastapi)") from exc
 
 MAX_BODY = 16 * 1024
+REFRESH_SECONDS = 5.0
+"""How stale the streams and the clock an answer uses may be while the archive grows."""
 _UNAVAILABLE = (StoreError, OSError, sqlite3.Error)
 
 
@@ -107,7 +109,7 @@ class AskServices:
                     tz=key[1],
                 )
             asker = self._askers[key]
-        asker.refresh()  # the archive grows while it is served
+        asker.refresh(older_than=REFRESH_SECONDS)  # the archive grows while it is served
         return asker
 
     def frame_qa(self) -> Any:

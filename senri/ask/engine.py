@@ -149,11 +149,14 @@ class Asker:
         self._lock = threading.Lock()
         self._directory: Directory | None = None
         self._span: tuple[float, float] | None = None
+        self._read_at = time.monotonic()
 
-    def refresh(self) -> None:
-        """Forget the cached streams and clock (after new events were written)."""
+    def refresh(self, older_than: float = 0.0) -> None:
+        """Forget the cached streams and clock (after new events were written), if they were
+        read more than `older_than` seconds ago."""
         with self._lock:
-            self._directory, self._span = None, None
+            if time.monotonic() - self._read_at >= older_than:
+                self._directory, self._span = None, None
 
     def span(self) -> tuple[float, float]:
         """(first event time, the archive's clock): `now` if given, else the latest event."""
@@ -169,6 +172,7 @@ class Asker:
                 ends = self.store.search(q.Query(sort="end_time", descending=True, limit=1))
                 latest = max([last[0].time, *(e.end_time for e in ends if e.end_time)])
                 self._span = (first[0].time, self._now if self._now is not None else latest)
+                self._read_at = time.monotonic()
             return self._span
 
     def directory(self) -> Directory:

@@ -449,3 +449,15 @@ def test_archives_larger_than_one_read() -> None:
     assert when.short == dt.datetime.fromtimestamp(start + MAX_FETCH + 200, dt.UTC).strftime(
         "%H:%M"
     )
+
+
+def test_refresh_picks_up_new_streams_when_old_enough() -> None:
+    store = MemoryEventStore()
+    store.put(_archive())
+    asker = Asker(store, now=NOW, vocab=Vocabulary())
+    assert asker.ask("how many cars passed camera 7?").refused  # no cam7 yet
+    store.put(_track("cam7", 1, "car", at(27, 11)))
+    asker.refresh(older_than=3600)  # read moments ago: kept
+    assert asker.ask("how many cars passed camera 7?").refused
+    asker.refresh()
+    assert asker.ask("how many cars passed camera 7?").short == "1"
