@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from senri.ask.parser import Directory, parse, window_label
-from senri.ask.plan import Plan, Refusal, Subject
+from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
@@ -76,6 +76,16 @@ def overlapping(start: float, end: float) -> q.Filter:
             q.And(q.Not(q.Exists("end_time")), q.Range("time", gte=start)),
         ),
     )
+
+
+def _duration(seconds: float) -> str:
+    """'17 seconds', '2 minutes 5 seconds', '1 hour 3 minutes'."""
+    s = round(seconds)
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(hours, "hour"), (minutes, "minute"), (secs, "second")]
+    shown = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0 seconds"
 
 
 def word_forms(word: str) -> list[str]:
@@ -300,7 +310,12 @@ class _Run:
             return None, []
         ranges: list[q.Filter] = []
         for a in anchors[:MAX_ANCHORS]:
-            moment = overlapping(a.start - plan.pad, a.end + plan.pad)
+            if plan.relation == "after":
+                moment = overlapping(a.end, a.end + AFTER)
+            elif plan.relation == "before":
+                moment = overlapping(a.start - AFTER, a.start)
+            else:
+                moment = overlapping(a.start - plan.pad, a.end + plan.pad)
             peers = () if plan.streams else self.directory.same_place([a.stream_id])
             if peers:  # no stream named: what happened at the anchor's place
                 moment = q.And(moment, q.In("stream_id", peers))
@@ -365,7 +380,8 @@ class _Run:
     def context(self) -> str:
         text = self.where() + window_label(self.plan.window, self.tz)
         if self.plan.anchor is not None:
-            text += f" around a {self.plan.anchor.noun}"
+            relation = {"after": "after", "before": "before"}.get(self.plan.relation, "around")
+            text += f" {relation} a {self.plan.anchor.noun}"
         return text
 
     def make(
@@ -451,6 +467,24 @@ class _Run:
                 text = f"Yes: {found}."
             return self.make(text, "yes", True, occ)
         return self.make(f"No {s.noun or s.kind}{self.context()}.", "no", False, occ)
+
+    def do_duration(self, extra: q.Filter | None) -> Answer:
+        """How long: the total time of the matching spans or tracks, in whole seconds."""
+        s = self.plan.subject
+        occ = self.occurrences(
+            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
+        )
+        if self.plan.pick == "first":
+            occ = occ[:1]
+        elif self.plan.pick == "last":
+            occ = occ[-1:]
+        if not occ:
+            return self.make(f"No {s.noun or s.kind}{self.context()}.", "0", 0.0, occ)
+        total = sum(o.end - o.start for o in occ)
+        seconds = round(total)
+        each = "" if len(occ) == 1 else f" over {len(occ)} {plural(s.noun or s.kind, len(occ))}"
+        text = f"{_duration(total)}{each}{self.context()}."
+        return self.make(text[0].upper() + text[1:], str(seconds), total, occ)
 
     def do_when(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject

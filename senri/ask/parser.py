@@ -80,6 +80,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
         "distinct",
         r"\bhow many (?:different|distinct|unique|separate|kinds|types|sorts|colou?rs|plates)\b",
     ),
+    ("duration", r"\bhow long\b|\bfor how many (?:seconds|minutes)\b|\bduration\b"),
     (
         "count",
         r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b",
@@ -119,7 +120,9 @@ _STREAM_RE = re.compile(
 )
 _JOIN_RE = re.compile(
     r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
-    r"|around the time (?:of |that |when )?|as(?= (?:the|a|an|some) ))\s"
+    r"|around the time (?:of |that |when )?|as(?= (?:the|a|an|some) )"
+    r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
+    r"(?= (?:the|a|an|some) )))\s"
 )
 
 
@@ -203,7 +206,7 @@ def parse(
     for pattern, what in _NOT_RECORDED.items():
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
-    main, anchor_text = _split_join(rest)
+    main, anchor_text, relation = _split_join(rest)
     _check_places(rest, directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
@@ -219,6 +222,7 @@ def parse(
             plan,
             anchor=anchor,
             anchor_streams=own or directory.same_place(streams),
+            relation=relation,
             confidence=min(plan.confidence, aconf),
         )
     return plan
@@ -287,12 +291,15 @@ def _unplaced(text: str, directory: Directory) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _split_join(text: str) -> tuple[str, str]:
+def _split_join(text: str) -> tuple[str, str, str]:
+    """(what is asked, the anchor clause, its relation: during / after / before)."""
     m = _JOIN_RE.search(" " + text + " ")
     if m is None or m.start() < 2:
-        return text, ""
+        return text, "", "during"
     cut = m.start()
-    return text[:cut].strip(), text[m.end() - 1 :].strip()
+    rel = m.group("rel")
+    relation = "during" if rel is None else rel.split()[-1]
+    return text[:cut].strip(), text[m.end() - 1 :].strip(), relation
 
 
 def _streams(text: str, directory: Directory) -> tuple[str, ...]:

@@ -16,7 +16,20 @@ from typing import Any
 
 from senri.ask.timeparse import Window
 
-PLAN_TYPES = ("count", "exists", "list", "when", "which", "colour", "distinct", "compare", "said")
+AFTER = 300.0
+"""'After the siren' means within five minutes after it ended; 'before' within five before."""
+PLAN_TYPES = (
+    "duration",
+    "count",
+    "exists",
+    "list",
+    "when",
+    "which",
+    "colour",
+    "distinct",
+    "compare",
+    "said",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,9 @@ class Plan:
     anchor_streams: tuple[str, ...] = ()
     pad: float = 5.0
     """Seconds around each anchor moment that still count as 'when' it happened."""
+    relation: str = "during"
+    """How the answer's events relate to the anchor: during it, or within `AFTER` seconds
+    after / before it."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
     confidence: float = 1.0
@@ -87,6 +103,7 @@ class Plan:
             "other_streams": list(self.other_streams),
             "anchor": None if self.anchor is None else self.anchor.to_dict(),
             "anchor_streams": list(self.anchor_streams),
+            "relation": self.relation if self.anchor is not None else None,
             "pick": self.pick,
             "confidence": round(self.confidence, 3),
             "notes": list(self.notes),

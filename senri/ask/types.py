@@ -75,7 +75,8 @@ class Answer:
     short: str
     value: Any = None
     type: str = ""
-    """The plan type: count, exists, list, when, which, colour, distinct, compare (or refuse)."""
+    """The plan type: count, duration, exists, list, when, which, colour, distinct, compare,
+    said (or refuse)."""
     evidence: tuple[Evidence, ...] = ()
     confidence: float = 0.0
     refused: bool = False

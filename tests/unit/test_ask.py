@@ -461,3 +461,25 @@ def test_refresh_picks_up_new_streams_when_old_enough() -> None:
     assert asker.ask("how many cars passed camera 7?").refused
     asker.refresh()
     assert asker.ask("how many cars passed camera 7?").short == "1"
+
+
+def test_before_and_after_an_anchor(asker: Asker) -> None:
+    # the siren on mic1 sounds 13:00:00-13:00:08; the dog on cam1 is in view 13:00:00-13:00:04
+    after = asker.ask("was a dog barking at the entrance right after the siren?")
+    assert after.plan is not None and after.plan["relation"] == "after"
+    assert after.short == "no"  # the bark ended (13:00:04) before the siren did
+    during = asker.ask("was a dog barking at the entrance when the siren sounded?")
+    assert during.short == "yes"
+    before = asker.ask("what was said on mic 1 before the siren?")
+    assert before.plan is not None and before.plan["relation"] == "before"
+    assert before.short == "none"  # the only earlier speech is hours before
+    later = asker.ask("what was said on mic 1 after the siren?")
+    assert later.short == "none"  # the van line ends (13:00:06) while the siren still sounds
+    assert later.plan is not None and later.plan["relation"] == "after"
+
+
+def test_how_long(asker: Asker) -> None:
+    assert asker.ask("how long did the siren sound?").short == "8"
+    dog = asker.ask("how long was the dog in view at the entrance?")
+    assert dog.short == "4" and dog.plan is not None and dog.plan["type"] == "duration"
+    assert asker.ask("how long did the siren sound yesterday?").short == "0"
