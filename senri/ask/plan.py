@@ -1,9 +1,10 @@
 """Typed plans: what a question asks, before any store is touched.
 
-A `Plan` names its type (count, exists, list, when, which, colour, distinct, compare, said),
-the `Subject` it is about (an event kind, labels, attribute conditions, words), the streams
-and time window, and, for questions across modalities, an `anchor`: another subject whose
-moments bound the time ("what was said on mic 2 *when the siren sounded*").
+A `Plan` names its type (count, duration, exists, list, when, which, colour, distinct,
+compare, said), the `Subject` it is about (an event kind, labels, attribute conditions,
+words), the streams and time window, and, for questions across modalities, an `anchor`:
+another subject whose moments bound the time ("what was said on mic 2 *when the siren
+sounded*"; or after it, or before it).
 
 Plans are plain data: `to_dict` shows them in answers (``plan``) so a user can see how the
 question was read, and the executor compiles them into `senri.indexes.query` filters only.
