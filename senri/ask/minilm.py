@@ -54,6 +54,10 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _linear(name: str, value: np.ndarray) -> bool:
+    return name.startswith("encoder.") and name.endswith(".weight") and value.ndim == 2
+
+
 def _erf(x: Array) -> Array:
     """erf to ~1e-7 (Abramowitz and Stegun 7.1.26), for BERT's exact GELU."""
     sign = np.sign(x)
@@ -79,7 +83,12 @@ class MiniLM:
 
     def __init__(self, weights: dict[str, np.ndarray], tokenizer: object) -> None:
         self.w = {
-            k: np.asarray(v, dtype=np.float32) for k, v in weights.items() if v.dtype != np.int64
+            # linear weights stored transposed and contiguous: one BLAS gemm per layer
+            k: np.ascontiguousarray(
+                np.asarray(v, dtype=np.float32).T if _linear(k, v) else np.asarray(v, np.float32)
+            )
+            for k, v in weights.items()
+            if v.dtype != np.int64
         }
         self.layers = sum(1 for k in self.w if k.endswith("attention.self.query.weight"))
         self.tokenizer = tokenizer
@@ -121,7 +130,9 @@ class MiniLM:
             p = f"encoder.layer.{i}."
 
             def lin(h: Array, name: str, p: str = p) -> Array:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                weight = w[p + name + ".weight"]  # [in, out]
+                flat = h.reshape(-1, h.shape[-1]) @ weight + w[p + name + ".bias"]
+                return flat.reshape(*h.shape[:-1], weight.shape[1])
 
             def split(h: Array) -> Array:
                 return h.reshape(n, length, self.heads, width).transpose(0, 2, 1, 3)

@@ -11,6 +11,8 @@ Words that resemble nothing are left alone: the parser refuses rather than guess
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from senri import config
 from senri.operators.colour import COLOURS
 
 VEHICLES = ("car", "truck", "bus", "motorcycle")
@@ -180,16 +183,19 @@ STOPWORDS = frozenset(
 class TextEmbedder:
     """Sentence embeddings from the registry's ``text/minilm`` (all-MiniLM-L6-v2, NumPy)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, fingerprint: str = "") -> None:
         self._model = model
         self._lock = threading.Lock()
+        self.fingerprint = fingerprint
+        """Identifies the weights, so cached embeddings of another model are never used."""
 
     @classmethod
     def load(cls, *, fetch: bool = False) -> TextEmbedder:
         from senri.ask.minilm import MiniLM
-        from senri.models.registry import resolve
+        from senri.models.registry import card, resolve
 
-        return cls(MiniLM.load(resolve("text/minilm", fetch_missing=fetch)))
+        path = resolve("text/minilm", fetch_missing=fetch)
+        return cls(MiniLM.load(path), f"{card('text/minilm').source.sha256}:{path}")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings, one row per text."""
@@ -212,8 +218,32 @@ class Vocabulary:
         """Embed the vocabulary now rather than on the first unknown word."""
         if self.embedder is not None:
             with self._lock:
-                if self._matrix is None:
-                    self._matrix = self.embedder.encode(self._keys)
+                self._terms_matrix()
+
+    def _terms_matrix(self) -> np.ndarray:
+        """The vocabulary's embeddings: from the cache file, or computed (0.7 s) and saved."""
+        if self._matrix is not None:
+            return self._matrix
+        assert self.embedder is not None
+        key = hashlib.blake2b(
+            "\n".join([self.embedder.fingerprint, *self._keys]).encode(), digest_size=10
+        ).hexdigest()
+        path = config.cache() / "ask" / f"terms-{key}.npy"
+        try:
+            matrix = np.load(path)
+            if matrix.shape[0] != len(self._keys):
+                raise ValueError("stale")
+        except (OSError, ValueError):
+            matrix = self.embedder.encode(self._keys)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, matrix)
+                tmp.replace(path)
+            except OSError:
+                pass  # a read-only cache only costs the 0.7 s again
+        self._matrix = matrix
+        return matrix
 
     def exact(self, phrase: str) -> Term | None:
         return TERMS.get(phrase.lower())
@@ -224,11 +254,10 @@ class Vocabulary:
         if self.embedder is None or not todo:
             return {}
         with self._lock:
-            if self._matrix is None:
-                self._matrix = self.embedder.encode(self._keys)
+            matrix = self._terms_matrix()
             fresh = [w for w in todo if w not in self._cache]
             if fresh:
-                sims = self.embedder.encode(fresh) @ self._matrix.T
+                sims = self.embedder.encode(fresh) @ matrix.T
                 for w, row in zip(fresh, sims, strict=True):
                     best = int(np.argmax(row))
                     ok = float(row[best]) >= SIMILAR

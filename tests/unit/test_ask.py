@@ -483,3 +483,28 @@ def test_how_long(asker: Asker) -> None:
     dog = asker.ask("how long was the dog in view at the entrance?")
     assert dog.short == "4" and dog.plan is not None and dog.plan["type"] == "duration"
     assert asker.ask("how long did the siren sound yesterday?").short == "0"
+
+
+def test_vocabulary_embeddings_are_cached_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from senri.ask.vocab import TextEmbedder
+
+    class Counting:
+        """Stands in for MiniLM: deterministic unit vectors, and a count of calls."""
+
+        calls = 0
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            Counting.calls += 1
+            rng = np.random.default_rng(len(texts))
+            rows = rng.normal(size=(len(texts), 8)).astype(np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    monkeypatch.setenv("SENRI_CACHE", str(tmp_path))
+    Vocabulary(TextEmbedder(Counting(), "model-a")).warm()
+    assert Counting.calls == 1 and list((tmp_path / "ask").glob("terms-*.npy"))
+    Vocabulary(TextEmbedder(Counting(), "model-a")).warm()
+    assert Counting.calls == 1  # read back, not recomputed
+    Vocabulary(TextEmbedder(Counting(), "model-b")).warm()
+    assert Counting.calls == 2  # other weights, other file
