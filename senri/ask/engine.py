@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from senri.ask.parser import Directory, parse, window_label
+from senri.ask.parser import DAY_FIELD, Directory, parse, window_label
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
@@ -512,7 +512,7 @@ class _Run:
         s, name = self.plan.subject, self.plan.field or "label"
         f = self.filter(s, self.plan.streams, extra)
         occ = self.occurrences(f, self.tracked(s), newest=self.plan.pick == "last")
-        if self.truncated and self.plan.pick not in ("first", "last"):
+        if self.truncated and self.plan.pick not in ("first", "last") and name[0] != "@":
             # too many events to read: the store ranks values by the tracks that show them
             agg = q.Terms(name, size=1000, distinct="track_id" if self.tracked(s) else None)
             buckets = [b for b in self.store.aggregate(f, agg) if b.key not in (None, "")]
@@ -526,13 +526,18 @@ class _Run:
             occ = occ[-1:]
         counts: Counter[Any] = Counter()
         for o in occ:
-            v = o.value(name)
+            v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
             if v is not None:
                 counts[v] += 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         if self.plan.pick == "least":
             ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
         return [k for k, _ in ranked], occ
+
+    def moment(self, t: float, name: str) -> str:
+        """The day (2026-11-25) or hour (14:00) of a time, in the site's zone."""
+        local = dt.datetime.fromtimestamp(t, self.tz)
+        return local.strftime("%Y-%m-%d" if name == DAY_FIELD else "%H:00")
 
     def do_list(self, extra: q.Filter | None) -> Answer:
         if self.plan.field in (None, "text"):

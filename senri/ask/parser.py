@@ -100,7 +100,8 @@ _TYPES: tuple[tuple[str, str], ...] = (
         "which",
         r"\bwhich (?:camera|cam|stream|mic|microphone|place|location|one|plate|registration"
         r"|vehicle|kind|type)\b"
-        r"|\bwhere\b|\bwhat (?:camera|stream|mic|microphone|plate|registration)\b|\bbusiest\b",
+        r"|\bwhere\b|\bwhat (?:camera|stream|mic|microphone|plate|registration)\b|\bbusiest\b"
+        r"|\b(?:which|what) (?:day|date|weekday|hour)\b",
     ),
     (
         "list",
@@ -228,6 +229,8 @@ def parse(
     return plan
 
 
+DAY_FIELD, HOUR_FIELD = "@day", "@hour"
+"""Answer fields that are not stored but read off each occurrence's start, in the site's zone."""
 _ASKABLE = frozenset(
     """colour colours color colors plate plates registration registrations reg number numbers
     licence license licences licenses
@@ -235,7 +238,7 @@ _ASKABLE = frozenset(
     location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
     noises object objects thing things animal animals time times was were is are did does do
     has have had of the a an else sign signs text words word one ones day days hour hours
-    happened happens exactly other was""".split()  # noqa: SIM905
+    happened happens exactly other was date dates weekday weekdays""".split()  # noqa: SIM905
 )
 
 
@@ -489,6 +492,10 @@ def _field(
         return None
     if asks_plate:
         return "attributes.plate"
+    if re.search(r"\b(?:which|what) (?:day|date|weekday)\b", text):
+        return DAY_FIELD
+    if re.search(r"\b(?:which|what) hour\b", text):
+        return HOUR_FIELD
     if subject == "object" and re.search(r"\bcolou?rs?\b", text):
         if names == ("person",):
             lower = re.search(_LOWER_WORDS, text)

@@ -508,3 +508,16 @@ def test_vocabulary_embeddings_are_cached_on_disk(
     assert Counting.calls == 1  # read back, not recomputed
     Vocabulary(TextEmbedder(Counting(), "model-b")).warm()
     assert Counting.calls == 2  # other weights, other file
+
+
+def test_which_day_and_hour(asker: Asker) -> None:
+    assert asker.ask("which day saw the most cars on cam 3?").short == "2026-11-27"
+    assert asker.ask("what day did the car horn sound?").short == "2026-11-25"
+    assert asker.ask("which hour had the most people at the entrance?").short == "14:00"
+    store = MemoryEventStore()
+    store.put(_archive())
+    tokyo = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary(), tz="Asia/Tokyo")
+    # 15:00 UTC on the 27th is midnight in Tokyo: the person on the phone passed on the 28th
+    assert tokyo.ask("what day did the person on the phone pass?").short == "2026-11-28"
+    assert asker.ask("what day did the person on the phone pass?").short == "2026-11-27"
+    assert tokyo.ask("what day did the car horn sound?").short == "2026-11-25"  # 18:00 JST
