@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from senri.ask.frame import FramePerception, MediaIndex
 from senri.engine.operator import Device
 from senri.errors import ModelUnavailableError
 from senri.models.vision_cards import resolve_vision
 from senri.operators.embed import ImageEmbedder
+from senri.scenes import street
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +22,29 @@ def embedder() -> ImageEmbedder:
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
     return ImageEmbedder.load(Device("cpu"), threads=2)
+
+
+StreetFixture = tuple[street.StreetWorld, dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def street_world(tmp_path_factory: pytest.TempPathFactory) -> StreetFixture:
+    """The street world of real photo cutouts (seed 7) and its truth, generated once."""
+    w = street.generate(tmp_path_factory.mktemp("street"), seed=7)
+    return w, street.load_truth(w.truth)
+
+
+@pytest.fixture(scope="session")
+def street_media(street_world: StreetFixture) -> MediaIndex:
+    """Where the street world's video lies, for frames and thumbnails."""
+    w, truth = street_world
+    return MediaIndex({street.STREAM_ID: (w.video, truth["start_time"])})
+
+
+@pytest.fixture(scope="session")
+def frame_perception() -> FramePerception:
+    """The vision operators that describe one picture, from the model cache."""
+    try:
+        return FramePerception.load()
+    except ModelUnavailableError as exc:
+        pytest.fail(f"{exc} (unit tests never download)")

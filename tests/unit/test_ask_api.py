@@ -23,10 +23,10 @@ from senri.api.app import create_app
 from senri.ask import archive as arc
 from senri.ask.frame import FramePerception, MediaIndex
 from senri.ask.vocab import Vocabulary
-from senri.errors import ModelUnavailableError
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.scenes import street
+from tests.unit.conftest import StreetFixture
 
 pytestmark = pytest.mark.unit
 
@@ -93,26 +93,6 @@ def client(archive: arc.Archive, store_path: Path, vocab: Vocabulary) -> Iterato
     app = create_app(store=f"sqlite:{store_path}", places=archive.places, vocab=vocab)
     with TestClient(app) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[street.StreetWorld, dict[str, Any]]:
-    w = street.generate(tmp_path_factory.mktemp("street"), seed=7)
-    return w, street.load_truth(w.truth)
-
-
-@pytest.fixture(scope="module")
-def media(world: tuple[street.StreetWorld, dict[str, Any]]) -> MediaIndex:
-    w, truth = world
-    return MediaIndex({STREET: (w.video, truth["start_time"])})
-
-
-@pytest.fixture(scope="module")
-def perception() -> FramePerception:
-    try:
-        return FramePerception.load()
-    except ModelUnavailableError as exc:
-        pytest.fail(f"{exc} (unit tests never download)")
 
 
 def both_visible(truth: dict[str, Any]) -> int:
@@ -416,9 +396,9 @@ def test_vqa_needs_exactly_one_of_image_and_stream(client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def vqa_client(
-    vocab: Vocabulary, perception: FramePerception, media: MediaIndex
+    vocab: Vocabulary, frame_perception: FramePerception, street_media: MediaIndex
 ) -> Iterator[TestClient]:
-    with TestClient(create_app(vocab=vocab, perception=perception, media=media)) as c:
+    with TestClient(create_app(vocab=vocab, perception=frame_perception, media=street_media)) as c:
         yield c
 
 
@@ -434,14 +414,14 @@ def vqa_client(
 )
 def test_vqa_on_an_uploaded_street_frame(
     vqa_client: TestClient,
-    world: tuple[street.StreetWorld, dict[str, Any]],
-    media: MediaIndex,
+    street_world: StreetFixture,
+    street_media: MediaIndex,
     question: str,
     expected: str,
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     i = both_visible(truth)
-    rgb, _ = media.frame(STREET, truth["start_time"] + i / truth["fps"])
+    rgb, _ = street_media.frame(STREET, truth["start_time"] + i / truth["fps"])
     if expected == "people":
         expected = str(len(in_frame(truth, i, "person")))
     elif expected == "motorcycles":
@@ -458,10 +438,12 @@ def test_vqa_on_an_uploaded_street_frame(
 
 
 def test_vqa_refuses_sound_questions_about_a_picture(
-    vqa_client: TestClient, world: tuple[street.StreetWorld, dict[str, Any]], media: MediaIndex
+    vqa_client: TestClient,
+    street_world: StreetFixture,
+    street_media: MediaIndex,
 ) -> None:
-    _, truth = world
-    rgb, _ = media.frame(STREET, truth["start_time"] + both_visible(truth) / truth["fps"])
+    _, truth = street_world
+    rgb, _ = street_media.frame(STREET, truth["start_time"] + both_visible(truth) / truth["fps"])
     r = vqa_client.post(
         "/vqa",
         data={"question": "was a siren heard?"},
@@ -489,12 +471,12 @@ def test_vqa_rejects_a_non_image_upload(vqa_client: TestClient) -> None:
 
 
 def test_evidence_thumbnails_are_served_frames(
-    world: tuple[street.StreetWorld, dict[str, Any]],
-    media: MediaIndex,
+    street_world: StreetFixture,
+    street_media: MediaIndex,
     vocab: Vocabulary,
     tmp_path: Path,
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     i = both_visible(truth)
     t = round(truth["start_time"] + i / truth["fps"], 3)
     events = [
@@ -518,7 +500,7 @@ def test_evidence_thumbnails_are_served_frames(
     store.flush()
     store.close()
     people = sum(1 for e in events if e.label == "person")
-    app = create_app(store=f"sqlite:{path}", media=media, vocab=vocab)
+    app = create_app(store=f"sqlite:{path}", media=street_media, vocab=vocab)
     with TestClient(app) as c:
         body = ask(c, "how many people were seen?")
         assert body["short"] == str(people)

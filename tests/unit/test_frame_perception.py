@@ -22,11 +22,12 @@ from senri.ask.frame import (
     frame_events,
 )
 from senri.connectors.video import VideoSource
-from senri.errors import DecodeError, ModelUnavailableError
+from senri.errors import DecodeError
 from senri.indexes.store import MemoryEventStore
 from senri.records import Event, Frame
 from senri.scenes import street
 from senri.scenes.summary import iou, street_pipeline
+from tests.unit.conftest import StreetFixture
 
 pytestmark = pytest.mark.unit
 
@@ -34,32 +35,12 @@ STREAM = street.STREAM_ID
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[street.StreetWorld, dict[str, Any]]:
-    w = street.generate(tmp_path_factory.mktemp("street"), seed=7)
-    return w, street.load_truth(w.truth)
-
-
-@pytest.fixture(scope="module")
-def frames(world: tuple[street.StreetWorld, dict[str, Any]]) -> list[Frame]:
+def frames(street_world: StreetFixture) -> list[Frame]:
     """Every frame of the world's video, as the pipelines' video source stamps them."""
-    w, truth = world
+    w, truth = street_world
     items = list(VideoSource(w.video, STREAM, start_time=truth["start_time"]))
     assert all(isinstance(f, Frame) for f in items)
     return [f for f in items if isinstance(f, Frame)]
-
-
-@pytest.fixture(scope="module")
-def media(world: tuple[street.StreetWorld, dict[str, Any]]) -> MediaIndex:
-    w, truth = world
-    return MediaIndex({STREAM: (w.video, truth["start_time"])})
-
-
-@pytest.fixture(scope="module")
-def perception() -> FramePerception:
-    try:
-        return FramePerception.load()
-    except ModelUnavailableError as exc:
-        pytest.fail(f"{exc} (unit tests never download)")
 
 
 def both_visible(truth: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
@@ -90,14 +71,14 @@ def found(events: list[Event], label: str, box: list[int]) -> Event:
 
 
 def test_describe_finds_the_person_and_motorcycle_of_the_truth(
-    world: tuple[street.StreetWorld, dict[str, Any]],
+    street_world: StreetFixture,
     frames: list[Frame],
-    perception: FramePerception,
+    frame_perception: FramePerception,
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     i, person, bike = both_visible(truth)
     frame = frames[i]
-    events = perception.describe(frame.image, stream_id=STREAM, time=frame.ts, seq=frame.seq)
+    events = frame_perception.describe(frame.image, stream_id=STREAM, time=frame.ts, seq=frame.seq)
     assert {e.kind for e in events} <= {"object", "text", "face"}
     assert all(e.stream_id == STREAM and e.time == frame.ts for e in events)
     who = found(events, "person", box_in(person, i))
@@ -114,22 +95,22 @@ def test_describe_finds_the_person_and_motorcycle_of_the_truth(
     texts = [str(e.attributes["text"]).replace(" ", "") for e in events if e.kind == "text"]
     assert plate in texts
     # the same frame described again gives the same ids (a pipeline replay overwrites)
-    again = perception.describe(frame.image, stream_id=STREAM, time=frame.ts, seq=frame.seq)
+    again = frame_perception.describe(frame.image, stream_id=STREAM, time=frame.ts, seq=frame.seq)
     assert [e.id for e in again] == [e.id for e in events]
 
 
 def test_describe_an_empty_street_finds_nothing_to_count(
-    frames: list[Frame], perception: FramePerception
+    frames: list[Frame], frame_perception: FramePerception
 ) -> None:
-    events = perception.describe(frames[0].image)  # nothing has entered yet
+    events = frame_perception.describe(frames[0].image)  # nothing has entered yet
     assert [e for e in events if e.kind == "object" and e.confidence >= 0.45] == []
     assert all(e.stream_id == "upload" and e.time == 0.0 for e in events)
 
 
 def test_without_ocr_and_faces_no_text_faces_or_plates(
-    world: tuple[street.StreetWorld, dict[str, Any]], frames: list[Frame]
+    street_world: StreetFixture, frames: list[Frame]
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     i, _, bike = both_visible(truth)
     lean = FramePerception.load(faces=False, ocr=False)
     assert lean.text is None and lean.faces is None and lean.vehicles.reader is None
@@ -150,15 +131,15 @@ def test_without_ocr_and_faces_no_text_faces_or_plates(
     ],
 )
 def test_describe_refuses_what_is_not_an_rgb_image(
-    perception: FramePerception, image: object, reason: str
+    frame_perception: FramePerception, image: object, reason: str
 ) -> None:
     with pytest.raises(DecodeError, match=reason):
-        perception.describe(image)  # type: ignore[arg-type]
+        frame_perception.describe(image)  # type: ignore[arg-type]
 
 
-def test_describe_refuses_a_non_finite_time(perception: FramePerception) -> None:
+def test_describe_refuses_a_non_finite_time(frame_perception: FramePerception) -> None:
     with pytest.raises(ValueError, match="finite"):
-        perception.describe(np.zeros((32, 32, 3), np.uint8), time=float("nan"))
+        frame_perception.describe(np.zeros((32, 32, 3), np.uint8), time=float("nan"))
 
 
 # -- frame_events ------------------------------------------------------------------------------
@@ -200,12 +181,12 @@ def test_frame_events_picks_the_single_nearest_frame() -> None:
 
 
 def test_frame_events_reads_back_what_describe_gave(
-    frames: list[Frame], perception: FramePerception
+    frames: list[Frame], frame_perception: FramePerception
 ) -> None:
     store = MemoryEventStore()
     described = {}
     for f in frames[10:14]:
-        described[f.ts] = perception.describe(f.image, stream_id=STREAM, time=f.ts, seq=f.seq)
+        described[f.ts] = frame_perception.describe(f.image, stream_id=STREAM, time=f.ts, seq=f.seq)
         store.put(described[f.ts])
     ts = frames[12].ts
     assert {e.id for e in frame_events(store, STREAM, ts + 0.05)} == {e.id for e in described[ts]}
@@ -223,51 +204,53 @@ def decoded(jpeg: bytes) -> np.ndarray:
 
 @pytest.mark.parametrize("index", [0, 3, 12, 20, 47, -1])
 def test_frame_is_the_one_the_video_source_stamped_with_that_time(
-    media: MediaIndex, frames: list[Frame], index: int
+    street_media: MediaIndex, frames: list[Frame], index: int
 ) -> None:
     want = frames[index]
     for jitter in (0.0, 0.07, -0.07):
-        image, at = media.frame(STREAM, want.ts + jitter)
+        image, at = street_media.frame(STREAM, want.ts + jitter)
         assert at == pytest.approx(want.ts, abs=1e-6)
         assert np.array_equal(image, want.image)
 
 
 def test_thumbnail_is_a_small_jpeg_with_the_box_drawn(
-    world: tuple[street.StreetWorld, dict[str, Any]], media: MediaIndex, frames: list[Frame]
+    street_world: StreetFixture,
+    street_media: MediaIndex,
+    frames: list[Frame],
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     i, person, _ = both_visible(truth)
     t = frames[i].ts
-    plain = decoded(media.thumbnail(STREAM, t))
+    plain = decoded(street_media.thumbnail(STREAM, t))
     assert plain.shape == (180, 320, 3)
-    assert decoded(media.thumbnail(STREAM, t, max_side=1000)).shape == (360, 640, 3)
+    assert decoded(street_media.thumbnail(STREAM, t, max_side=1000)).shape == (360, 640, 3)
     box = box_in(person, i)
-    boxed = decoded(media.thumbnail(STREAM, t, bbox=box))
+    boxed = decoded(street_media.thumbnail(STREAM, t, bbox=box))
     x1, y1 = round(box[0] / 2), round(box[1] / 2)
     assert np.abs(boxed.astype(int) - plain.astype(int))[y1 - 2 : y1 + 3, x1 + 20].max() > 60
     for bad in [(10, 10, 5, 20), (1, 2, 3), (0, 0, float("nan"), 9)]:
         with pytest.raises(ValueError, match="bbox"):
-            media.thumbnail(STREAM, t, bbox=bad)
+            street_media.thumbnail(STREAM, t, bbox=bad)
 
 
 def test_unknown_streams_and_times_outside_the_video_are_refused(
-    world: tuple[street.StreetWorld, dict[str, Any]], media: MediaIndex
+    street_world: StreetFixture, street_media: MediaIndex
 ) -> None:
-    _, truth = world
+    _, truth = street_world
     start, end = truth["start_time"], truth["start_time"] + truth["duration"]
     with pytest.raises(UnknownStreamError, match=r"no video for stream 'cam9'.*street1"):
-        media.thumbnail("cam9", start)
+        street_media.thumbnail("cam9", start)
     with pytest.raises(KeyError):
-        media.frame("cam9", start)
+        street_media.frame("cam9", start)
     for t in (start - 1.0, end + 1.0, 0.0, float("nan")):
         with pytest.raises(FrameNotFoundError):
-            media.thumbnail(STREAM, t)
+            street_media.thumbnail(STREAM, t)
 
 
 def test_media_index_from_a_pipeline_file(
-    world: tuple[street.StreetWorld, dict[str, Any]], frames: list[Frame], tmp_path: Path
+    street_world: StreetFixture, frames: list[Frame], tmp_path: Path
 ) -> None:
-    w, truth = world
+    w, truth = street_world
     media = MediaIndex.from_pipeline(street_pipeline(w, truth))
     assert list(media.streams) == [STREAM] and media.start_time(STREAM) == truth["start_time"]
     assert np.array_equal(media.frame(STREAM, frames[30].ts)[0], frames[30].image)
@@ -291,7 +274,9 @@ def test_media_index_from_a_pipeline_file(
 
 
 def test_frames_router(
-    world: tuple[street.StreetWorld, dict[str, Any]], media: MediaIndex, frames: list[Frame]
+    street_world: StreetFixture,
+    street_media: MediaIndex,
+    frames: list[Frame],
 ) -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
@@ -299,9 +284,9 @@ def test_frames_router(
     from senri.api.frames import frames_router
 
     app = FastAPI()
-    app.include_router(frames_router(media))
+    app.include_router(frames_router(street_media))
     client = TestClient(app)
-    _, truth = world
+    _, truth = street_world
     t = frames[12].ts
     r = client.get(f"/frames/{STREAM}.jpg", params={"t": t})
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
