@@ -18,13 +18,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
+from senri.api.events import json_object
 from senri.ask.parser import MAX_CHARS
 from senri.errors import QueryError, SenriError, StoreError
 from senri.indexes.store import EventStore
@@ -144,15 +144,7 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
 
     @router.post("/ask")
     async def ask(request: Request) -> dict[str, Any]:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise HTTPException(413, f"body over {MAX_BODY} bytes")
-        try:
-            doc = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPException(422, f"body is not JSON: {exc}") from None
-        if not isinstance(doc, dict):
-            raise HTTPException(422, 'body must be a JSON object like {"question": "..."}')
+        doc = await json_object(request, MAX_BODY, shape='like {"question": "..."}', empty=b"null")
         unknown = set(doc) - {"question", "now", "tz"}
         if unknown:
             raise HTTPException(422, f"unknown field(s): {', '.join(sorted(unknown))}")

@@ -73,6 +73,20 @@ class _LazyStore:
             return self._store
 
 
+async def json_object(request: Request, limit: int, *, shape: str, empty: bytes = b"{}") -> Any:
+    """A request's JSON object body, or the 413 / 422 that says what is wrong with it."""
+    raw = await request.body()
+    if len(raw) > limit:
+        raise HTTPException(413, f"request body over {limit} bytes")
+    try:
+        data = json.loads(raw or empty)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(422, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(422, f"the body must be a JSON object {shape}")
+    return data
+
+
 def events_router(
     store_factory: Callable[[], EventStore],
     thumbnail: Callable[[Event], str | None] | None = None,
@@ -136,15 +150,7 @@ def events_router(
     @router.post("/events")
     async def post_events(request: Request) -> dict[str, Any]:
         """Events matching a JSON object of `SearchRequest` fields."""
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise HTTPException(413, f"request body over {MAX_BODY} bytes")
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise HTTPException(422, f"body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise HTTPException(422, "the body must be a JSON object of search fields")
+        data = await json_object(request, MAX_BODY, shape="of search fields")
         return await run_in_threadpool(answer, data)
 
     return router

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from senri.ask.archive import Archive
-from senri.ask.oracle import UNANSWERABLE, Expected, evaluate
+from senri.ask.oracle import Expected, evaluate
+from senri.ask.types import UNANSWERABLE
 
 QUESTIONS = Path(__file__).with_name("bench") / "questions.jsonl"
 TYPES = (

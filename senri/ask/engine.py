@@ -21,12 +21,11 @@ import time
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from senri.ask.parser import DAY_FIELD, Directory, parse, window_label
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
-from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
@@ -148,9 +147,9 @@ class Asker:
     ) -> None:
         self.store = store
         self.per_frame = per_frame
+        """One frame's events: objects count one per detection, absent kinds are zero."""
         self.tz = time_zone(tz)
         """The site's time zone: what 'yesterday' and '10 am' mean, and how times are shown."""
-        """One frame's events: objects count one per detection, absent kinds are zero."""
         self.places = dict(places or {})
         self.vocab = vocab if vocab is not None else Vocabulary(TextEmbedder.load())
         self.vocab.warm()
@@ -217,13 +216,7 @@ class Asker:
             answer = Answer.refuse(
                 question, f"Cannot answer: {exc.reason}.", plan.to_dict() if plan else None
             )
-        return _with_time(answer, time.perf_counter() - t0)
-
-
-def _with_time(answer: Answer, seconds: float) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, seconds=seconds)
+        return replace(answer, seconds=time.perf_counter() - t0)
 
 
 class _Run:
@@ -252,10 +245,9 @@ class _Run:
         for c in subject.conditions:
             options = [q.Eq(f, v) for f in c.fields for v in c.values]
             clauses.append(options[0] if len(options) == 1 else q.Or(*options))
-        if subject.words:
-            for word in subject.words:  # "deliveries" finds "delivery" too
-                forms = [q.Text(f) for f in word_forms(word)]
-                clauses.append(forms[0] if len(forms) == 1 else q.Or(*forms))
+        for word in subject.words:  # "deliveries" finds "delivery" too
+            forms = [q.Text(f) for f in word_forms(word)]
+            clauses.append(forms[0] if len(forms) == 1 else q.Or(*forms))
         if streams:
             clauses.append(q.In("stream_id", tuple(streams)))
         w = self.plan.window
@@ -292,6 +284,15 @@ class _Run:
             for (s, _), evs in groups.items()
         ]
         return sorted(out, key=lambda o: (o.start, o.stream_id))
+
+    def picked(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
+        """Occurrences of `f`; only the first or the last when the question asks for it."""
+        occ = self.occurrences(f, tracked, newest=self.plan.pick == "last")
+        if self.plan.pick == "first":
+            return occ[:1]
+        if self.plan.pick == "last":
+            return occ[-1:]
+        return occ
 
     def count(self, f: q.Filter, tracked: bool) -> int:
         if not tracked:
@@ -348,22 +349,21 @@ class _Run:
     def answer(self) -> Answer:
         plan = self.plan
         self.check_covered()
+        extra: q.Filter | None = None
         if self.asker.per_frame:
-            if plan.subject.kind == "transcript" or plan.subject.kind == "sound":
+            if plan.subject.kind in ("transcript", "sound"):
                 raise Refusal("a picture holds no sound or speech")
             if plan.anchor is not None or plan.window is not None:
                 raise Refusal("one picture has no times or moments to relate")
-            handler = getattr(self, f"do_{plan.type}")
-            frame_answer: Answer = handler(None)
-            return frame_answer
-        self.check_recorded(plan.subject, plan.streams)
-        if plan.field == "attributes.plate" and self.store.count(q.Exists("attributes.plate")) == 0:
-            raise Refusal("no licence plates were read in this archive")
-        extra, anchors = self.anchor_filter()
-        if plan.anchor is not None and not anchors:
-            return self.no_anchor()
-        handler = getattr(self, f"do_{plan.type}")
-        answer: Answer = handler(extra)
+        else:
+            self.check_recorded(plan.subject, plan.streams)
+            plates = q.Exists("attributes.plate")
+            if plan.field == "attributes.plate" and self.store.count(plates) == 0:
+                raise Refusal("no licence plates were read in this archive")
+            extra, anchors = self.anchor_filter()
+            if plan.anchor is not None and not anchors:
+                return self.no_anchor()
+        answer: Answer = getattr(self, f"do_{plan.type}")(extra)
         return answer
 
     def where(self, streams: Sequence[str] | None = None) -> str:
@@ -471,13 +471,7 @@ class _Run:
     def do_duration(self, extra: q.Filter | None) -> Answer:
         """How long: the total time of the matching spans or tracks, in whole seconds."""
         s = self.plan.subject
-        occ = self.occurrences(
-            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
-        )
-        if self.plan.pick == "first":
-            occ = occ[:1]
-        elif self.plan.pick == "last":
-            occ = occ[-1:]
+        occ = self.picked(self.filter(s, self.plan.streams, extra), self.tracked(s))
         if not occ:
             return self.make(f"No {s.noun or s.kind}{self.context()}.", "0", 0.0, occ)
         total = sum(o.end - o.start for o in occ)
@@ -488,15 +482,9 @@ class _Run:
 
     def do_when(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(
-            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
-        )
+        occ = self.picked(self.filter(s, self.plan.streams, extra), self.tracked(s))
         if not occ:
             return self.make(f"No {s.noun or s.kind}{self.context()}.", "none", [], occ)
-        if self.plan.pick == "first":
-            occ = occ[:1]
-        elif self.plan.pick == "last":
-            occ = occ[-1:]
         times = [hhmm(o.start, self.tz) for o in occ]
         listed = ", ".join(f"{stamp(o.start, self.tz)} ({o.stream_id})" for o in occ[:20])
         more = f" and {len(occ) - 20} more" if len(occ) > 20 else ""
@@ -511,7 +499,7 @@ class _Run:
         """Distinct values of the plan's field, most common (by track) first."""
         s, name = self.plan.subject, self.plan.field or "label"
         f = self.filter(s, self.plan.streams, extra)
-        occ = self.occurrences(f, self.tracked(s), newest=self.plan.pick == "last")
+        occ = self.picked(f, self.tracked(s))
         if self.truncated and self.plan.pick not in ("first", "last") and name[0] != "@":
             # too many events to read: the store ranks values by the tracks that show them
             agg = q.Terms(name, size=1000, distinct="track_id" if self.tracked(s) else None)
@@ -520,10 +508,6 @@ class _Run:
             if self.plan.pick == "least":
                 buckets.sort(key=lambda b: (b.count, str(b.key)))
             return [b.key for b in buckets], occ
-        if self.plan.pick == "first":
-            occ = occ[:1]
-        elif self.plan.pick == "last":
-            occ = occ[-1:]
         counts: Counter[Any] = Counter()
         for o in occ:
             v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
@@ -597,13 +581,7 @@ class _Run:
 
     def do_said(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
-        occ = self.occurrences(
-            self.filter(s, self.plan.streams, extra), self.tracked(s), self.plan.pick == "last"
-        )
-        if self.plan.pick == "first":
-            occ = occ[:1]
-        elif self.plan.pick == "last":
-            occ = occ[-1:]
+        occ = self.picked(self.filter(s, self.plan.streams, extra), self.tracked(s))
         texts = list(dict.fromkeys(t for o in occ if (t := text_of(o.events[0]))))
         if not texts:
             return self.make(f"Nothing{self.context()}.", "none", [], occ)
@@ -648,7 +626,3 @@ class _Run:
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200
         )[:5]
         return self.make(text, winner, {name_a: a, name_b: b}, occ)
-
-
-def window_of(plan: Plan) -> Window | None:
-    return plan.window

@@ -39,8 +39,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from senri.ask.archive import PLACES, TRACK_ATTRIBUTES, Truth
+from senri.ask.types import UNANSWERABLE
 
-UNANSWERABLE = "unanswerable"
 KINDS = ("tracks", "utterances", "sounds", "signs")
 OPS = (
     "count",

@@ -590,8 +590,6 @@ def _plates(text: str) -> tuple[str, ...]:
 
 
 def _with(flag: str) -> str:
-    if flag == "riding":
-        return "a ride"
     return ("an " if flag[0] in "aeiou" else "a ") + flag
 
 

@@ -19,18 +19,6 @@ from senri.ask.timeparse import Window
 
 AFTER = 300.0
 """'After the siren' means within five minutes after it ended; 'before' within five before."""
-PLAN_TYPES = (
-    "duration",
-    "count",
-    "exists",
-    "list",
-    "when",
-    "which",
-    "colour",
-    "distinct",
-    "compare",
-    "said",
-)
 
 
 @dataclass(frozen=True)

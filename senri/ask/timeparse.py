@@ -82,7 +82,6 @@ class Found:
     rest: str
     future: str | None = None
     """The phrase that points after the archive's clock ("tomorrow"), if any."""
-    phrases: tuple[str, ...] = ()
 
 
 _HOUR = (
@@ -207,7 +206,6 @@ def find_window(text: str, now: float, tz: dt.tzinfo = UTC) -> Found:
     Days and times of day are read in `tz` (the site's time zone; UTC by default)."""
     rest = text
     spans: dict[str, re.Match[str]] = {}
-    phrases: list[str] = []
     for name, rx in PATTERNS:
         m = rx.search(rest)
         if m is None:
@@ -217,12 +215,11 @@ def find_window(text: str, now: float, tz: dt.tzinfo = UTC) -> Found:
         if name in ("after", "before", "at") and not _looks_like_time(m):
             continue
         spans[name] = m
-        phrases.append(m.group(0).strip())
         rest = rest[: m.start()] + " " + rest[m.end() :]
     rest = re.sub(r"\s+", " ", rest).strip(" ,")
     future = spans["future"].group(0) if "future" in spans else None
     window = _resolve(spans, now, tz)
-    return Found(window, rest, future, tuple(phrases))
+    return Found(window, rest, future)
 
 
 def _looks_like_time(m: re.Match[str]) -> bool:

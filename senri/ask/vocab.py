@@ -245,9 +245,6 @@ class Vocabulary:
         self._matrix = matrix
         return matrix
 
-    def exact(self, phrase: str) -> Term | None:
-        return TERMS.get(phrase.lower())
-
     def nearest(self, words: Iterable[str]) -> dict[str, tuple[Term, float]]:
         """Unknown words (not stopwords) that mean a term, with their similarity."""
         todo = [w for w in dict.fromkeys(words) if _content(w) and w not in TERMS]
