@@ -158,6 +158,7 @@ class Asker:
         self._lock = threading.Lock()
         self._directory: Directory | None = None
         self._span: tuple[float, float] | None = None
+        self._holds: dict[q.Filter, bool] = {}
         self._read_at = time.monotonic()
 
     def refresh(self, older_than: float = 0.0) -> None:
@@ -166,6 +167,17 @@ class Asker:
         with self._lock:
             if time.monotonic() - self._read_at >= older_than:
                 self._directory, self._span = None, None
+                self._holds.clear()
+
+    def holds(self, f: q.Filter) -> bool:
+        """Whether any event matches `f`; remembered until `refresh` (kinds, plates)."""
+        with self._lock:
+            known = self._holds.get(f)
+        if known is None:
+            known = self.store.count(f) > 0
+            with self._lock:
+                self._holds[f] = known
+        return known
 
     def span(self) -> tuple[float, float]:
         """(first event time, the archive's clock): `now` if given, else the latest event."""
@@ -340,7 +352,7 @@ class _Run:
         base: list[q.Filter] = [q.Eq("kind", subject.kind)]
         if streams:
             base.append(q.In("stream_id", tuple(streams)))
-        if self.store.count(q.And(*base)) == 0:
+        if not self.asker.holds(q.And(*base)):
             where = f" on {', '.join(streams)}" if streams else " in this archive"
             raise Refusal(f"no {KIND_NAMES.get(subject.kind, subject.kind)} is recorded{where}")
 
@@ -358,7 +370,7 @@ class _Run:
         else:
             self.check_recorded(plan.subject, plan.streams)
             plates = q.Exists("attributes.plate")
-            if plan.field == "attributes.plate" and self.store.count(plates) == 0:
+            if plan.field == "attributes.plate" and not self.asker.holds(plates):
                 raise Refusal("no licence plates were read in this archive")
             extra, anchors = self.anchor_filter()
             if plan.anchor is not None and not anchors:
