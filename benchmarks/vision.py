@@ -30,7 +30,7 @@ import numpy as np
 from senri.engine.memory import memory_runtime
 from senri.engine.operator import Device, OperatorRegistry
 from senri.models import onnx
-from senri.models.evaluate import sample_photo
+from senri.models.photos import sample_photo
 from senri.models.vision_cards import resolve_vision
 from senri.operators.attributes import PersonAttributes, VehicleAttributes
 from senri.operators.detect import CenterNet, DetectObjects
@@ -44,12 +44,8 @@ WARM_BATCHES = 2
 
 
 def photos() -> list[np.ndarray]:
-    """scikit-image's sample photos as RGB arrays (random noise images if it is missing)."""
-    try:
-        return [sample_photo(name) for name in PHOTOS]
-    except ValueError:
-        rng = np.random.default_rng(0)
-        return [rng.integers(0, 255, (480, 640, 3), dtype=np.uint8) for _ in PHOTOS]
+    """scikit-image's sample photos as RGB arrays (`senri models fetch data/photos`)."""
+    return [sample_photo(name) for name in PHOTOS]
 
 
 def frames(n: int) -> list[Frame]:

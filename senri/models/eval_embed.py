@@ -21,7 +21,6 @@ image/embed``). Three parts, each deterministic for a given configuration:
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from senri.models.photos import sample_photo
 
 Image = npt.NDArray[np.uint8]
 Embed = Callable[[list[Image]], npt.NDArray[np.float32]]
@@ -86,17 +87,6 @@ def found_fonts(names: Sequence[str] = FONTS) -> list[Path]:
                 paths.append(folder / name)
                 break
     return paths
-
-
-def _photo(name: str) -> Image:
-    found = importlib.util.find_spec("skimage")
-    if found is None or not found.submodule_search_locations:
-        raise ValueError("the background change reads scikit-image's sample photos: install it")
-    path = Path(next(iter(found.submodule_search_locations))) / "data" / name
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read {path}")
-    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def sticker_mask(image: np.ndarray, tolerance: int = 12) -> npt.NDArray[np.bool_]:
@@ -186,7 +176,7 @@ def augmented_recall(
     from senri.operators.embed import phash
 
     rng = np.random.default_rng(seed)
-    backgrounds = [_photo(name) for name in BACKGROUNDS]
+    backgrounds = [sample_photo(name) for name in BACKGROUNDS]
     count = min(queries, len(catalog))
     step = max(1, len(catalog) // count)
     truth = np.arange(count) * step
@@ -251,13 +241,9 @@ def render_text(
 ) -> Image:
     """`lines` drawn black on white in `font` at `size` px, padded to a square, optionally
     rotated (degrees) and blurred (Gaussian sigma, px)."""
-    try:
-        from PIL import Image as PILImage
-        from PIL import ImageDraw, ImageFont
-    except ImportError as exc:  # pragma: no cover - Pillow comes with scikit-image
-        raise ValueError(
-            "the font evaluation renders text with Pillow: pip install pillow"
-        ) from exc
+    from PIL import Image as PILImage
+    from PIL import ImageDraw, ImageFont
+
     face = ImageFont.truetype(str(font), size)
     text = "\n".join(lines)
     probe = ImageDraw.Draw(PILImage.new("L", (1, 1)))

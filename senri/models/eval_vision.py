@@ -316,7 +316,7 @@ def face_verification(variants: int = 24, seed: int = 0) -> dict[str, Any]:
     """
     from senri.engine.operator import Device
     from senri.models import onnx
-    from senri.models.evaluate import sample_photo
+    from senri.models.photos import sample_photo
     from senri.models.vision_cards import resolve_vision
     from senri.operators.faces import FaceRes, RetinaFace
 

@@ -1,7 +1,7 @@
 """Evaluations of the vision models: COCO detector recall on real photos, colour naming.
 
-``evaluate("detector/coco")`` runs the detector on scikit-image's sample photos (read with cv2
-from the installed package's ``data`` folder) and compares with boxes drawn by hand in
+``evaluate("detector/coco")`` runs the detector on scikit-image's sample photos (the
+``data/photos`` card, `senri.models.photos`) and compares with boxes drawn by hand in
 ``senri/models/eval_data/vision_boxes.json``: an object is found when a detection of the same
 label overlaps it with IoU >= 0.5. It also scores `colour_name` (used by the colour and
 attribute operators on the detector's boxes) on a generated palette of CSS named colours, at
@@ -23,17 +23,16 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from senri.engine.operator import Device
 from senri.models import eval_embed, eval_vision
+from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name
 
 BOXES = Path(__file__).resolve().parent / "eval_data" / "vision_boxes.json"
@@ -76,18 +75,6 @@ PALETTE: tuple[tuple[str, str, tuple[int, int, int]], ...] = (
     ("grey", "dimgray", (105, 105, 105)),
 )
 SHADE = 0.8  # the palette is scored as given and at this brightness (cloth in shade)
-
-
-def sample_photo(name: str) -> np.ndarray:
-    """scikit-image's sample photo `name` (e.g. ``astronaut.png``) as RGB, read with cv2."""
-    found = importlib.util.find_spec("skimage")
-    if found is None or not found.submodule_search_locations:
-        raise ValueError("the detector evaluation reads scikit-image's sample photos: install it")
-    path = Path(next(iter(found.submodule_search_locations))) / "data" / name
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read {path}")
-    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

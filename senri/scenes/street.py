@@ -45,7 +45,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri import synth
+from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name
 from senri.synth import replace_atomically
 
@@ -186,22 +186,9 @@ class StreetWorld:
     truth: Path
 
 
-def photo_path(name: str) -> Path:
-    """The PNG of a scikit-image sample photo, found without importing skimage (slow)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the street world needs scikit-image's sample photos: install it")
-    return Path(spec.origin).parent / "data" / f"{name}.png"
-
-
-@cache
 def _photo(name: str) -> Image:
-    image = cv2.imread(str(photo_path(name)), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(photo_path(name))
-    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), np.uint8)
+    """A sample photo (card ``data/photos``) by its name without the extension."""
+    return sample_photo(f"{name}.png")
 
 
 def suit_mask(image: Image) -> npt.NDArray[np.bool_]:

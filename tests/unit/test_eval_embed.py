@@ -14,6 +14,7 @@ import pytest
 
 from senri import config
 from senri.models import eval_embed, evaluate, npm
+from senri.models.photos import sample_photo
 from senri.operators.embed import ImageEmbedder
 from senri.query.similar import EMOJI_VERSION, emoji_images
 
@@ -80,7 +81,7 @@ def test_augmentations_are_deterministic_and_change_the_image(
     catalog: tuple[list[str], list[np.ndarray], np.ndarray],
 ) -> None:
     _, images, _ = catalog
-    backgrounds = [eval_embed._photo(eval_embed.BACKGROUNDS[0])]
+    backgrounds = [sample_photo(eval_embed.BACKGROUNDS[0])]
     for kind in eval_embed.AUGMENTATIONS:
         a = eval_embed.augment(images[0], kind, np.random.default_rng(1), backgrounds)
         b = eval_embed.augment(images[0], kind, np.random.default_rng(1), backgrounds)

@@ -16,7 +16,7 @@ import pytest
 
 from senri.errors import ModelUnavailableError
 from senri.indexes.vectors import FaissCollection
-from senri.models.evaluate import sample_photo
+from senri.models.photos import sample_photo
 from senri.models.vision_cards import resolve_vision
 from senri.query.faces import (
     FACE_DIM,

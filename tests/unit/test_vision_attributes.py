@@ -2,13 +2,10 @@
 
 The scenes are painted with OpenCV and their detections placed by hand, so the geometry and
 colour logic is checked without the detector; only the last test runs `vision.detect` (on
-scikit-image's astronaut photo, read with cv2 from the installed package's data folder).
+scikit-image's astronaut photo, from the ``data/photos`` card).
 """
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,6 +15,7 @@ from senri.engine.memory import run_in_memory
 from senri.engine.operator import Device, OperatorRegistry
 from senri.errors import ModelUnavailableError
 from senri.models.evaluate import evaluate, report
+from senri.models.photos import sample_photo
 from senri.models.vision_cards import resolve_vision
 from senri.operators.attributes import (
     FLAGS,
@@ -293,13 +291,7 @@ def test_where_downstream_can_use_the_new_columns() -> None:
 
 
 def astronaut() -> np.ndarray:
-    found = importlib.util.find_spec("skimage")
-    if found is None or not found.submodule_search_locations:
-        pytest.fail("this test reads scikit-image's sample photos: pip install scikit-image")
-    path = Path(next(iter(found.submodule_search_locations))) / "data" / "astronaut.png"
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, f"cannot read {path}"
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return sample_photo("astronaut.png")
 
 
 def test_detect_then_attributes_on_the_astronaut() -> None:

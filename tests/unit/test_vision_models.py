@@ -2,15 +2,14 @@
 
 The weights must already be in the cache (``senri models fetch``; sockets are blocked here):
 each model is resolved with fetching disabled and a missing one fails with the command to run.
-Photographs come from scikit-image's bundled data directory, read with OpenCV (importing
-skimage itself is not needed). The TFJS references in tests/fixtures/vision were produced by
+Photographs are scikit-image's sample photos (the ``data/photos`` card; scikit-image itself
+is not installed). The TFJS references in tests/fixtures/vision were produced by
 ``tfjs_reference.js`` (``@tensorflow/tfjs`` 4.x, pure-JS CPU backend) on ``astronaut``: the
 whole 512x512 photo for the detector, ``[::2, ::2][0:224, 32:256]`` for the face descriptor.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -20,6 +19,7 @@ import pytest
 from senri.engine.operator import Device
 from senri.errors import ModelUnavailableError
 from senri.models import npm, onnx, vision_cards
+from senri.models.photos import sample_photo
 from senri.models.vision_cards import COCO_LABELS, resolve_vision
 from senri.operators.detect import CenterNet, DetectObjects, decode
 from senri.operators.faces import (
@@ -49,13 +49,10 @@ def model(name: str) -> Path:
 
 
 def photo(name: str) -> np.ndarray:
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("these tests read scikit-image's sample photos: pip install scikit-image")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, f"cannot read {path}"
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    try:
+        return sample_photo(name)
+    except ModelUnavailableError as exc:
+        pytest.fail(f"{exc} (unit tests never download)")
 
 
 def frame(image: np.ndarray, seq: int = 0) -> Frame:
