@@ -20,8 +20,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
-ingest_app = typer.Typer(help="Produce video, audio or images onto Kafka.", no_args_is_help=True)
+from senri.cli_options import ALLOW_DEAD_LETTERS_HELP, BUS_HELP, DEAD_LETTER_EXIT, STORE_HELP
+
+ingest_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Produce video, audio or images onto Kafka. Exit status: 0 sent; 1 an error stopped "
+    f"it; {DEAD_LETTER_EXIT} sent, but items went to the dead-letter topic "
+    "(unless --allow-dead-letters).",
+    no_args_is_help=True,
+)
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -43,14 +50,22 @@ def _summary(report: Any) -> None:
     )
 
 
-def _run_ingest(fn: Any, *args: Any, **kwargs: Any) -> None:
+def _run_ingest(fn: Any, *args: Any, allow_dead_letters: bool, **kwargs: Any) -> None:
+    """Run one ingest; exit 1 on an error, `DEAD_LETTER_EXIT` if it dead-lettered anything."""
     from senri.errors import SenriError
 
     try:
-        _summary(fn(*args, progress=True, **kwargs))
+        report = fn(*args, progress=True, **kwargs)
     except (SenriError, ValueError, TimeoutError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
+    _summary(report)
+    if report.dead_letters and not allow_dead_letters:
+        console.print(
+            f"[yellow]{report.dead_letters} dead letter(s)[/] on {escape(kwargs['dlq_topic'])} "
+            f"with their reasons (exit {DEAD_LETTER_EXIT}; --allow-dead-letters exits 0)"
+        )
+        raise typer.Exit(DEAD_LETTER_EXIT)
 
 
 @ingest_app.command("video")
@@ -59,9 +74,12 @@ def ingest_video(
     stream: str = typer.Option(..., "--stream", help="Stream id (the message key)."),
     fps: float | None = typer.Option(None, "--fps", help="Keep at most N frames per second."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
-    topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.<stream>."),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.STREAM."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    allow_dead_letters: bool = typer.Option(
+        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
+    ),
     rate: float | None = typer.Option(None, "--rate", help="Send at most N records per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1),
@@ -81,6 +99,7 @@ def ingest_video(
         partitions=partitions,
         rate=rate,
         dlq_topic=dlq,
+        allow_dead_letters=allow_dead_letters,
     )
 
 
@@ -91,9 +110,12 @@ def ingest_audio(
     chunk_seconds: float = typer.Option(1.0, "--chunk-seconds"),
     sample_rate: int = typer.Option(16000, "--sample-rate"),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
-    topic: str | None = typer.Option(None, "--topic", help="Default: senri.audio.<stream>."),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.audio.STREAM."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    allow_dead_letters: bool = typer.Option(
+        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
+    ),
     rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
 ) -> None:
@@ -112,6 +134,7 @@ def ingest_audio(
         partitions=partitions,
         rate=rate,
         dlq_topic=dlq,
+        allow_dead_letters=allow_dead_letters,
     )
 
 
@@ -120,9 +143,12 @@ def ingest_images(
     folder: str = typer.Argument(..., help="Folder of images."),
     collection: str = typer.Option(..., "--collection", help="Collection name (the key)."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
-    topic: str | None = typer.Option(None, "--topic", help="Default: senri.images.<collection>."),
+    topic: str | None = typer.Option(None, "--topic", help="Default: senri.images.COLLECTION."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
+    allow_dead_letters: bool = typer.Option(
+        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
+    ),
     rate: float | None = typer.Option(None, "--rate", help="Send at most N images per second."),
     recursive: bool = typer.Option(True, "--recursive/--no-recursive"),
 ) -> None:
@@ -139,17 +165,18 @@ def ingest_images(
         partitions=partitions,
         rate=rate,
         dlq_topic=dlq,
+        allow_dead_letters=allow_dead_letters,
     )
 
 
 def worker(
     pipeline: Path = typer.Argument(..., exists=True, dir_okay=False, help="Pipeline YAML."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
-    store: str = typer.Option(
-        "sqlite:events.sqlite", "--store", help="sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]."
+    store: str = typer.Option("sqlite:events.sqlite", "--store", help=STORE_HELP),
+    group: str | None = typer.Option(
+        None, "--group", help="Default: senri.worker.NAME (the pipeline's name)."
     ),
-    group: str | None = typer.Option(None, "--group", help="Default: senri.worker.<pipeline>."),
-    results: str | None = typer.Option(None, "--results", help="Default: senri.results.<name>."),
+    results: str | None = typer.Option(None, "--results", help="Default: senri.results.NAME."),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Dead-letter topic."),
     stop_when_idle: float | None = typer.Option(
         None, "--stop-when-idle", help="Flush open spans and exit after N idle seconds."
@@ -158,8 +185,19 @@ def worker(
     max_poll_records: int = typer.Option(256, "--max-poll-records", min=1),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
 ) -> None:
-    """Run a pipeline as one worker of a Kafka consumer group (Ctrl-C commits and leaves)."""
-    from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, open_store, worker_sinks
+    """Run a pipeline as one worker of a Kafka consumer group (Ctrl-C commits and leaves).
+
+    Takes the pipelines `senri run` takes: a file or camera input reads the topic of its stream
+    that `senri ingest` writes (senri.frames.STREAM, senri.audio.STREAM, senri.images.STREAM).
+    A {topic: NAME, schema: frame|audio|image} input reads NAME.
+    """
+    from senri.engine.kafka_runtime import (
+        KafkaWorker,
+        WorkerConfig,
+        input_topics,
+        open_store,
+        worker_sinks,
+    )
     from senri.engine.operator import Device
     from senri.engine.run import load_graph
     from senri.errors import PipelineError
@@ -190,6 +228,8 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: runner.stop())
     console.print(f"worker of group [bold]{escape(runner.group)}[/] on {config.bootstrap}")
+    for name, topic in input_topics(graph).items():
+        console.print(f"  input {escape(name)} ← {escape(topic)}")
     try:
         report = runner.run()
     finally:
@@ -200,7 +240,9 @@ def worker(
     )
 
 
-app = typer.Typer(help="senri distributed mode (Kafka).", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown", help="senri distributed mode (Kafka).", no_args_is_help=True
+)
 app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
 

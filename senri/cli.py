@@ -20,21 +20,27 @@ from rich.table import Table
 from senri import __version__, config
 from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
+from senri.cli_options import ALLOW_DEAD_LETTERS_HELP, DEAD_LETTER_EXIT
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.query import cli as similar_cli
 from senri.services.cli import app as services_app
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     help="senri: streaming multimodal analytics over camera, audio and image streams.",
     no_args_is_help=True,
     add_completion=False,
 )
 models_app = typer.Typer(
-    help="List, fetch and describe the models in the registry.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="List, fetch and describe the models in the registry.",
+    no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
 train_app = typer.Typer(
-    help="Train the models senri trains itself (needs senri[train]).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Train the models senri trains itself (needs senri[train]).",
+    no_args_is_help=True,
 )
 app.add_typer(train_app, name="train")
 console = Console(soft_wrap=True)
@@ -117,7 +123,14 @@ def _report_table(result: Any) -> Table:
     return table
 
 
-DEMO_MODELS = ("vad/silero", "speech/en", "sounds/audioset", "detector/coco", "text/minilm")
+DEMO_MODELS = (
+    "vad/silero",
+    "speech/en",
+    "sounds/audioset",
+    "detector/coco",
+    "text/minilm",
+    "data/photos",
+)
 DEMO_QUESTIONS = (
     ("run", "what was said on mic 1?"),
     ("run", "when did the siren sound?"),
@@ -253,8 +266,14 @@ def run(
         0, help="Serve Prometheus metrics on 127.0.0.1:PORT while running (0: off)."
     ),
     queue_size: int = typer.Option(64, help="Bound of every stage's input queue (backpressure)."),
+    allow_dead_letters: bool = typer.Option(
+        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
+    ),
 ) -> None:
-    """Run a pipeline on the embedded runtime until its sources end (Ctrl-C drains and stops)."""
+    """Run a pipeline on the embedded runtime until its sources end (Ctrl-C drains and stops).
+
+    Exit status: 0 done, 1 failed, 3 done with dead letters (unless --allow-dead-letters).
+    """
     from senri.engine.metrics import RuntimeMetrics
     from senri.engine.operator import Device
     from senri.engine.run import run_file
@@ -287,6 +306,17 @@ def run(
     )
     for name, path in {**result.stores, **result.files}.items():
         console.print(f"{name}: {path}")
+    _dead_letter_exit(result.report.dead_letters, str(result.dlq), allow_dead_letters)
+
+
+def _dead_letter_exit(count: int, where: str, allowed: bool) -> None:
+    """Exit with `DEAD_LETTER_EXIT` when a run dead-lettered something and that is not allowed."""
+    if count and not allowed:
+        err.print(
+            f"[yellow]{count} dead letter(s)[/]: see {escape(where)} for each reason "
+            f"(exit {DEAD_LETTER_EXIT}; --allow-dead-letters exits 0)"
+        )
+        raise typer.Exit(DEAD_LETTER_EXIT)
 
 
 @models_app.command("list")

@@ -109,7 +109,7 @@ def ingest(
             if isinstance(record, DeadLetter):
                 payload = record.payload or b""
                 prod.send(
-                    DLQ_TOPIC, record.stream_id.encode(), payload, dead_letter_headers(record)
+                    dlq_topic, record.stream_id.encode(), payload, dead_letter_headers(record)
                 )
                 report.dead_letters += 1
             else:

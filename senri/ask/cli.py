@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from senri.cli_options import STORE_HELP
 from senri.errors import QueryError, SenriError
 
 console = Console(soft_wrap=True)
@@ -69,9 +70,7 @@ def _print(answer: Any, as_json: bool) -> None:
 
 def ask(
     question: str = typer.Argument(..., help="The question, in quotes."),
-    store: str = typer.Option(
-        "sqlite:events.sqlite", help="sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]."
-    ),
+    store: str = typer.Option("sqlite:events.sqlite", help=STORE_HELP),
     now: str = typer.Option(
         "",
         help="The archive's clock for 'yesterday' or 'the last hour' (ISO 8601 or epoch "

@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-eval_app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
+eval_app = typer.Typer(
+    rich_markup_mode="markdown", help="Benchmarks that print their figures.", no_args_is_help=True
+)
 
 
 @eval_app.callback()

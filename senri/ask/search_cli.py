@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from senri.ask.search import SearchRequest, SearchResult, iso, run_search
+from senri.cli_options import STORE_HELP
 from senri.errors import QueryError, SenriError
 
 console = Console(soft_wrap=True)
@@ -111,9 +112,7 @@ def search(
     limit: int = typer.Option(50, "--limit", help="Events (or groups) to show, 1..1000."),
     offset: int = typer.Option(0, "--offset", help="Events to skip."),
     newest_first: bool = typer.Option(False, "--newest-first", help="Latest events first."),
-    store: str = typer.Option(
-        "sqlite:events.sqlite", "--store", help="sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]."
-    ),
+    store: str = typer.Option("sqlite:events.sqlite", "--store", help=STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result."),
 ) -> None:
     """Find events by stream, time, kind, label, attributes and words; count, group or list."""

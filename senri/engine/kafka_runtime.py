@@ -40,10 +40,13 @@ from senri.connectors.kafka import (
     DLQ_TOPIC,
     Headers,
     TopicSpec,
+    audio_topic,
     changelog_topic,
     compression_type,
     ensure_topics,
     envelope_headers,
+    frames_topic,
+    images_topic,
     results_topic,
     topic_part,
 )
@@ -106,16 +109,30 @@ class _Batch:
     produced_ms: list[int] = field(default_factory=list)
 
 
+def input_topics(graph: Graph) -> dict[str, str]:
+    """The topic each input of `graph` reads on Kafka.
+
+    A ``{topic: NAME}`` input reads NAME (a glob pattern allowed); a file or camera input reads
+    the topic `senri ingest` writes for its stream (``stream:``, default the input's name):
+    ``senri.frames.<stream>`` for video, ``senri.audio.<stream>`` for audio and
+    ``senri.images.<stream>`` for image folders and catalogs. So one pipeline file runs
+    embedded (`senri run`) and distributed (`senri worker`) alike.
+    """
+    topics = {}
+    for name, inp in graph.inputs.items():
+        if inp.kind == "topic":
+            topics[name] = str(inp.settings["topic"])
+            continue
+        stream = str(inp.settings.get("stream", name))
+        by_kind = {"video": frames_topic, "audio": audio_topic}
+        topics[name] = by_kind.get(inp.kind, images_topic)(stream)
+    return topics
+
+
 class KafkaWorker:
-    """Runs `graph` as one member of a consumer group; every graph input must be a topic."""
+    """Runs `graph` as one member of a consumer group; inputs read `input_topics(graph)`."""
 
     def __init__(self, graph: Graph, config: WorkerConfig, sinks: Mapping[str, Sink]) -> None:
-        not_topics = [n for n, inp in graph.inputs.items() if inp.kind != "topic"]
-        if not_topics:
-            raise ValueError(
-                f"input(s) {', '.join(not_topics)} are not Kafka topics; a worker reads "
-                "{topic: NAME, schema: frame|audio|image} inputs (ingest files with `senri ingest`)"
-            )
         missing = [n for n in graph.outputs if n not in sinks]
         if missing:
             raise ValueError(f"no sink given for output(s): {', '.join(missing)}")
@@ -126,7 +143,7 @@ class KafkaWorker:
         self.results = config.results_topic or results_topic(graph.name)
         self.changelog = config.changelog_topic or changelog_topic(self.group)
         self.report = WorkerReport()
-        self._topics = {n: str(inp.settings["topic"]) for n, inp in graph.inputs.items()}
+        self._topics = input_topics(graph)
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()

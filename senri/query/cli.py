@@ -15,9 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from senri.cli_options import STORE_URL
 from senri.errors import SenriError
 
-index_app = typer.Typer(help="Build search collections from media.", no_args_is_help=True)
+index_app = typer.Typer(
+    rich_markup_mode="markdown", help="Build search collections from media.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -153,8 +156,8 @@ def serve(
     max_pixels: int = typer.Option(40_000_000, help="Largest accepted image, pixels."),
     store: str = typer.Option(
         "",
-        help="Event archive for /events, /ask and /vqa: sqlite:PATH or "
-        "elasticsearch://HOST:PORT[/INDEX] (none: those routes answer 503).",
+        help=f"Event archive for /events, /ask and /vqa: {STORE_URL} "
+        "(none: those routes answer 503).",
     ),
     place: list[str] = typer.Option(
         [], "--place", help="Where a stream is, STREAM=PLACE (repeatable): cam1=entrance."

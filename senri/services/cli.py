@@ -17,6 +17,7 @@ from senri.services import manager
 from senri.services.settings import ServiceError, cache_dir, home_dir
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Start, check and stop local Kafka (KRaft) and Elasticsearch 8 from Maven Central jars.",
     no_args_is_help=True,
 )

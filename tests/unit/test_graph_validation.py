@@ -186,3 +186,31 @@ def test_pipeline_built_in_python_matches_yaml() -> None:
     graph = build(spec.from_mapping(doc))
     assert graph.nodes["motion"].create().min_area == 50  # type: ignore[attr-defined]
     assert graph.outputs["events"].kind == "jsonl"
+
+
+def test_file_inputs_read_the_topics_ingest_writes_for_their_streams() -> None:
+    """`senri worker` takes the pipelines `senri run` takes (README's distributed quick start)."""
+    from senri.engine.kafka_runtime import input_topics
+
+    graph = build(
+        spec.parse_yaml(
+            "inputs:\n"
+            "  frames: {video: street.mp4, stream: street1}\n"
+            "  cam: {video: rtsp://camera/live}\n"
+            "  sound: {audio: a.wav, stream: 'mic 1'}\n"
+            "  designs: {images: designs/}\n"
+            "  raw: {topic: 'senri.frames.*', schema: frame}\n"
+            "graph:\n"
+            "  m: {op: vision.motion, from: [frames, cam, raw]}\n"
+            "  l: {op: audio.loudness, from: sound}\n"
+            "  d: {op: decode.image, from: designs}\n"
+            "outputs: {events: {store: events, from: [m, l]}}\n"
+        )
+    )
+    assert input_topics(graph) == {
+        "frames": "senri.frames.street1",
+        "cam": "senri.frames.cam",
+        "sound": "senri.audio.mic-1",
+        "designs": "senri.images.designs",
+        "raw": "senri.frames.*",
+    }

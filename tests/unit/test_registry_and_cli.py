@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from senri.cli import app
+from senri.cli_options import DEAD_LETTER_EXIT
 from senri.errors import ModelUnavailableError
 from senri.models import registry
+from tests.media import break_wav_header, truncate, write_video, write_wav
 
 pytestmark = pytest.mark.unit
 runner = CliRunner()
@@ -131,7 +133,6 @@ def test_cli_models_info() -> None:
 def test_cli_run_writes_store_and_dead_letters(tmp_path: Path) -> None:
     from senri.indexes.query import Eq, Query
     from senri.indexes.sqlite import SqliteEventStore
-    from tests.media import break_wav_header, write_wav
 
     write_wav(tmp_path / "good.wav", seconds=3.0)
     break_wav_header(write_wav(tmp_path / "bad.wav"))
@@ -148,14 +149,56 @@ def test_cli_run_writes_store_and_dead_letters(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["run", str(pipeline), "--out", str(out), "--device", "cpu"])
-    assert result.exit_code == 0, result.output
-    assert "1 dead letters" in result.output
+    assert result.exit_code == DEAD_LETTER_EXIT, result.output
+    assert "1 dead letters" in result.output and "dlq.jsonl" in result.output
     store = SqliteEventStore(out / "events.sqlite")
     events = store.search(Query(Eq("stream_id", "mic1")))
     assert len(events) == 1 and events[0].time == pytest.approx(100.0, abs=0.06)
     assert events[0].end_time == pytest.approx(103.0, abs=0.06)
     dead = (out / "dlq.jsonl").read_text().splitlines()
     assert len(dead) == 1 and '"stream_id": "mic2"' in dead[0]
+
+
+BROKEN_INPUTS = {  # file → (its input, the node that reads it)
+    "zero-byte.wav": ("{audio: zero-byte.wav}", "{op: audio.loudness, from: bad}"),
+    "truncated.mp4": ("{video: truncated.mp4}", "{op: vision.motion, from: bad}"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_INPUTS))
+def test_cli_run_exit_status_tells_a_script_about_dead_letters(tmp_path: Path, broken: str) -> None:
+    """An input that yields nothing but a dead letter makes `senri run` exit 3, not 0."""
+    write_wav(tmp_path / "good.wav", seconds=2.0)
+    if broken.endswith(".wav"):
+        (tmp_path / broken).write_bytes(b"")
+    else:  # the index is at the end of the file, so the cut copy cannot be opened at all
+        truncate(write_video(tmp_path / broken, frames=30, faststart=False), 0.3)
+    source, node = BROKEN_INPUTS[broken]
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        f"inputs:\n  good: {{audio: good.wav}}\n  bad: {source}\n"
+        f"graph:\n  loud: {{op: audio.loudness, from: good, threshold_db: -30}}\n  b: {node}\n"
+        "outputs:\n  events: {store: events, from: [loud, b]}\n"
+    )
+    args = ["run", str(pipeline), "--out", str(tmp_path / "o"), "--device", "cpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == DEAD_LETTER_EXIT, result.output
+    assert "1 dead letters" in result.output
+    allowed = runner.invoke(app, [*args, "--allow-dead-letters"])
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_cli_run_exits_0_without_dead_letters(tmp_path: Path) -> None:
+    write_wav(tmp_path / "good.wav", seconds=2.0)
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(
+        "inputs: {good: {audio: good.wav}}\n"
+        "graph: {loud: {op: audio.loudness, from: good, threshold_db: -30}}\n"
+        "outputs: {events: {store: events, from: [loud]}}\n"
+    )
+    ok = runner.invoke(app, ["run", str(clean), "--out", str(tmp_path / "c"), "--device", "cpu"])
+    assert ok.exit_code == 0, ok.output
+    assert "0 dead letters" in ok.output
 
 
 def test_cli_run_reports_bad_pipeline(tmp_path: Path) -> None:
