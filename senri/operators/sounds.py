@@ -88,7 +88,7 @@ class AudioSetModel:
         }
         self.in_scale, self.in_zero = q["audio_scale"], q["audio_zero_point"]
         self.out_scale, self.out_zero = q["class_scores_scale"], q["class_scores_zero_point"]
-        self.session = session(folder / "model.onnx", device)
+        self.session = session(folder / "model.onnx", device, integer_kernels=False)
         with (folder / "yamnet_class_map.csv").open(newline="") as fh:
             self.names = [row["display_name"] for row in csv.DictReader(fh)]
         self.index = {n: i for i, n in enumerate(self.names)}
