@@ -101,6 +101,9 @@ def generate(
     replace_atomically(
         world.audio, lambda tmp: sf.write(tmp, pcm, sound.SAMPLE_RATE, "PCM_16", format="WAV")
     )
+    # A WAV carries no capture time; sources fall back to the file's modification time, so the
+    # recording is dated when it "started" (`senri ingest audio` then agrees with the truth).
+    os.utime(world.audio, (start_time, start_time))
     report(0.15)
 
     objects = scene.plan_objects(video_rng, duration, fps, size)
