@@ -20,7 +20,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from senri.cli_options import ALLOW_DEAD_LETTERS_HELP, BUS_HELP, DEAD_LETTER_EXIT, STORE_HELP
+from senri.cli_options import (
+    ALLOW_DEAD_LETTERS,
+    BUS_HELP,
+    DEAD_LETTER_EXIT,
+    STORE_HELP,
+    exit_on_dead_letters,
+)
 
 ingest_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -60,12 +66,8 @@ def _run_ingest(fn: Any, *args: Any, allow_dead_letters: bool, **kwargs: Any) ->
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     _summary(report)
-    if report.dead_letters and not allow_dead_letters:
-        console.print(
-            f"[yellow]{report.dead_letters} dead letter(s)[/] on {escape(kwargs['dlq_topic'])} "
-            f"with their reasons (exit {DEAD_LETTER_EXIT}; --allow-dead-letters exits 0)"
-        )
-        raise typer.Exit(DEAD_LETTER_EXIT)
+    where = f"topic {kwargs['dlq_topic']}"
+    exit_on_dead_letters(report.dead_letters, where, allow_dead_letters, console)
 
 
 @ingest_app.command("video")
@@ -77,9 +79,7 @@ def ingest_video(
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.STREAM."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
-    allow_dead_letters: bool = typer.Option(
-        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
-    ),
+    allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N records per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1),
@@ -113,9 +113,7 @@ def ingest_audio(
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.audio.STREAM."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
-    allow_dead_letters: bool = typer.Option(
-        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
-    ),
+    allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
 ) -> None:
@@ -146,9 +144,7 @@ def ingest_images(
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.images.COLLECTION."),
     partitions: int = typer.Option(3, "--partitions", min=1),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
-    allow_dead_letters: bool = typer.Option(
-        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
-    ),
+    allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N images per second."),
     recursive: bool = typer.Option(True, "--recursive/--no-recursive"),
 ) -> None:

@@ -20,7 +20,7 @@ from rich.table import Table
 from senri import __version__, config
 from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
-from senri.cli_options import ALLOW_DEAD_LETTERS_HELP, DEAD_LETTER_EXIT
+from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.query import cli as similar_cli
 from senri.services.cli import app as services_app
@@ -266,9 +266,7 @@ def run(
         0, help="Serve Prometheus metrics on 127.0.0.1:PORT while running (0: off)."
     ),
     queue_size: int = typer.Option(64, help="Bound of every stage's input queue (backpressure)."),
-    allow_dead_letters: bool = typer.Option(
-        False, "--allow-dead-letters", help=ALLOW_DEAD_LETTERS_HELP
-    ),
+    allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
 ) -> None:
     """Run a pipeline on the embedded runtime until its sources end (Ctrl-C drains and stops).
 
@@ -306,17 +304,7 @@ def run(
     )
     for name, path in {**result.stores, **result.files}.items():
         console.print(f"{name}: {path}")
-    _dead_letter_exit(result.report.dead_letters, str(result.dlq), allow_dead_letters)
-
-
-def _dead_letter_exit(count: int, where: str, allowed: bool) -> None:
-    """Exit with `DEAD_LETTER_EXIT` when a run dead-lettered something and that is not allowed."""
-    if count and not allowed:
-        err.print(
-            f"[yellow]{count} dead letter(s)[/]: see {escape(where)} for each reason "
-            f"(exit {DEAD_LETTER_EXIT}; --allow-dead-letters exits 0)"
-        )
-        raise typer.Exit(DEAD_LETTER_EXIT)
+    exit_on_dead_letters(result.report.dead_letters, str(result.dlq), allow_dead_letters, err)
 
 
 @models_app.command("list")

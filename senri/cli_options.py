@@ -8,6 +8,10 @@ word survives).
 
 from __future__ import annotations
 
+import typer
+from rich.console import Console
+from rich.markup import escape
+
 BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
 STORE_URL = "sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]"
 STORE_HELP = f"Event store: {STORE_URL}."
@@ -16,6 +20,18 @@ DEAD_LETTER_EXIT = 3
 """The exit status of `senri run` and `senri ingest` when they finished but dead-lettered input
 (a file that could not be read, a corrupt frame, an item an operator failed on). 1 is an error
 that stopped the command, 2 a usage error."""
-ALLOW_DEAD_LETTERS_HELP = (
-    f"Exit 0 even if items went to the dead letters (default: exit {DEAD_LETTER_EXIT})."
+ALLOW_DEAD_LETTERS = typer.Option(
+    False,
+    "--allow-dead-letters",
+    help=f"Exit 0 even if items went to the dead letters (default: exit {DEAD_LETTER_EXIT}).",
 )
+
+
+def exit_on_dead_letters(count: int, where: str, allowed: bool, console: Console) -> None:
+    """Exit with `DEAD_LETTER_EXIT` when `count` items went to `where`, unless `allowed`."""
+    if count and not allowed:
+        console.print(
+            f"[yellow]{count} dead letter(s)[/] in {escape(where)}, each with its reason "
+            f"(exit {DEAD_LETTER_EXIT}; --allow-dead-letters exits 0)"
+        )
+        raise typer.Exit(DEAD_LETTER_EXIT)
