@@ -454,28 +454,24 @@ def test_ingest_images_cli(bootstrap: str, names: Names, tmp_path: Path) -> None
 def test_ingest_exit_status_counts_dead_letters(
     bootstrap: str, names: Names, tmp_path: Path
 ) -> None:
-    """A folder with one unreadable image: the rest is sent, the exit status says 3."""
-    import cv2
-    import numpy as np
+    """An MP4 cut before its index: nothing sent, one dead letter, and the exit status says 3."""
     from typer.testing import CliRunner
 
     from senri.bus_cli import app
     from senri.cli_options import DEAD_LETTER_EXIT
+    from tests.media import truncate, write_video
 
-    folder = tmp_path / "designs"
-    folder.mkdir()
-    cv2.imwrite(str(folder / "good.png"), np.full((8, 8, 3), 40, np.uint8))
-    (folder / "bad.jpg").write_bytes(b"not a jpeg at all")
-    args = ["ingest", "images", str(folder), "--collection", "designs"]
-    args += ["--bus", f"kafka://{bootstrap}", "--topic", names("images"), "--dlq", names("dlq")]
+    video = truncate(write_video(tmp_path / "cut.mp4", frames=30, faststart=False), 0.3)
+    args = ["ingest", "video", str(video), "--stream", "cam1", "--bus", f"kafka://{bootstrap}"]
+    args += ["--topic", names("frames"), "--dlq", names("dlq")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == DEAD_LETTER_EXIT, result.output
-    assert "dead letters: 1" in result.output
+    assert "sent 0 records" in result.output and "dead letters: 1" in result.output
     allowed = CliRunner().invoke(app, [*args, "--allow-dead-letters"])
     assert allowed.exit_code == 0, allowed.output
     dead = consume_all(bootstrap, names("dlq"), 2)  # on the --dlq topic, with the reason
     assert len(dead) == 2
-    assert all(dict(m.headers)["senri.key"].endswith(b"bad.jpg") for m in dead)
+    assert all(dict(m.headers)["senri.stream"] == b"cam1" for m in dead)
     assert all(dict(m.headers)["senri.reason"] for m in dead)
 
 
