@@ -35,8 +35,8 @@ CENTERNET_CUT = "tower_0/MobilenetV3/expanded_conv_14/add"
 
 def centernet_embed() -> Callable[[list[np.ndarray]], np.ndarray]:
     """The detector backbone as an embedder (512x512 RGB 0..255 in, pooled features out)."""
+    from senri.models.registry import cached_path
     from senri.models.tfjs import convert
-    from senri.models.vision_cards import cached_path
 
     folder = cached_path("detector/coco").parent
     out = Path(tempfile.mkdtemp()) / "centernet_backbone.onnx"

@@ -31,7 +31,7 @@ from senri.engine.memory import memory_runtime
 from senri.engine.operator import Device, OperatorRegistry
 from senri.models import onnx
 from senri.models.photos import sample_photo
-from senri.models.vision_cards import resolve_vision
+from senri.models.registry import resolve
 from senri.operators.attributes import PersonAttributes, VehicleAttributes
 from senri.operators.detect import CenterNet, DetectObjects
 from senri.operators.faces import FaceDetect
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="passes for per-image timings")
     args = parser.parse_args()
     data = frames(max(args.frames, max(args.batches)))
-    model = CenterNet(onnx.session(resolve_vision("detector/coco"), CPU, threads=2))
+    model = CenterNet(onnx.session(resolve("detector/coco"), CPU, threads=2))
 
     print(
         f"\nvision.detect (detector/coco, 512x512) on CPU: {len(data)} frames per run, "

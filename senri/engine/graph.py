@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from senri.engine import settings
 from senri.engine.operator import BatchPolicy, Device, Operator, OperatorRegistry, registry
 from senri.engine.predicate import Predicate, PredicateError
 from senri.engine.spec import InputSpec, NodeSpec, OutputSpec, PipelineSpec
@@ -229,6 +230,18 @@ def _build_node(ns: NodeSpec, ops: OperatorRegistry, errors: list[GraphError]) -
                     hint=f"add {key}: <value>",
                 )
             )
+    params = dict(ns.params)
+    try:
+        params = settings.validate(cls, params)
+    except settings.SettingsError as exc:
+        for key, problem in exc.problems:
+            errors.append(
+                GraphError(
+                    f"node '{ns.name}': setting '{key}' of '{ns.op}': {problem}",
+                    line=ns.line_of(key),
+                    hint="`senri operators " + ns.op + "` lists its settings and their types",
+                )
+            )
     policy = cls.batch
     try:
         policy = BatchPolicy(
@@ -255,9 +268,7 @@ def _build_node(ns: NodeSpec, ops: OperatorRegistry, errors: list[GraphError]) -
                 hint="add from: <input or node name>",
             )
         )
-    return Node(
-        ns.name, cls, dict(ns.params), list(ns.sources), policy, None, device, tuple(cls.fields)
-    )
+    return Node(ns.name, cls, params, list(ns.sources), policy, None, device, tuple(cls.fields))
 
 
 def _given_type(

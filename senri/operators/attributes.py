@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.models.registry import ModelName
 from senri.operators.colour import COLOURS, colour_name
 from senri.operators.ocr import TextReader
 from senri.records import Detections, FrameDetections
@@ -303,13 +304,20 @@ class VehicleAttributes(Operator[FrameDetections, FrameDetections]):
     batch = BatchPolicy(max_size=8, max_wait_ms=10)
     fields = ("vehicle_type", "colour", "plate")
 
-    def __init__(self, plates: bool = True, min_plate_px: int = 16) -> None:
+    def __init__(
+        self,
+        plates: bool = True,
+        min_plate_px: int = 16,
+        plate_model: ModelName = "ocr/rec",
+        plate_detector_model: ModelName = "ocr/det",
+    ) -> None:
         self.plates, self.min_plate_px = plates, min_plate_px
+        self.plate_model, self.plate_detector_model = plate_model, plate_detector_model
         self.reader: TextReader | None = None
 
     def setup(self, device: Device) -> None:
         if self.plates and self.reader is None:
-            self.reader = TextReader.load(device)
+            self.reader = TextReader.load(device, self.plate_model, self.plate_detector_model)
 
     def _read(self, crop: np.ndarray) -> list[tuple[str, float]]:
         if self.reader is None:

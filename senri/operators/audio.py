@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.models.registry import ModelName
 from senri.operators.spans import Span, SpanTracker
 from senri.records import AudioChunk, Event, EventBatch
 
@@ -144,7 +145,7 @@ class VoiceActivity(_SpanOperator):
         threshold: float = 0.5,
         min_duration: float = 0.25,
         merge_gap: float = 0.3,
-        model: str = "vad/silero",
+        model: ModelName = "vad/silero",
     ) -> None:
         super().__init__(min_duration, merge_gap)
         self.threshold = threshold

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
-from senri.models.vision_cards import COCO_LABELS
+from senri.engine.settings import Fraction
+from senri.models.registry import ModelName, card
 from senri.operators.faces import as_rgb, nms
 from senri.records import Detections, Frame, FrameDetections
 
@@ -105,19 +106,23 @@ class DetectObjects(Operator[Frame, FrameDetections]):
     batch = BatchPolicy(max_size=16, max_wait_ms=20)
     fields = ("label",)
 
-    def __init__(self, min_score: float = 0.3, iou: float = 0.5) -> None:
+    def __init__(
+        self, min_score: Fraction = 0.3, iou: Fraction = 0.5, model: ModelName = "detector/coco"
+    ) -> None:
         if not 0 < min_score < 1:
             raise ValueError("min_score must be within (0, 1)")
         self.min_score, self.iou = min_score, iou
+        self.model_name = model
+        self.labels = card(model).labels
         self.model: CenterNet | None = None
 
     def setup(self, device: Device) -> None:
         if self.model is not None:
             return
         from senri.models import onnx
-        from senri.models.vision_cards import resolve_vision
+        from senri.models.registry import resolve
 
-        session = onnx.session(resolve_vision("detector/coco"), device, threads=2)
+        session = onnx.session(resolve(self.model_name), device, threads=2)
         self.model = CenterNet(session, min_score=self.min_score, iou=self.iou)
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:
@@ -128,7 +133,7 @@ class DetectObjects(Operator[Frame, FrameDetections]):
         for frame, (boxes, scores, classes) in zip(
             items, self.model.detect([f.image for f in items]), strict=True
         ):
-            labels = np.array([COCO_LABELS[int(c)] for c in classes], dtype=object)
+            labels = np.array([self.labels[int(c)] for c in classes], dtype=object)
             dets = Detections.create(boxes, scores, classes, data={"label": labels})
             out.append(FrameDetections(frame, dets, kind="object"))
         return out

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.engine.operator import Device, register
+from senri.models.registry import ModelName
 from senri.operators.gated import SpanAudio, VadGated
 from senri.operators.melspec import log_mel
 from senri.records import Event
@@ -54,14 +55,14 @@ class DialectId(VadGated):
 
     def __init__(
         self,
-        model: str = "dialect/lre",
+        model: ModelName = "dialect/lre",
         vad_threshold: float = 0.5,
         min_duration: float = 0.5,
         merge_gap: float = 0.5,
         pad: float = 0.1,
         max_span: float = 20.0,
         threads: int = 1,
-        vad_model: str = "vad/silero",
+        vad_model: ModelName = "vad/silero",
     ) -> None:
         super().__init__(
             vad_threshold=vad_threshold,

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.errors import DecodeError
+from senri.models.registry import ModelName
 from senri.records import Frame, ImageItem
 
 MODEL = "image/embed"
@@ -221,12 +222,14 @@ class ImageEmbedder:
         self.dim = sum(int(o.shape[-1]) for o in session.get_outputs())
 
     @classmethod
-    def load(cls, device: Device | None = None, *, threads: int = 2) -> ImageEmbedder:
+    def load(
+        cls, device: Device | None = None, *, threads: int = 2, model: str = MODEL
+    ) -> ImageEmbedder:
         """The cached ``image/embed`` model (``senri models fetch image/embed`` puts it there)."""
         from senri.models import onnx
-        from senri.models.vision_cards import resolve_vision
+        from senri.models.registry import resolve
 
-        session = onnx.session(resolve_vision(MODEL), device or Device("cpu"), threads=threads)
+        session = onnx.session(resolve(model), device or Device("cpu"), threads=threads)
         return cls(session)
 
     def embed(self, images: list[Image]) -> npt.NDArray[np.float32]:
@@ -252,13 +255,14 @@ class EmbedImages(Operator[Any, Embedding]):
     output_type = Embedding
     batch = BatchPolicy(max_size=16, max_wait_ms=20)
 
-    def __init__(self, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(self, max_pixels: int = MAX_PIXELS, model: ModelName = MODEL) -> None:
         self.max_pixels = max_pixels
+        self.model_name = model
         self.model: ImageEmbedder | None = None
 
     def setup(self, device: Device) -> None:
         if self.model is None:
-            self.model = ImageEmbedder.load(device)
+            self.model = ImageEmbedder.load(device, model=self.model_name)
 
     def _image(self, item: object) -> Image:
         if isinstance(item, Frame):

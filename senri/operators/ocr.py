@@ -1,6 +1,6 @@
 """OCR with PP-OCRv4 (text detection + line recognition) on ONNX Runtime, no extra packages.
 
-The two ONNX models come from the ``rapidocr-onnxruntime`` wheel (`senri.models.vision_cards`);
+The two ONNX models come from the ``rapidocr-onnxruntime`` wheel (cards in `senri.models.cards`);
 the pre/post-processing is ours, in numpy and OpenCV, so neither rapidocr nor pyclipper or
 shapely is needed at run time:
 
@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.models.registry import ModelName
 from senri.operators.faces import as_rgb
 from senri.records import Detections, Frame, FrameDetections
 
@@ -92,13 +93,19 @@ class TextReader:
         self.box_score, self.min_score, self.rec_batch = box_score, min_score, rec_batch
 
     @classmethod
-    def load(cls, device: Device, **settings: Any) -> TextReader:
-        """Both models from the cache (`resolve_vision`, no fetch) on `device`."""
+    def load(
+        cls,
+        device: Device,
+        model: str = "ocr/rec",
+        detector_model: str = "ocr/det",
+        **settings: Any,
+    ) -> TextReader:
+        """Both models from the cache (`registry.resolve`, no fetch) on `device`."""
         from senri.models import onnx
-        from senri.models.vision_cards import resolve_vision
+        from senri.models.registry import resolve
 
-        det = onnx.session(resolve_vision("ocr/det"), device, threads=2)
-        rec = onnx.session(resolve_vision("ocr/rec"), device, threads=2)
+        det = onnx.session(resolve(detector_model), device, threads=2)
+        rec = onnx.session(resolve(model), device, threads=2)
         return cls(det, rec, **settings)
 
     def read(self, image: np.ndarray) -> list[TextLine]:
@@ -191,13 +198,15 @@ def read_text(image: np.ndarray, reader: TextReader | None = None) -> list[tuple
 
 
 class _Reads:
-    """Shared setup of the two OCR operators."""
+    """Shared setup of the two OCR operators: the recognition `model` and the `detector_model`."""
 
     reader: TextReader | None = None
+    model: str = "ocr/rec"
+    detector_model: str = "ocr/det"
 
     def setup(self, device: Device) -> None:
         if self.reader is None:
-            self.reader = TextReader.load(device)
+            self.reader = TextReader.load(device, self.model, self.detector_model)
 
     def _reader(self) -> TextReader:
         if self.reader is None:
@@ -215,6 +224,9 @@ class ReadFrameText(_Reads, Operator[Frame, FrameDetections]):
     output_type = FrameDetections
     batch = BatchPolicy(max_size=4, max_wait_ms=20)
     fields = ("label", "text")
+
+    def __init__(self, model: ModelName = "ocr/rec", detector_model: ModelName = "ocr/det") -> None:
+        self.model, self.detector_model = model, detector_model
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:
         out = []
@@ -246,13 +258,20 @@ class ReadDetectionText(_Reads, Operator[FrameDetections, FrameDetections]):
     batch = BatchPolicy(max_size=8, max_wait_ms=20)
     fields = ("text", "text_score")
 
-    def __init__(self, labels: tuple[str, ...] | list[str] = ("plate",), pad: float = 0.1) -> None:
+    def __init__(
+        self,
+        labels: tuple[str, ...] | list[str] = ("plate",),
+        pad: float = 0.1,
+        model: ModelName = "ocr/rec",
+        detector_model: ModelName = "ocr/det",
+    ) -> None:
         if not labels:
             raise ValueError(
                 "labels must name at least one label (use vision.read_text for frames)"
             )
         self.labels = tuple(labels)
         self.pad = pad
+        self.model, self.detector_model = model, detector_model
 
     def process(self, items: list[FrameDetections]) -> list[FrameDetections]:
         return [self._read(fd) for fd in items]

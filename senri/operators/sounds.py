@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.errors import MissingDependencyError
+from senri.models.registry import ModelName
 from senri.operators.melspec import (
     HOP,
     PATCH_FRAMES,
@@ -147,7 +148,7 @@ class Sounds(Operator[AudioChunk, EventBatch]):
         top_k: int = 5,
         urban_only: bool = False,
         ignore: tuple[str, ...] = ("Silence", "Speech"),
-        model: str = "sounds/audioset",
+        model: ModelName = "sounds/audioset",
     ) -> None:
         self.threshold = threshold
         self.other_threshold = other_threshold

@@ -25,6 +25,7 @@ import logging
 
 from senri.engine.operator import Device, register
 from senri.errors import MissingDependencyError, ModelUnavailableError
+from senri.models.registry import ModelName
 from senri.operators.gated import SAMPLE_RATE, SpanAudio, VadGated
 from senri.operators.stt import Engine, SphinxEngine, WhisperEngine
 from senri.records import Event
@@ -46,7 +47,7 @@ class Speech(VadGated):
 
     def __init__(
         self,
-        model: str = "speech/en",
+        model: ModelName = "speech/en",
         language: str | None = None,
         vad_threshold: float = 0.5,
         min_duration: float = 0.3,
@@ -55,7 +56,7 @@ class Speech(VadGated):
         max_span: float = 25.0,
         beam_size: int = 5,
         threads: int = 1,
-        vad_model: str = "vad/silero",
+        vad_model: ModelName = "vad/silero",
         fallback: bool = True,
     ) -> None:
         super().__init__(

@@ -9,7 +9,7 @@ import pytest
 from senri.ask.frame import FramePerception, MediaIndex
 from senri.engine.operator import Device
 from senri.errors import ModelUnavailableError
-from senri.models.vision_cards import resolve_vision
+from senri.models.registry import resolve
 from senri.operators.embed import ImageEmbedder
 from senri.scenes import street
 
@@ -18,7 +18,7 @@ from senri.scenes import street
 def embedder() -> ImageEmbedder:
     """The cached ``image/embed`` model (unit tests never download it)."""
     try:
-        resolve_vision("image/embed", fetch_missing=False)
+        resolve("image/embed", fetch_missing=False)
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
     return ImageEmbedder.load(Device("cpu"), threads=2)

