@@ -191,7 +191,6 @@ def worker(
         KafkaWorker,
         WorkerConfig,
         input_topics,
-        open_store,
         worker_sinks,
     )
     from senri.engine.operator import Device
@@ -215,7 +214,14 @@ def worker(
     )
     if max_message_bytes is not None:
         config.max_message_bytes = max_message_bytes
-    event_store = open_store(store)
+    from senri.errors import StoreError
+    from senri.indexes.stores import open_store
+
+    try:
+        event_store = open_store(store)
+    except StoreError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     try:
         runner = KafkaWorker(graph, config, worker_sinks(graph, event_store))
     except ValueError as exc:

@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from senri.indexes.stores import STORE_URL
+
 BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
-STORE_URL = "sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]"
 STORE_HELP = f"Event store: {STORE_URL}."
 
 DEAD_LETTER_EXIT = 3

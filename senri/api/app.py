@@ -161,12 +161,9 @@ def create_app(
     def open_archive() -> Any:
         if store is None:
             raise StoreError("no event store is configured: start with senri serve --store URL")
-        from senri.engine.kafka_runtime import open_store
+        from senri.indexes.stores import open_store
 
-        try:
-            return open_store(store)
-        except ValueError as exc:
-            raise StoreError(str(exc)) from None
+        return open_store(store)
 
     services = AskServices(
         open_archive, places=places, media=media, vocab=vocab, perception=perception, tz=tz

@@ -7,7 +7,7 @@ objects; nothing a client sends becomes query text. Answers ``SearchResult.to_di
 422 with the reason for a bad request, 503 when the store cannot be opened or queried.
 
 Example:
-    app.include_router(events_router(lambda: open_store("sqlite:events.sqlite")))
+    app.include_router(events_router(lambda: open_store("sqlite:events.sqlite")))  # indexes.stores
     # curl 'localhost:8000/events?stream=cam3&label=car&attr=colour=red&aggregate=tracks'
 """
 

@@ -30,7 +30,7 @@ def _open(url: str | None, workdir: str) -> Any:
         from senri.indexes.sqlite import SqliteEventStore
 
         return SqliteEventStore(Path(workdir) / "ask-archive.sqlite")
-    from senri.engine.kafka_runtime import open_store
+    from senri.indexes.stores import open_store
 
     return open_store(url)
 

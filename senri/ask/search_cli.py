@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -22,6 +21,7 @@ from rich.table import Table
 from senri.ask.search import SearchRequest, SearchResult, iso, run_search
 from senri.cli_options import STORE_HELP
 from senri.errors import QueryError, SenriError
+from senri.indexes.stores import open_store
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -33,14 +33,8 @@ def _fail(message: str, code: int) -> None:
 
 
 def open_archive(url: str) -> Any:
-    from senri.engine.kafka_runtime import open_store
-
-    if url.startswith("sqlite:") and not Path(url[len("sqlite:") :]).is_file():
-        raise SenriError(f"no event store at {url[len('sqlite:') :]!r} (run a pipeline first)")
-    try:
-        return open_store(url)
-    except ValueError as exc:
-        raise SenriError(str(exc)) from None
+    """The event store `url` names, which must already hold an archive."""
+    return open_store(url, must_exist=True)
 
 
 def _cell(value: Any) -> str:

@@ -65,6 +65,37 @@ class Node:
     def create(self) -> Operator[Any, Any]:
         return self.op_cls(**self.params)
 
+    def admit(self, item: Any) -> Any | None:
+        """Filter one input by the node's `where`: detections are masked, other records dropped."""
+        if self.where is None:
+            return item
+        if isinstance(item, FrameDetections):
+            d = item.detections
+            labels = d.data.get("label")
+            mask = []
+            for i in range(len(d)):
+                row: dict[str, Any] = {
+                    "label": None if labels is None else str(labels[i]),
+                    "confidence": float(d.confidence[i]),
+                    "class_id": int(d.class_id[i]),
+                    "tracker_id": int(d.tracker_id[i]),
+                    "area": float(d.area[i]),
+                    "stream_id": item.stream_id,
+                }
+                row.update(
+                    {
+                        k: v[i].item() if hasattr(v[i], "item") else v[i]
+                        for k, v in d.data.items()
+                        if k != "label"
+                    }
+                )
+                mask.append(self.where(row))
+            return dataclasses.replace(
+                item, detections=d[[i for i, keep in enumerate(mask) if keep]]
+            )
+        row = {name: getattr(item, name, None) for name in self.where.fields}
+        return item if self.where(row) else None
+
 
 @dataclass
 class Graph:

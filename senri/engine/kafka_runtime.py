@@ -445,42 +445,13 @@ class KafkaWorker:
 _KEEP = ("content-type", "senri.schema")
 
 
-class DurableStoreSink:
-    """Writes each batch's events to an `EventStore` and flushes, so a return means stored."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def write(self, items: list[Any]) -> None:
-        events = events_of(items)
-        if events:
-            self.store.put(events)
-            self.store.flush()
-
-    def close(self) -> None:
-        self.store.flush()
-
-
-def open_store(url: str) -> Any:
-    """An event store from ``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``."""
-    if url.startswith("sqlite:"):
-        from senri.indexes.sqlite import SqliteEventStore
-
-        return SqliteEventStore(url[len("sqlite:") :])
-    if url.startswith(("elasticsearch://", "es://")):
-        from senri.indexes.elasticsearch import ElasticsearchEventStore
-
-        rest = url.split("://", 1)[1]
-        host, _, index = rest.partition("/")
-        return ElasticsearchEventStore(f"http://{host}", *([index] if index else []))
-    raise ValueError(f"store {url!r}: use sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]")
-
-
 def worker_sinks(graph: Graph, store: Any) -> dict[str, Sink]:
     """Sinks for a graph's outputs: store outputs into `store`, jsonl outputs to their files."""
-    from senri.engine.sinks import JsonlSink
+    from senri.engine.sinks import JsonlSink, StoreSink
 
     sinks: dict[str, Sink] = {}
     for name, out in graph.outputs.items():
-        sinks[name] = DurableStoreSink(store) if out.kind == "store" else JsonlSink(out.target)
+        sinks[name] = (
+            StoreSink(store, durable=True) if out.kind == "store" else JsonlSink(out.target)
+        )
     return sinks

@@ -2,7 +2,7 @@
 
 The Kafka worker decodes a poll's records, then runs them through every node in topological
 order here, on one thread: each node gets the outputs of its sources, filtered by its `where`
-(`apply_where`, shared with the embedded runtime), in chunks of its `BatchPolicy.max_size`. A
+(`Node.admit`, shared with the embedded runtime), in chunks of its `BatchPolicy.max_size`. A
 chunk that raises is retried item by item, so only the bad item becomes a `DeadLetter` and the
 rest go on (`senri.engine.isolate`, shared with the embedded runtime).
 With `finishing=True` each operator's `finish()` results (open spans) flow on downstream too.
@@ -16,7 +16,6 @@ from typing import Any
 
 from senri.engine.graph import Graph
 from senri.engine.isolate import process_isolated
-from senri.engine.local import apply_where
 from senri.engine.operator import Operator
 from senri.records import DeadLetter
 
@@ -43,7 +42,7 @@ def run_step(
     for name, node in graph.nodes.items():
         op = ops[name]
         items = [item for src in node.sources for item in made.get(src, [])]
-        kept = [x for x in (apply_where(node, item) for item in items) if x is not None]
+        kept = [x for x in (node.admit(item) for item in items) if x is not None]
         out: list[Any] = []
         size = node.batch.max_size
         for start in range(0, len(kept), size):

@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import GeneratorType
 from typing import Any
 
@@ -32,7 +32,7 @@ from senri.engine.isolate import process_isolated
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
-from senri.records import DeadLetter, FrameDetections
+from senri.records import DeadLetter
 
 SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
 
@@ -47,36 +47,6 @@ class RunReport:
     seconds: float = 0.0
     setup_seconds: float = 0.0
     stopped: bool = False
-
-
-def apply_where(node: Node, item: Any) -> Any | None:
-    """Filter one input by the node's `where`: detections are masked, other records dropped."""
-    if node.where is None:
-        return item
-    if isinstance(item, FrameDetections):
-        d = item.detections
-        labels = d.data.get("label")
-        mask = []
-        for i in range(len(d)):
-            row: dict[str, Any] = {
-                "label": None if labels is None else str(labels[i]),
-                "confidence": float(d.confidence[i]),
-                "class_id": int(d.class_id[i]),
-                "tracker_id": int(d.tracker_id[i]),
-                "area": float(d.area[i]),
-                "stream_id": item.stream_id,
-            }
-            row.update(
-                {
-                    k: v[i].item() if hasattr(v[i], "item") else v[i]
-                    for k, v in d.data.items()
-                    if k != "label"
-                }
-            )
-            mask.append(node.where(row))
-        return replace(item, detections=d[[i for i, keep in enumerate(mask) if keep]])
-    row = {name: getattr(item, name, None) for name in node.where.fields}
-    return item if node.where(row) else None
 
 
 class LocalRuntime:
@@ -288,7 +258,7 @@ class LocalRuntime:
         while (batch := await batcher.next_batch()) is not None:
             self.metrics.queue_depth.labels(node.name).set(queue.qsize())
             self.metrics.items_in.labels(node.name).inc(len(batch))
-            kept = [x for x in (apply_where(node, item) for item in batch) if x is not None]
+            kept = [x for x in (node.admit(item) for item in batch) if x is not None]
             if not kept:
                 continue
             self.metrics.batch_size.labels(node.name).observe(len(kept))

@@ -34,16 +34,23 @@ def events_of(items: Iterable[Any]) -> list[Any]:
 
 
 class StoreSink:
-    """Writes the events of each batch to an `EventStore` (upserts by event id)."""
+    """Writes the events of each batch to an `EventStore` (upserts by event id).
 
-    def __init__(self, store: Any) -> None:
+    With `durable`, each write flushes, so a return means stored: the Kafka worker commits
+    its offsets only after that.
+    """
+
+    def __init__(self, store: Any, *, durable: bool = False) -> None:
         self.store = store
+        self.durable = durable
         self.written = 0
 
     def write(self, items: list[Any]) -> None:
         events = events_of(items)
         if events:
             self.store.put(events)
+            if self.durable:
+                self.store.flush()
             self.written += len(events)
 
     def close(self) -> None:

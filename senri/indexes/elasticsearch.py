@@ -28,11 +28,11 @@ except ImportError:  # the client comes with the `services` extra
         "elasticsearch>=8,<9", "the Elasticsearch event store", "services"
     ) from None
 
+from senri.config import elasticsearch_url
 from senri.indexes import es_query as esq
 from senri.indexes import query as q
 from senri.indexes.es_writer import BulkWriter, Op, rejection, with_retries
 from senri.records import Event
-from senri.services import elasticsearch_url
 
 DEFAULT_INDEX = "senri-events"
 WINDOW = 10_000  # Elasticsearch's default index.max_result_window

@@ -14,25 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from senri.config import elasticsearch_url, kafka_bootstrap
 from senri.errors import SenriError
 
-DEFAULT_KAFKA = "localhost:9092"
-DEFAULT_ELASTICSEARCH = "http://localhost:9200"
 DEFAULT_HEAP = "1g"
 
 
 class ServiceError(SenriError):
     """A local service that cannot be resolved, started, reached or stopped; says why."""
-
-
-def kafka_bootstrap() -> str:
-    """The Kafka bootstrap servers senri talks to: `$SENRI_KAFKA` or `localhost:9092`."""
-    return os.environ.get("SENRI_KAFKA") or DEFAULT_KAFKA
-
-
-def elasticsearch_url() -> str:
-    """The Elasticsearch base URL senri talks to: `$SENRI_ELASTICSEARCH` or localhost:9200."""
-    return (os.environ.get("SENRI_ELASTICSEARCH") or DEFAULT_ELASTICSEARCH).rstrip("/")
 
 
 def cache_dir() -> Path:

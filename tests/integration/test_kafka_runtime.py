@@ -34,9 +34,10 @@ from senri.connectors.kafka import (
 )
 from senri.engine import spec
 from senri.engine.graph import Graph, build
-from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, open_store, worker_sinks
+from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, worker_sinks
 from senri.engine.local import LocalRuntime
 from senri.engine.sinks import MemorySink, events_of
+from senri.indexes.stores import open_store
 from senri.ingest import ingest, ingest_audio, ingest_video
 from senri.records import AudioChunk, Event
 
