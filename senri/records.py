@@ -121,6 +121,35 @@ def _check_len(name: str, arr: np.ndarray, n: int) -> None:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Embedding:
+    """The embedding and perceptual hash of one image (an `ImageItem` or a `Frame`).
+
+    `source_key` is the key of the record it came from; `item_id` the catalog id (or the
+    frame's key); `vector` is float32 (DIM,), unit length; `phash` a 64-bit int.
+    """
+
+    stream_id: str
+    seq: int
+    item_id: str
+    source_key: str
+    vector: npt.NDArray[np.float32]
+    phash: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vector.ndim != 1 or self.vector.dtype != np.float32:
+            raise ValueError(f"Embedding.vector must be float32 (D,); got {self.vector.shape}")
+
+    @property
+    def key(self) -> str:
+        return self.source_key
+
+    @property
+    def phash_hex(self) -> str:
+        return f"{self.phash:016x}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Detections:
     """Per-frame detections as parallel arrays, checked for shape on construction.
 

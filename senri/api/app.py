@@ -34,9 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from senri.engine.session import GraphSession
 from senri.errors import DecodeError, StoreError
-from senri.operators.embed import ImageEmbedder, decode_image, image_size, phash
-from senri.query.similar import CollectionError, SimilarIndex, collection_path
+from senri.indexes.collections import CollectionError, collection_path
+from senri.operators.embed import decode_image, image_size, phash
+from senri.query.similar import SimilarIndex, image_embedder
 
 try:
     from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -70,16 +72,16 @@ class Limits:
 class _Collections:
     """Opened collections by name, reloaded when their directory changes on disk."""
 
-    def __init__(self, embedder: ImageEmbedder | None) -> None:
+    def __init__(self, embedder: GraphSession | None) -> None:
         self._embedder = embedder
         self._open: dict[str, tuple[float, SimilarIndex]] = {}
         self._lock = threading.Lock()
 
     @property
-    def embedder(self) -> ImageEmbedder:
+    def embedder(self) -> GraphSession:
         with self._lock:
             if self._embedder is None:
-                self._embedder = ImageEmbedder.load()
+                self._embedder = image_embedder()
             return self._embedder
 
     def get(self, name: str) -> SimilarIndex:
@@ -123,7 +125,7 @@ def _metadata_filter(text: str | None) -> Any:
 
 
 def create_app(
-    embedder: ImageEmbedder | None = None,
+    embedder: GraphSession | None = None,
     limits: Limits | None = None,
     *,
     store: str | None = None,
@@ -133,7 +135,8 @@ def create_app(
     perception: Any = None,
     tz: str = "UTC",
 ) -> FastAPI:
-    """The API application; `embedder` defaults to the cached ``image/embed`` model.
+    """The API application; `embedder` (a ``vision.embed`` graph) defaults to
+    `senri.query.similar.image_embedder`, loaded at the first similar-by-image request.
 
     `store` (``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``) is the event archive
     behind ``/events``, ``/ask`` and ``/vqa`` (503 while none is set); `places` names where

@@ -3,8 +3,8 @@
 Per-frame question answering ("what colour is the car?", "what does the sign say?") works on
 a list of `Event`s describing one frame. Two places give them:
 
-- `FramePerception.describe` runs senri's own vision operators on an uploaded image, the same
-  classes with the same settings the pipelines use: ``vision.detect`` ->
+- `FramePerception.describe` runs senri's own vision operators on an uploaded image, as a
+  graph through the engine, with the settings the pipelines use: ``vision.detect`` ->
   ``vision.person_attributes`` -> ``vision.vehicle_attributes`` (kind ``object``),
   ``vision.read_text`` (kind ``text``, one event per line, its words in
   ``attributes["text"]``; the whole-frame form of ``vision.ocr``) and ``vision.faces`` (kind
@@ -40,12 +40,10 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.engine.operator import Device
+from senri.engine.session import GraphSession
 from senri.errors import DecodeError, SenriError
 from senri.indexes.query import MAX_LIMIT, And, Eq, Filter, Or, Query, Range
-from senri.operators.attributes import PersonAttributes, VehicleAttributes
-from senri.operators.detect import DetectObjects
-from senri.operators.faces import MAX_PIXELS, FaceDetect
-from senri.operators.ocr import ReadFrameText, TextReader
+from senri.operators.faces import MAX_PIXELS
 from senri.records import Event, Frame, FrameDetections
 
 FRAME_KINDS = ("object", "text", "face")
@@ -83,51 +81,51 @@ def check_image(image: Any) -> npt.NDArray[np.uint8]:
 
 
 class FramePerception:
-    """The frame-describing operators, loaded once and shared (calls are serialised by a lock).
+    """The frame-describing graph, set up once and shared (one request at a time).
 
-    ``faces=False`` skips ``vision.faces``; ``ocr=False`` skips the OCR models altogether: no
-    ``text`` events and no ``plate`` attribute on vehicles (``vehicle_type`` and ``colour`` stay).
+    ``faces=False`` leaves out ``vision.faces``; ``ocr=False`` leaves out the OCR models
+    altogether: no ``text`` events and no ``plate`` attribute on vehicles (``vehicle_type`` and
+    ``colour`` stay). The nodes run through the engine (`GraphSession`), as in a pipeline.
 
         >>> perception = FramePerception.load(faces=False)  # doctest: +SKIP
         >>> perception.describe(image)                       # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        detect: DetectObjects,
-        people: PersonAttributes,
-        vehicles: VehicleAttributes,
-        text: ReadFrameText | None = None,
-        faces: FaceDetect | None = None,
-    ) -> None:
-        self.detect, self.people, self.vehicles = detect, people, vehicles
-        self.text, self.faces = text, faces
-        self._lock = threading.Lock()
+    def __init__(self, session: GraphSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def nodes(*, faces: bool = True, ocr: bool = True) -> dict[str, dict[str, Any]]:
+        """The graph: objects with their attributes, and (optionally) text lines and faces."""
+        nodes: dict[str, dict[str, Any]] = {
+            "detect": {"op": "vision.detect", "from": "frames"},
+            "people": {"op": "vision.person_attributes", "from": "detect"},
+            "vehicles": {"op": "vision.vehicle_attributes", "from": "people", "plates": ocr},
+        }
+        if ocr:
+            nodes["text"] = {"op": "vision.read_text", "from": "frames"}
+        if faces:
+            nodes["faces"] = {"op": "vision.faces", "from": "frames"}
+        return nodes
 
     @classmethod
     def load(
         cls, *, faces: bool = True, ocr: bool = True, device: Device | None = None
     ) -> FramePerception:
-        """Build and set up every operator now, so a missing model fails here, not per call.
+        """Build and set up the graph now, so a missing model fails here, not per call.
 
         Raises `ModelUnavailableError` for a model not in the cache (``senri models fetch``)
         and `MissingDependencyError` without ONNX Runtime, as the operators do.
         """
-        where = device or Device("cpu")
-        detect = DetectObjects()
-        detect.setup(where)
-        vehicles = VehicleAttributes(plates=ocr)
-        text: ReadFrameText | None = None
-        if ocr:
-            reader = TextReader.load(where)  # one OCR model pair for plates and frame text
-            vehicles.reader = reader
-            text = ReadFrameText()
-            text.reader = reader
-        found: FaceDetect | None = None
-        if faces:
-            found = FaceDetect()
-            found.setup(where)
-        return cls(detect, PersonAttributes(), vehicles, text, found)
+        nodes = cls.nodes(faces=faces, ocr=ocr)
+        outputs = {"objects": ["vehicles"]}
+        outputs.update({name: [name] for name in ("text", "faces") if name in nodes})
+        session = GraphSession.of(nodes, inputs={"frames": Frame}, outputs=outputs, device=device)
+        if ocr:  # one OCR model pair for plates and frame text
+            vehicles = session.operator("vehicles")
+            vehicles.setup(device or Device("cpu"))
+            session.operator("text").reader = vehicles.reader  # type: ignore[attr-defined]
+        return cls(session.setup())
 
     def describe(
         self, image: np.ndarray, *, stream_id: str = "upload", time: float = 0.0, seq: int = 0
@@ -135,22 +133,19 @@ class FramePerception:
         """Events for what `image` (RGB uint8) shows: objects, then text lines, then faces.
 
         `stream_id`, `time` and `seq` name the frame the way a pipeline's source would, so the
-        event ids match those a pipeline stores for the same frame and detections.
+        event ids match those a pipeline stores for the same frame and detections. A frame a
+        model fails on raises `SenriError` with the reason.
         """
         rgb = check_image(image)
         if not math.isfinite(time):
             raise ValueError(f"time must be a finite number of epoch seconds; got {time}")
         frame = Frame(stream_id, seq, float(time), 0.0, rgb)
-        with self._lock:
-            results: list[FrameDetections] = []
-            (objects,) = self.detect.process([frame])
-            (objects,) = self.people.process([objects])
-            (objects,) = self.vehicles.process([objects])
-            results.append(objects)
-            if self.text is not None:
-                results.extend(self.text.process([frame]))
-            if self.faces is not None:
-                results.extend(self.faces.process([frame]))
+        step = self.session.run(frames=[frame])
+        if step.dead:
+            raise SenriError(step.dead[0].reason)
+        results: list[FrameDetections] = [
+            fd for name in ("objects", "text", "faces") for fd in step.outputs.get(name, [])
+        ]
         return [event for fd in results for event in fd.to_events()]
 
 
@@ -231,26 +226,18 @@ class MediaIndex:
         (``stream`` defaults to the input's name); network cameras (``rtsp://``) have no archive
         to seek in and are left out, and so are audio and topic inputs.
         """
-        import yaml
+        from senri.engine import spec
 
         file = Path(path)
-        try:
-            doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SenriError(f"cannot read pipeline {file}: {exc}") from exc
-        inputs = doc.get("inputs") if isinstance(doc, dict) else None
-        if not isinstance(inputs, dict):
-            raise SenriError(f"pipeline {file} has no 'inputs' mapping")
+        pipeline = spec.load(file)  # PipelineError (a SenriError) names what is wrong
         streams: dict[str, Media] = {}
-        for name, spec in inputs.items():
-            if not isinstance(spec, dict) or not isinstance(spec.get("video"), str):
-                continue
-            video = spec["video"]
-            if "://" in video:
+        for name, inp in pipeline.inputs.items():
+            video = inp.settings.get(inp.kind) if inp.kind == "video" else None
+            if not isinstance(video, str) or "://" in video:
                 continue
             where = Path(video) if Path(video).is_absolute() else file.parent / video
-            start = spec.get("start_time")
-            streams[str(spec.get("stream", name))] = Media(
+            start = inp.settings.get("start_time")
+            streams[str(inp.settings.get("stream", name))] = Media(
                 where, None if start is None else float(start)
             )
         return cls(streams)

@@ -28,7 +28,15 @@ from senri.engine.operator import BatchPolicy, Device, Operator, OperatorRegistr
 from senri.engine.predicate import Predicate, PredicateError
 from senri.engine.spec import InputSpec, NodeSpec, OutputSpec, PipelineSpec
 from senri.errors import GraphError, PipelineError
-from senri.records import AudioChunk, DeadLetter, Frame, FrameDetections, HasEvents, ImageItem
+from senri.records import (
+    AudioChunk,
+    DeadLetter,
+    Embedding,
+    Frame,
+    FrameDetections,
+    HasEvents,
+    ImageItem,
+)
 
 SOURCE_TYPES: dict[str, type] = {
     "video": Frame,
@@ -37,7 +45,8 @@ SOURCE_TYPES: dict[str, type] = {
     "catalog": ImageItem,
 }
 TOPIC_SCHEMAS: dict[str, type] = {"frame": Frame, "audio": AudioChunk, "image": ImageItem}
-SINK_KINDS: dict[str, type] = {"store": HasEvents, "jsonl": HasEvents}
+SINK_KINDS: dict[str, type] = {"store": HasEvents, "jsonl": HasEvents, "collection": Embedding}
+"""Output kinds: an event store, a JSON-lines file, a vector collection (senri.indexes)."""
 DETECTION_FIELDS = ("label", "confidence", "class_id", "tracker_id", "area")
 
 

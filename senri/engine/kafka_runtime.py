@@ -7,7 +7,7 @@ cross Kafka), one poll at a time:
 1. poll up to `max_poll_records` (waiting at most the smallest `max_wait_ms` of the nodes);
 2. decode each message; what cannot be decoded, or has the wrong schema for its input, goes to
    `senri.dlq` with the reason, error type and source topic/partition/offset in headers;
-3. run the records through the graph (`kafka_step.run_step`: micro-batches per node's
+3. run the records through the graph (`step.run_step`: micro-batches per node's
    `BatchPolicy`, failing items isolated into the DLQ the same way);
 4. write the outputs to the sinks (store writes are flushed) and their events to
    `senri.results.<pipeline>`, and wait for every ack;
@@ -52,9 +52,9 @@ from senri.connectors.kafka import (
 )
 from senri.engine.graph import Graph
 from senri.engine.kafka_state import ChangelogState, partition_key, read_changelog
-from senri.engine.kafka_step import run_step
 from senri.engine.operator import Device, Operator
 from senri.engine.sinks import Sink, events_of
+from senri.engine.step import run_step
 from senri.errors import DecodeError
 from senri.records import DeadLetter
 
@@ -446,12 +446,17 @@ _KEEP = ("content-type", "senri.schema")
 
 
 def worker_sinks(graph: Graph, store: Any) -> dict[str, Sink]:
-    """Sinks for a graph's outputs: store outputs into `store`, jsonl outputs to their files."""
+    """Sinks for a graph's outputs: store outputs into `store`, jsonl outputs to their files,
+    collection outputs into their vector collections; every write durable before a commit."""
     from senri.engine.sinks import JsonlSink, StoreSink
+    from senri.indexes.collections import CollectionSink
 
     sinks: dict[str, Sink] = {}
     for name, out in graph.outputs.items():
-        sinks[name] = (
-            StoreSink(store, durable=True) if out.kind == "store" else JsonlSink(out.target)
-        )
+        if out.kind == "store":
+            sinks[name] = StoreSink(store, durable=True)
+        elif out.kind == "collection":
+            sinks[name] = CollectionSink(out.target, durable=True)
+        else:
+            sinks[name] = JsonlSink(out.target)
     return sinks

@@ -28,10 +28,10 @@ from typing import Any
 from senri.connectors.base import Source
 from senri.engine.batcher import END, MicroBatcher
 from senri.engine.graph import Graph, Node
-from senri.engine.isolate import process_isolated
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
+from senri.engine.step import run_node
 from senri.records import DeadLetter
 
 SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
@@ -227,18 +227,12 @@ class LocalRuntime:
         finally:
             loop.call_soon_threadsafe(handoff.put_nowait, END)
 
-    def _process(
-        self, node: Node, op: Operator[Any, Any], items: list[Any]
-    ) -> tuple[list[Any], list[DeadLetter]]:
-        """Run one batch (bad items fail alone, see `senri.engine.isolate`), timing it."""
-        started = time.perf_counter()
-        try:
-            return process_isolated(node, op, items)
-        finally:
-            self.metrics.latency.labels(node.name).observe(time.perf_counter() - started)
-
     async def _emit(self, stage: str, items: list[Any], targets: list[asyncio.Queue[Any]]) -> None:
         self.metrics.items_out.labels(stage).inc(len(items))
+        await self._forward(items, targets)
+
+    @staticmethod
+    async def _forward(items: list[Any], targets: list[asyncio.Queue[Any]]) -> None:
         for item in items:
             for q in targets:
                 await q.put(item)
@@ -257,16 +251,12 @@ class LocalRuntime:
         batcher = MicroBatcher(queue, node.batch, producers)
         while (batch := await batcher.next_batch()) is not None:
             self.metrics.queue_depth.labels(node.name).set(queue.qsize())
-            self.metrics.items_in.labels(node.name).inc(len(batch))
-            kept = [x for x in (node.admit(item) for item in batch) if x is not None]
-            if not kept:
-                continue
-            self.metrics.batch_size.labels(node.name).observe(len(kept))
-            results, dead = await loop.run_in_executor(pool, self._process, node, op, kept)
+            results, dead, _ = await loop.run_in_executor(
+                pool, run_node, node, op, batch, self.metrics
+            )
             for letter in dead:
-                self.metrics.dead_letters.labels(node.name).inc()
                 await dlq.put(letter)
-            await self._emit(node.name, results, targets)
+            await self._forward(results, targets)
         final = await loop.run_in_executor(pool, op.finish)
         await self._emit(node.name, final, targets)
         for q in targets:

@@ -76,6 +76,11 @@ def open_sinks(graph: Graph, out_dir: Path) -> tuple[dict[str, Sink], RunResult]
             store = stores.setdefault(out.target, SqliteEventStore(path))
             sinks[name] = StoreSink(store)
             result.stores[out.target] = path
+        elif out.kind == "collection":
+            from senri.indexes.collections import CollectionSink, collection_path
+
+            sinks[name] = CollectionSink(out.target)
+            result.files[name] = collection_path(out.target)
         else:
             path = Path(_resolve(out.target, out_dir))
             sinks[name] = JsonlSink(path)

@@ -56,7 +56,7 @@ class NpmMember(WheelMember):
 
     @property
     def requirement(self) -> str:
-        return f"{self.package}@{self.version} (npm)"
+        return f"{self.package}@{self.version}"
 
 
 @dataclass(frozen=True)

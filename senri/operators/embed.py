@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -30,7 +29,7 @@ import numpy.typing as npt
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.errors import DecodeError
 from senri.models.registry import ModelName
-from senri.records import Frame, ImageItem
+from senri.records import Embedding, Frame, ImageItem
 
 MODEL = "image/embed"
 INPUT_SIZE = 224
@@ -40,35 +39,6 @@ SAME_MAX_DISTANCE = 10
 MAX_PIXELS = 40_000_000
 
 Image = npt.NDArray[np.uint8]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Embedding:
-    """The embedding and perceptual hash of one image (an `ImageItem` or a `Frame`).
-
-    `source_key` is the key of the record it came from; `item_id` the catalog id (or the
-    frame's key); `vector` is float32 (DIM,), unit length; `phash` a 64-bit int.
-    """
-
-    stream_id: str
-    seq: int
-    item_id: str
-    source_key: str
-    vector: npt.NDArray[np.float32]
-    phash: int
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.vector.ndim != 1 or self.vector.dtype != np.float32:
-            raise ValueError(f"Embedding.vector must be float32 (D,); got {self.vector.shape}")
-
-    @property
-    def key(self) -> str:
-        return self.source_key
-
-    @property
-    def phash_hex(self) -> str:
-        return f"{self.phash:016x}"
 
 
 # -- decoding with limits ----------------------------------------------------------------------
@@ -270,7 +240,10 @@ class EmbedImages(Operator[Any, Embedding]):
         if isinstance(item, ImageItem):
             if item.image is not None:
                 return item.image
-            return decode_image(item.data, max_pixels=self.max_pixels)
+            try:
+                return decode_image(item.data, max_pixels=self.max_pixels)
+            except ValueError as exc:  # name the file: its dead letter says which one it was
+                raise DecodeError(f"{item.item_id}: {exc}") from None
         raise TypeError(f"vision.embed takes ImageItem or Frame records; got {type(item)}")
 
     def process(self, items: list[Any]) -> list[Embedding]:

@@ -8,7 +8,9 @@ Mount them on the main app with `mount` (or one by one)::
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -40,27 +42,36 @@ def index_images(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from senri.connectors.images import ImageFolderSource
-    from senri.query.similar import SimilarIndex
+    from senri.indexes.collections import collection_path
+    from senri.query.similar import index_folder
+
+    stop = threading.Event()
+
+    def follow(runtime: Any) -> None:  # the images the embed node has taken, every 0.2 s
+        def watch() -> None:
+            while not stop.wait(0.2):
+                taken = runtime.metrics.value("senri_items_in_total", "embed")
+                progress.update(task, completed=taken)
+
+        threading.Thread(target=watch, daemon=True).start()
 
     try:
-        index = SimilarIndex.open(collection, create=True)
-        source = ImageFolderSource(folder, collection)
-        total = len(source.paths())
+        total = len(ImageFolderSource(folder, collection).paths())
         with Progress(
             *Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=err, transient=True,
         ) as progress:  # fmt: skip
             task = progress.add_task(f"indexing into {collection}", total=total)
-            done, problems = index.add_items(
-                source, batch=batch, on_progress=lambda n: progress.advance(task, n)
-            )
-        path = index.save()
+            try:
+                done, problems = index_folder(folder, collection, batch=batch, on_start=follow)
+            finally:
+                stop.set()
     except (SenriError, ValueError) as exc:
         _fail(str(exc))
         return
     for problem in problems:
         err.print(f"[yellow]skipped:[/] {escape(problem)}")
-    console.print(f"indexed {done} images into {collection!r} ({len(index)} items) at {path}")
+    console.print(f"indexed {done} images into {collection!r} at {collection_path(collection)}")
 
 
 @index_app.command("faces")

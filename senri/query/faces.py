@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from senri.engine.session import GraphSession
+from senri.errors import SenriError
 from senri.indexes.vector_types import Hit
 from senri.records import DeadLetter, Frame
 
@@ -66,40 +68,29 @@ class FaceMatches:
 def face_collection(name: str, *, create: bool = False) -> Any:
     """The `FaissCollection` named `name` under ``$SENRI_HOME/collections``; with `create`,
     an empty 1024-d cosine one if there is none (names as in `senri.query.similar`)."""
-    from senri.indexes.vectors import FaissCollection
-    from senri.query.similar import CollectionError, collection_path
+    from senri.indexes.collections import open_collection
 
-    path = collection_path(name)
-    if path.exists():
-        found = FaissCollection.load(path)
-        if found.dim != FACE_DIM:
-            raise CollectionError(
-                f"collection {name!r} holds {found.dim}-d vectors, not {FACE_DIM}-d face "
-                "descriptors (an image collection?)"
-            )
-        return found
-    if not create:
-        raise CollectionError(f"no face collection {name!r} at {path}")
-    return FaissCollection(FACE_DIM, "cosine", path)
+    return open_collection(name, dim=FACE_DIM, create=create)
 
 
-def face_detector(min_score: float = 0.7) -> Any:
-    """A CPU `FaceDetect` (``vision.faces``) that also gives descriptors."""
-    from senri.engine.operator import Device
-    from senri.operators.faces import FaceDetect
-
-    op = FaceDetect(min_score=min_score, embed=True)
-    op.setup(Device("cpu"))
-    return op
+def face_detector(min_score: float = 0.7) -> GraphSession:
+    """A CPU graph of one ``vision.faces`` node that also gives descriptors, set up once."""
+    nodes = {
+        "faces": {"op": "vision.faces", "from": "frames", "min_score": min_score, "embed": True}
+    }
+    return GraphSession.of(nodes, inputs={"frames": Frame}).setup()
 
 
 def detect_faces(
-    image: npt.NDArray[np.uint8], detector: Any
+    image: npt.NDArray[np.uint8], detector: GraphSession
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """(boxes (N, 4), scores (N,), descriptors (N, 1024)) of the faces in an RGB image, best
-    score first."""
+    score first. An image the model fails on raises `SenriError` with the reason."""
     frame = Frame("faces", 0, 0.0, 0.0, image)
-    (found,) = detector.process([frame])
+    step = detector.run(frames=[frame])
+    if step.dead:
+        raise SenriError(step.dead[0].reason)
+    (found,) = step.outputs["faces"]
     dets = found.detections
     boxes = np.asarray(dets.xyxy, np.float32).reshape(-1, 4)
     scores = np.asarray(dets.confidence, np.float32).reshape(-1)
@@ -114,7 +105,7 @@ def index_faces(
     folder: str | Path,
     collection: Any,
     *,
-    detector: Any = None,
+    detector: GraphSession | None = None,
     min_score: float = 0.7,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[int, list[str]]:
@@ -162,7 +153,7 @@ def search_faces(
     collection: Any,
     k: int = 5,
     *,
-    detector: Any = None,
+    detector: GraphSession | None = None,
     min_score: float = 0.7,
     threshold: float = SAME_PERSON,
 ) -> list[FaceMatches]:

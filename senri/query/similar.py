@@ -1,7 +1,9 @@
 """Similar-by-image: index image folders into a FAISS collection, query it with an image.
 
-Each indexed image stores its ``image/embed`` vector (cosine) and, in its metadata, its 64-bit
-pHash (``phash``, 16 hex digits) beside the catalog fields (``path``, ``category``, ...). A query
+Images are embedded by a one-node graph (``vision.embed``, `image_embedder`) run through the
+engine, as in a pipeline. Each indexed image stores its ``image/embed`` vector (cosine) and, in
+its metadata, its 64-bit pHash (``phash``, 16 hex digits) beside the catalog fields (``path``,
+``category``, ...). A query
 ranks by embedding ("similar design") and flags each hit whose pHash is within
 `SAME_MAX_DISTANCE` bits of the query's as ``same_product`` (the same picture resized,
 re-encoded or lightly edited); ``same_only`` keeps just those.
@@ -9,40 +11,32 @@ re-encoded or lightly edited); ``same_only`` keeps just those.
 Collections live under ``$SENRI_HOME/collections/<name>``.
 
 Example:
-    >>> index = SimilarIndex.open("stickers", create=True)        # doctest: +SKIP
-    >>> index.add_folder("stickers/")                             # doctest: +SKIP
+    >>> index_folder("stickers/", "stickers")                     # doctest: +SKIP
+    >>> index = SimilarIndex.open("stickers")                     # doctest: +SKIP
     >>> index.search(decode_image(open("q.png", "rb").read()), k=5)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from senri import config
+from senri.engine.operator import Device
+from senri.engine.session import GraphSession
 from senri.errors import SenriError
-from senri.operators.embed import (
-    SAME_MAX_DISTANCE,
-    Image,
-    ImageEmbedder,
-    decode_image,
-    hamming,
-    phash,
+from senri.indexes.collections import (
+    open_collection,
+    upsert_embeddings,
 )
+from senri.operators.embed import DIM, SAME_MAX_DISTANCE, Embedding, Image, decode_image, hamming
 from senri.records import DeadLetter, ImageItem
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 RESERVED = ("phash",)
 """Metadata keys senri writes itself; catalog fields of these names are overwritten."""
-
-
-class CollectionError(SenriError, ValueError):
-    """A collection name that is malformed, or a collection that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -66,50 +60,40 @@ class SimilarHit:
         }
 
 
-def collection_path(name: str) -> Path:
-    """``$SENRI_HOME/collections/<name>``; names are 1-64 of letters, digits, ``_ . -``."""
-    if not _NAME.match(name):
-        raise CollectionError(
-            f"bad collection name {name!r}: use 1-64 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return config.home() / "collections" / name
+def image_embedder(device: Device | None = None) -> GraphSession:
+    """A graph of one ``vision.embed`` node over image items, set up once (the model loads)."""
+    nodes = {"embed": {"op": "vision.embed", "from": "images"}}
+    return GraphSession.of(nodes, inputs={"images": ImageItem}, device=device).setup()
 
 
 class SimilarIndex:
-    """A named, persisted image collection plus the embedder that fills and queries it."""
+    """A named, persisted image collection plus the embedding graph that fills and queries it."""
 
-    def __init__(self, name: str, collection: Any, embedder: ImageEmbedder | None = None) -> None:
+    def __init__(self, name: str, collection: Any, embedder: GraphSession | None = None) -> None:
         self.name = name
         self.collection = collection
         self._embedder = embedder
 
     @classmethod
     def open(
-        cls, name: str, *, create: bool = False, embedder: ImageEmbedder | None = None
+        cls, name: str, *, create: bool = False, embedder: GraphSession | None = None
     ) -> SimilarIndex:
         """Load collection `name`; with `create`, start an empty one if there is none."""
-        from senri.indexes.vectors import FaissCollection
-
-        path = collection_path(name)
-        if path.exists():
-            return cls(name, FaissCollection.load(path), embedder)
-        if not create:
-            raise CollectionError(
-                f"no collection {name!r} at {path}; create it with "
-                f"`senri index images DIR --collection {name}`"
-            )
-        dim = embedder.dim if embedder is not None else _model_dim()
-        return cls(name, FaissCollection(dim, "cosine", path), embedder)
+        return cls(name, open_collection(name, dim=DIM, create=create), embedder)
 
     @property
-    def embedder(self) -> ImageEmbedder:
+    def embedder(self) -> GraphSession:
         if self._embedder is None:
-            self._embedder = ImageEmbedder.load()
+            self._embedder = image_embedder()
         return self._embedder
 
     def __len__(self) -> int:
         return len(self.collection)
+
+    def embed(self, items: list[ImageItem]) -> tuple[list[Embedding], list[DeadLetter]]:
+        """Vectors and pHashes of `items` through the graph; what failed, with its reason."""
+        step = self.embedder.run(images=items)
+        return step.outputs["embed"], step.dead
 
     def add(
         self,
@@ -117,66 +101,16 @@ class SimilarIndex:
         images: list[Image],
         metadata: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        """Embed, hash and upsert decoded images (an existing id is replaced)."""
-        if not ids:
-            return
-        vectors = self.embedder.embed(images)
-        metas = []
-        for i, image in enumerate(images):
-            meta = {k: v for k, v in (metadata[i] if metadata else {}).items() if v is not None}
-            meta["phash"] = f"{phash(image):016x}"
-            metas.append(meta)
-        self.collection.upsert(ids, vectors, metas)
-
-    def add_items(
-        self,
-        items: Iterable[ImageItem | DeadLetter],
-        *,
-        batch: int = 16,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> tuple[int, list[str]]:
-        """Index source records (e.g. `ImageFolderSource`); returns (indexed, problems).
-
-        Undecodable files and dead letters are reported, never fatal.
-        """
-        done, problems = 0, []
-        ids: list[str] = []
-        images: list[Image] = []
-        metas: list[Mapping[str, Any]] = []
-
-        def flush() -> None:
-            nonlocal done
-            self.add(ids, images, metas)
-            done += len(ids)
-            if on_progress is not None:
-                on_progress(len(ids))
-            ids.clear()
-            images.clear()
-            metas.clear()
-
-        for item in items:
-            if isinstance(item, DeadLetter):
-                problems.append(f"{item.key}: {item.reason}")
-                continue
-            try:
-                image = item.image if item.image is not None else decode_image(item.data)
-            except ValueError as exc:
-                problems.append(f"{item.item_id}: {exc}")
-                continue
-            ids.append(item.item_id)
-            images.append(image)
-            metas.append(dict(item.metadata))
-            if len(ids) >= batch:
-                flush()
-        if ids:
-            flush()
-        return done, problems
-
-    def add_folder(self, root: str | Path, **kwargs: Any) -> tuple[int, list[str]]:
-        """Index every image under `root` (ids are paths relative to it)."""
-        from senri.connectors.images import ImageFolderSource
-
-        return self.add_items(ImageFolderSource(root, self.name), **kwargs)
+        """Embed, hash and upsert decoded images (an existing id is replaced); an image the
+        model fails on raises `ValueError` with the reason, and nothing is added."""
+        items = [
+            ImageItem(self.name, ident, n, b"", dict(metadata[n] if metadata else {}), image)
+            for n, (ident, image) in enumerate(zip(ids, images, strict=True))
+        ]
+        vectors, dead = self.embed(items)
+        if dead:
+            raise ValueError(dead[0].reason)
+        upsert_embeddings(self.collection, vectors)
 
     def save(self) -> Path:
         path: Path = self.collection.save()
@@ -198,24 +132,64 @@ class SimilarIndex:
         """
         if k < 1:
             raise ValueError(f"k must be >= 1; got {k}")
-        query = self.embedder.embed([image])
-        qhash = phash(image)
+        found, dead = self.embed([ImageItem("query", "query", 0, b"", {}, image)])
+        if dead:
+            raise ValueError(dead[0].reason)
+        (query,) = found
         want = max(4 * k, 50) if same_only else k
-        raw = self.collection.search(query, k=want, filter=filter)[0]
+        raw = self.collection.search(query.vector[None], k=want, filter=filter)[0]
         hits = []
         for h in raw:
             stored = h.metadata.get("phash")
-            dist = hamming(qhash, int(stored, 16)) if isinstance(stored, str) else 64
+            dist = hamming(query.phash, int(stored, 16)) if isinstance(stored, str) else 64
             hits.append(SimilarHit(h.id, float(h.score), h.metadata, dist, dist <= max_distance))
         if same_only:
             hits = sorted((h for h in hits if h.same_product), key=lambda h: (h.distance, -h.score))
         return hits[:k]
 
 
-def _model_dim() -> int:
-    from senri.operators.embed import DIM
+def index_pipeline(folder: str | Path, collection: str, *, batch: int = 16) -> dict[str, Any]:
+    """The pipeline `senri index images` runs: a folder's images, embedded, into a collection.
 
-    return DIM
+    The same mapping as YAML runs on Kafka too (``senri worker``, reading the topic `senri
+    ingest images --collection NAME` writes); see ``senri/pipelines/catalog.yaml``.
+    """
+    return {
+        "name": f"index-{collection}",
+        "inputs": {"images": {"images": str(folder), "stream": collection}},
+        "graph": {"embed": {"op": "vision.embed", "from": "images", "batch": batch}},
+        "outputs": {"vectors": {"collection": collection, "from": ["embed"]}},
+    }
+
+
+def index_folder(
+    folder: str | Path,
+    collection: str,
+    *,
+    batch: int = 16,
+    on_start: Callable[[Any], None] | None = None,
+) -> tuple[int, list[str]]:
+    """Run `index_pipeline` on the embedded runtime; returns (indexed, problems).
+
+    Unreadable and undecodable files are the pipeline's dead letters, reported with their
+    reasons, never fatal. `on_start(runtime)` sees the runtime before it runs (progress).
+    """
+    from senri.engine import spec
+    from senri.engine.graph import build
+    from senri.engine.local import LocalRuntime
+    from senri.engine.run import open_sources
+    from senri.engine.sinks import MemorySink
+    from senri.indexes.collections import CollectionSink
+
+    sink, dead = CollectionSink(collection), MemorySink()  # a bad name fails before any read
+    graph = build(spec.from_mapping(index_pipeline(folder, collection, batch=batch)))
+    runtime = LocalRuntime(
+        graph, sources=open_sources(graph, Path.cwd()), sinks={"vectors": sink}, dlq=dead
+    )
+    if on_start is not None:
+        on_start(runtime)
+    runtime.run()
+    return sink.written, [d.reason for d in dead.items]
 
 
 # -- evaluation: the same emoji drawn by different vendors -----------------------------------------

@@ -476,6 +476,49 @@ def test_ingest_exit_status_counts_dead_letters(
     assert all(dict(m.headers)["senri.reason"] for m in dead)
 
 
+def test_a_worker_fills_a_vector_collection(
+    bootstrap: str, names: Names, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images ingested onto Kafka, embedded by a worker, land in a collection on disk."""
+    import cv2
+    import numpy as np
+
+    from senri.indexes.collections import open_collection
+    from senri.ingest import ingest_images
+    from senri.models.registry import resolve
+    from senri.operators.embed import DIM
+
+    monkeypatch.setenv("SENRI_MODEL_IMAGE_EMBED", str(resolve("image/embed")))
+    monkeypatch.setenv("SENRI_HOME", str(tmp_path / "home"))  # where the collection goes
+    folder = tmp_path / "designs"
+    folder.mkdir()
+    for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        image = np.full((64, 64, 3), colour, np.uint8)
+        cv2.circle(image, (20 + 10 * i, 32), 12, (255, 255, 255), -1)
+        cv2.imwrite(str(folder / f"d{i}.png"), image)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    topic = names("images")
+    ingest_images(str(folder), "designs", bootstrap, topic=topic, dlq_topic=names("dlq"))
+    text = (
+        f"name: {names('pipe')}\n"
+        f"inputs: {{images: {{topic: {topic}, schema: image}}}}\n"
+        "graph: {embed: {op: vision.embed, from: images}}\n"
+        "outputs: {vectors: {collection: designs, from: [embed]}}\n"
+    )
+    graph = build(spec.parse_yaml(text))
+    cfg = config(bootstrap, names, stop_when_idle_s=2.0)
+    report = KafkaWorker(graph, cfg, worker_sinks(graph, None)).run()
+
+    assert report.consumed == 4 and report.dead_letters == 1
+    collection = open_collection("designs", dim=DIM)
+    assert len(collection) == 3
+    assert all(collection.get(f"d{i}.png") is not None for i in range(3))
+    item = collection.get("d0.png")
+    assert item is not None and len(item.metadata["phash"]) == 16
+    (letter,) = consume_all(bootstrap, names("dlq"), 1)
+    assert b"broken.png" in dict(letter.headers)["senri.reason"]
+
+
 def _free_port_pair() -> int:
     """A port p with p and p + 1 free (the broker listens on p, its controller on p + 1)."""
     import socket

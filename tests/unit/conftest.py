@@ -8,9 +8,11 @@ import pytest
 
 from senri.ask.frame import FramePerception, MediaIndex
 from senri.engine.operator import Device
+from senri.engine.session import GraphSession
 from senri.errors import ModelUnavailableError
 from senri.models.registry import resolve
 from senri.operators.embed import ImageEmbedder
+from senri.records import ImageItem
 from senri.scenes import street
 
 
@@ -22,6 +24,17 @@ def embedder() -> ImageEmbedder:
     except ModelUnavailableError as exc:
         pytest.fail(f"{exc} (unit tests never download)")
     return ImageEmbedder.load(Device("cpu"), threads=2)
+
+
+@pytest.fixture(scope="module")
+def embed_graph(embedder: ImageEmbedder) -> GraphSession:
+    """A one-node ``vision.embed`` graph, as `senri.query.similar.image_embedder` builds it,
+    whose operator holds the module's already-loaded model."""
+    session = GraphSession.of(
+        {"embed": {"op": "vision.embed", "from": "images"}}, inputs={"images": ImageItem}
+    )
+    session.operator("embed").model = embedder  # setup() keeps a model already there
+    return session.setup()
 
 
 StreetFixture = tuple[street.StreetWorld, dict[str, Any]]

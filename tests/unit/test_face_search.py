@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from senri.errors import ModelUnavailableError
+from senri.indexes.collections import CollectionError
 from senri.indexes.vectors import FaissCollection
 from senri.models.photos import sample_photo
 from senri.models.registry import resolve
@@ -26,7 +27,6 @@ from senri.query.faces import (
     index_faces,
     search_faces,
 )
-from senri.query.similar import CollectionError
 
 pytestmark = pytest.mark.unit
 

@@ -113,7 +113,8 @@ def test_without_ocr_and_faces_no_text_faces_or_plates(
     _, truth = street_world
     i, _, bike = both_visible(truth)
     lean = FramePerception.load(faces=False, ocr=False)
-    assert lean.text is None and lean.faces is None and lean.vehicles.reader is None
+    assert set(lean.session.graph.nodes) == {"detect", "people", "vehicles"}
+    assert lean.session.operator("vehicles").reader is None  # type: ignore[attr-defined]
     events = lean.describe(frames[i].image)
     assert {e.kind for e in events} == {"object"}
     ride = found(events, "motorcycle", box_in(bike, i))

@@ -20,7 +20,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from senri import config
+from senri.engine.session import GraphSession
 from senri.errors import DecodeError
+from senri.indexes.collections import CollectionError
 from senri.models import npm
 from senri.models.tfjs import _js_literal
 from senri.operators.embed import (
@@ -34,13 +36,7 @@ from senri.operators.embed import (
     image_size,
     phash,
 )
-from senri.query.similar import (
-    EMOJI_VERSION,
-    CollectionError,
-    SimilarIndex,
-    emoji_images,
-    recall_at,
-)
+from senri.query.similar import EMOJI_VERSION, SimilarIndex, emoji_images, recall_at
 from senri.records import Frame, ImageItem
 
 pytestmark = pytest.mark.unit
@@ -64,7 +60,7 @@ def stickers() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
 @pytest.fixture(scope="module")
 def built(
     tmp_path_factory: pytest.TempPathFactory,
-    embedder: ImageEmbedder,
+    embed_graph: GraphSession,
     stickers: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
 ) -> Path:
     """A SENRI_HOME holding collection ``stickers``: the Google emoji, category = half."""
@@ -73,7 +69,7 @@ def built(
     mp = pytest.MonkeyPatch()
     mp.setenv("SENRI_HOME", str(home))
     try:
-        index = SimilarIndex.open("stickers", create=True, embedder=embedder)
+        index = SimilarIndex.open("stickers", create=True, embedder=embed_graph)
         codes = list(google)
         metas = [{"category": "a" if i % 2 == 0 else "b"} for i in range(len(codes))]
         index.add(codes, [google[c] for c in codes], metas)
@@ -182,11 +178,11 @@ def test_embed_operator_takes_items_and_frames(
 
 def test_other_vendor_finds_the_same_emoji(
     home: Path,
-    embedder: ImageEmbedder,
+    embed_graph: GraphSession,
     stickers: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
 ) -> None:
     _, apple = stickers
-    index = SimilarIndex.open("stickers", embedder=embedder)
+    index = SimilarIndex.open("stickers", embedder=embed_graph)
     assert len(index) == COUNT
     found = sum(code in [h.id for h in index.search(img, k=5)] for code, img in apple.items())
     assert found >= 0.75 * len(apple), f"{found}/{len(apple)} in the top 5"
@@ -194,11 +190,11 @@ def test_other_vendor_finds_the_same_emoji(
 
 def test_near_duplicate_is_same_product_other_vendor_is_not(
     home: Path,
-    embedder: ImageEmbedder,
+    embed_graph: GraphSession,
     stickers: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
 ) -> None:
     google, apple = stickers
-    index = SimilarIndex.open("stickers", embedder=embedder)
+    index = SimilarIndex.open("stickers", embedder=embed_graph)
     code = list(google)[3]
     hits = index.search(decode_image(jpeg_copy(google[code])), k=3)
     assert hits[0].id == code and hits[0].same_product and hits[0].score > 0.9
@@ -257,10 +253,10 @@ def test_cli_index_and_similar(
 
 
 @pytest.fixture
-def client(home: Path, embedder: ImageEmbedder) -> TestClient:
+def client(home: Path, embed_graph: GraphSession) -> TestClient:
     from senri.api.app import Limits, create_app
 
-    return TestClient(create_app(embedder, Limits(max_bytes=200_000, max_pixels=4_000_000)))
+    return TestClient(create_app(embed_graph, Limits(max_bytes=200_000, max_pixels=4_000_000)))
 
 
 def test_api_similar_happy_path(
