@@ -29,18 +29,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from senri.boxes import iou
 from senri.records import Detections, Frame, FrameDetections
 
 MOT_IOU = 0.5
 Boxes = dict[int, npt.NDArray[np.float32]]
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0) * max(h, 0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass
@@ -78,10 +71,10 @@ class MotAccumulator:
         """Score one frame: truth object id → box, track id → box (xyxy)."""
         pairs: dict[int, int] = {}
         for g, h in self._prev.items():
-            if g in truth and h in tracks and _iou(truth[g], tracks[h]) >= self.min_iou:
+            if g in truth and h in tracks and iou(truth[g], tracks[h]) >= self.min_iou:
                 pairs[g] = h
         scored = sorted(
-            (-_iou(truth[g], tracks[h]), g, h)
+            (-iou(truth[g], tracks[h]), g, h)
             for g in truth
             for h in tracks
             if g not in pairs and h not in pairs.values()
@@ -90,7 +83,7 @@ class MotAccumulator:
             if -neg >= self.min_iou and g not in pairs and h not in pairs.values():
                 pairs[g] = h
         for g, h in pairs.items():
-            self.iou_sum += _iou(truth[g], tracks[h])
+            self.iou_sum += iou(truth[g], tracks[h])
             if g in self._last and self._last[g] != h:
                 self.id_switches += 1
             if g in self._missed_since:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from senri.boxes import iou
 from senri.engine.operator import Device
 from senri.models import eval_embed, eval_vision
 from senri.models.photos import sample_photo
@@ -77,14 +78,6 @@ PALETTE: tuple[tuple[str, str, tuple[int, int, int]], ...] = (
 SHADE = 0.8  # the palette is scored as given and at this brightness (cloth in shade)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0) * max(h, 0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[str, Any]:
     """Per-object hits of ``detector/coco`` on the hand-boxed photos, and recall per label."""
     from senri.models import onnx
@@ -104,7 +97,7 @@ def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[st
         for obj in entry["objects"]:
             want = np.asarray(obj["box"], np.float32)
             ious = [
-                _iou(want, b) if lab == obj["label"] else 0.0
+                iou(want, b) if lab == obj["label"] else 0.0
                 for b, lab in zip(boxes, labels, strict=True)
             ]
             best = int(np.argmax(ious)) if ious else -1
@@ -112,7 +105,7 @@ def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[st
             said = [
                 f"{lab} {s:.2f}"
                 for lab, b, s in zip(labels, boxes, scores, strict=True)
-                if _iou(want, b) >= MIN_IOU
+                if iou(want, b) >= MIN_IOU
             ]
             objects.append(
                 {

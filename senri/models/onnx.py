@@ -32,3 +32,20 @@ def session(path: Path, device: Device, threads: int = 1, *, integer_kernels: bo
     if device.kind == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index}))
     return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+
+
+def load(
+    name: str,
+    device: Device,
+    threads: int = 1,
+    *,
+    file: str = "",
+    integer_kernels: bool = True,
+) -> Any:
+    """An ONNX Runtime session of model card `name` (the cache, or the user's override; never
+    a download). `file` names the graph inside a directory model. This is how operators get
+    their models: they name a card, and sessions are made here, in the models layer."""
+    from senri.models.registry import resolve
+
+    path = resolve(name)
+    return session(path / file if file else path, device, threads, integer_kernels=integer_kernels)

@@ -155,10 +155,9 @@ class VoiceActivity(_SpanOperator):
 
     def setup(self, device: Device) -> None:
         if self._session is None:
-            from senri.models import registry
-            from senri.models.onnx import session
+            from senri.models import onnx
 
-            self._session = session(registry.resolve(self.model, fetch_missing=False), device)
+            self._session = onnx.load(self.model, device)
 
     def _confidence(self, span: Span) -> float:
         return round(float(span.peak), 3)

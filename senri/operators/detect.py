@@ -120,9 +120,8 @@ class DetectObjects(Operator[Frame, FrameDetections]):
         if self.model is not None:
             return
         from senri.models import onnx
-        from senri.models.registry import resolve
 
-        session = onnx.session(resolve(self.model_name), device, threads=2)
+        session = onnx.load(self.model_name, device, threads=2)
         self.model = CenterNet(session, min_score=self.min_score, iou=self.iou)
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:

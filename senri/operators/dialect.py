@@ -83,15 +83,14 @@ class DialectId(VadGated):
         if self._session is not None:
             return
         self.setup_vad(device)
-        from senri.models import registry
-        from senri.models.onnx import session
+        from senri.models import onnx, registry
 
         path = registry.resolve(self.model, fetch_missing=False)
         meta = load_metadata(path)
         self._labels = tuple(meta["labels"])
         self._clusters = tuple(meta["clusters"][label] for label in self._labels)
         self._window = int(meta["features"]["window_frames"])
-        self._session = session(path, device, self.threads)
+        self._session = onnx.load(self.model, device, self.threads)
 
     def classify(self, samples: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], int]:
         """Averaged class probabilities of 16 kHz `samples`, and how many windows they took."""

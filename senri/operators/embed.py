@@ -197,9 +197,8 @@ class ImageEmbedder:
     ) -> ImageEmbedder:
         """The cached ``image/embed`` model (``senri models fetch image/embed`` puts it there)."""
         from senri.models import onnx
-        from senri.models.registry import resolve
 
-        session = onnx.session(resolve(model), device or Device("cpu"), threads=threads)
+        session = onnx.load(model, device or Device("cpu"), threads=threads)
         return cls(session)
 
     def embed(self, images: list[Image]) -> npt.NDArray[np.float32]:

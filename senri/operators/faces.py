@@ -312,17 +312,16 @@ class FaceDetect(Operator[Frame, FrameDetections]):
 
     def setup(self, device: Device) -> None:
         from senri.models import onnx
-        from senri.models.registry import resolve
 
         if self.detector is None:
             self.detector = RetinaFace(
-                onnx.session(resolve(self.model), device, threads=2),
+                onnx.load(self.model, device, threads=2),
                 max_side=self.max_side,
                 min_score=self.min_score,
                 iou=self.iou,
             )
         if (self.traits or self.embed) and self.describer is None:
-            self.describer = FaceRes(onnx.session(resolve(self.embed_model), device, threads=2))
+            self.describer = FaceRes(onnx.load(self.embed_model, device, threads=2))
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:
         if self.detector is None or ((self.traits or self.embed) and self.describer is None):

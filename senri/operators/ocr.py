@@ -102,10 +102,9 @@ class TextReader:
     ) -> TextReader:
         """Both models from the cache (`registry.resolve`, no fetch) on `device`."""
         from senri.models import onnx
-        from senri.models.registry import resolve
 
-        det = onnx.session(resolve(detector_model), device, threads=2)
-        rec = onnx.session(resolve(model), device, threads=2)
+        det = onnx.load(detector_model, device, threads=2)
+        rec = onnx.load(model, device, threads=2)
         return cls(det, rec, **settings)
 
     def read(self, image: np.ndarray) -> list[TextLine]:

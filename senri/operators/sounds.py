@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,7 +68,7 @@ Probs = npt.NDArray[np.float32]
 class AudioSetModel:
     """The quantised YAMNet session with its class names and quantisation parameters."""
 
-    def __init__(self, folder: Path, device: Device) -> None:
+    def __init__(self, name: str, device: Device) -> None:
         try:
             import onnx
             from onnx import numpy_helper
@@ -78,8 +77,10 @@ class AudioSetModel:
                 "onnx", "audio.sounds (reading the model's quantisation)", "audio"
             ) from None
 
-        from senri.models.onnx import session
+        from senri.models import onnx as runtime
+        from senri.models.registry import resolve
 
+        folder = resolve(name)
         graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
         q = {
             i.name: float(numpy_helper.to_array(i))
@@ -89,7 +90,7 @@ class AudioSetModel:
         }
         self.in_scale, self.in_zero = q["audio_scale"], q["audio_zero_point"]
         self.out_scale, self.out_zero = q["class_scores_scale"], q["class_scores_zero_point"]
-        self.session = session(folder / "model.onnx", device, integer_kernels=False)
+        self.session = runtime.load(name, device, file="model.onnx", integer_kernels=False)
         with (folder / "yamnet_class_map.csv").open(newline="") as fh:
             self.names = [row["display_name"] for row in csv.DictReader(fh)]
         self.index = {n: i for i, n in enumerate(self.names)}
@@ -168,9 +169,8 @@ class Sounds(Operator[AudioChunk, EventBatch]):
     def setup(self, device: Device) -> None:
         if self._model is not None:
             return
-        from senri.models import registry
 
-        self._model = AudioSetModel(registry.resolve(self.model, fetch_missing=False), device)
+        self._model = AudioSetModel(self.model, device)
         index = self._model.index
         self._urban = {
             label: np.array([index[n] for n in names if n in index], np.intp)

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from senri.boxes import iou
 from senri.demo import Summary
 from senri.engine.run import RunResult
 from senri.indexes.query import Eq, Query
@@ -73,15 +74,6 @@ def load_objects(store_path: Path) -> list[Event]:
 def frame_index(event: Event, truth: dict[str, Any]) -> int:
     """The frame an event came from, from its time and the world's clock."""
     return round((event.time - float(truth["start_time"])) * int(truth["fps"]))
-
-
-def iou(a: Any, b: Any) -> float:
-    """IoU of two xyxy boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def align(events: list[Event], truth: dict[str, Any]) -> list[Alignment]:

@@ -21,12 +21,13 @@ from senri.ask.frame import (
     UnknownStreamError,
     frame_events,
 )
+from senri.boxes import iou
 from senri.connectors.video import VideoSource
 from senri.errors import DecodeError
 from senri.indexes.store import MemoryEventStore
 from senri.records import Event, Frame
 from senri.scenes import street
-from senri.scenes.summary import iou, street_pipeline
+from senri.scenes.summary import street_pipeline
 from tests.unit.conftest import StreetFixture
 
 pytestmark = pytest.mark.unit

@@ -10,11 +10,12 @@ import pytest
 import soundfile as sf
 import soxr
 
+from senri.boxes import iou_matrix
 from senri.engine.operator import Device, Stateful
 from senri.operators.audio import Loudness, VoiceActivity
 from senri.operators.colour import DominantColour, colour_name
 from senri.operators.motion import MotionDetector
-from senri.operators.track import Tracker, iou_matrix
+from senri.operators.track import Tracker
 from senri.records import AudioChunk, Detections, Frame, FrameDetections
 
 pytestmark = pytest.mark.unit
