@@ -19,6 +19,7 @@ from rich.table import Table
 
 from senri import __version__, config
 from senri.ask import cli as ask_cli
+from senri.ask.eval_cli import eval_app
 from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
@@ -448,6 +449,7 @@ app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
 similar_cli.mount(app)
 ask_cli.mount(app)
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -164,10 +164,8 @@ def write_thumbnails(answer: Any, media: Any, folder: Path) -> Any:
 
 
 def mount(app: typer.Typer) -> None:
-    """Add ``ask``, ``search`` and ``eval ask`` to the `senri` app."""
-    from senri.ask.eval_cli import eval_app
+    """Add ``ask`` and ``search`` to the `senri` app."""
     from senri.ask.search_cli import search
 
     app.command("ask")(ask)
     app.command("search")(search)
-    app.add_typer(eval_app, name="eval")

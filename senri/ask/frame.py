@@ -44,6 +44,7 @@ from senri.engine.session import GraphSession
 from senri.errors import DecodeError, SenriError
 from senri.indexes.query import MAX_LIMIT, And, Eq, Filter, Or, Query, Range
 from senri.operators.faces import MAX_PIXELS
+from senri.operators.ocr import TextReader
 from senri.records import Event, Frame, FrameDetections
 
 FRAME_KINDS = ("object", "text", "face")
@@ -121,10 +122,10 @@ class FramePerception:
         outputs = {"objects": ["vehicles"]}
         outputs.update({name: [name] for name in ("text", "faces") if name in nodes})
         session = GraphSession.of(nodes, inputs={"frames": Frame}, outputs=outputs, device=device)
-        if ocr:  # one OCR model pair for plates and frame text
-            vehicles = session.operator("vehicles")
-            vehicles.setup(device or Device("cpu"))
-            session.operator("text").reader = vehicles.reader  # type: ignore[attr-defined]
+        if ocr:  # one OCR model pair for plates and frame text; setup() keeps what is there
+            reader = TextReader.load(device or Device("cpu"))
+            for name in ("vehicles", "text"):
+                session.operator(name).reader = reader  # type: ignore[attr-defined]
         return cls(session.setup())
 
     def describe(

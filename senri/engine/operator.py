@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
+from senri.device import Device
+
 In = TypeVar("In")
 Out = TypeVar("Out")
 JSON = dict[str, Any]
@@ -41,41 +43,6 @@ class BatchPolicy:
             raise ValueError(f"BatchPolicy.max_size must be >= 1; got {self.max_size}")
         if self.max_wait_ms < 0:
             raise ValueError(f"BatchPolicy.max_wait_ms must be >= 0; got {self.max_wait_ms}")
-
-
-@dataclass(frozen=True, slots=True)
-class Device:
-    """Where an operator runs: ``Device("cpu")`` or ``Device("cuda", 0)``."""
-
-    kind: str = "cpu"
-    index: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("cpu", "cuda"):
-            raise ValueError(f"device kind must be 'cpu' or 'cuda'; got {self.kind!r}")
-
-    @classmethod
-    def parse(cls, text: str) -> Device:
-        """Parse ``cpu``, ``cuda`` or ``cuda:N``; ``auto`` picks CUDA when ONNX Runtime has it."""
-        if text == "auto":
-            return cls.auto()
-        kind, _, index = text.partition(":")
-        try:
-            return cls(kind, int(index) if index else 0)
-        except ValueError as exc:
-            raise ValueError(f"bad device {text!r}: use cpu, cuda, cuda:N or auto") from exc
-
-    @classmethod
-    def auto(cls) -> Device:
-        try:
-            import onnxruntime
-        except ImportError:
-            return cls("cpu")
-        has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-        return cls("cuda") if has_cuda else cls("cpu")
-
-    def __str__(self) -> str:
-        return self.kind if self.kind == "cpu" else f"{self.kind}:{self.index}"
 
 
 class Operator(Generic[In, Out]):

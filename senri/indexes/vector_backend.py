@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from senri.engine.operator import Device
+from senri.device import Device
 from senri.errors import MissingDependencyError
 
 Kind = Literal["flat", "hnsw", "ivfpq"]

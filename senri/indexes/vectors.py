@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from senri.engine.operator import Device
+from senri.device import Device
 from senri.errors import SenriError
 from senri.indexes import vector_backend as backend
 from senri.indexes import vector_persist as persist

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from senri.boxes import iou
-from senri.engine.operator import Device
+from senri.device import Device
 from senri.models import eval_embed, eval_vision
 from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name

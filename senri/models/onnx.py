@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from senri.engine.operator import Device
+from senri.device import Device
 from senri.errors import MissingDependencyError
 
 
