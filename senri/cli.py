@@ -19,10 +19,10 @@ from rich.table import Table
 
 from senri import __version__, config
 from senri.ask import cli as ask_cli
-from senri.ask.eval_cli import eval_app
 from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
+from senri.evaluation.ask.cli import eval_app
 from senri.query import cli as similar_cli
 from senri.services.cli import app as services_app
 
@@ -381,7 +381,8 @@ def models_eval(
     ),
 ) -> None:
     """Print a model's accuracy on a held-out set (synthetic; see each card's evaluation)."""
-    from senri.models import eval_audio, evaluate
+    from senri.evaluation import audio as eval_audio
+    from senri.evaluation import models as evaluate
 
     for name in names:
         if name in evaluate.EVALUATIONS:

@@ -83,14 +83,20 @@ class GraphSession:
             self._ops[name] = op
         self._ready = True
 
-    def run(self, **inputs: list[Any]) -> StepResult:
-        """Run the items of each named input through the graph; outputs and dead letters."""
+    def run(self, *, finishing: bool = False, **inputs: list[Any]) -> StepResult:
+        """Run the items of each named input through the graph; outputs and dead letters.
+
+        Stateful operators keep their state between runs, as over a stream; `finishing` ends
+        the streams after these items, so what operators hold back (open spans) comes out.
+        """
         unknown = sorted(set(inputs) - set(self.graph.inputs))
         if unknown:
             raise ValueError(f"no input {unknown[0]!r}; inputs: {', '.join(self.graph.inputs)}")
         with self._lock:
             self._setup()
-            return run_step(self.graph, self._ops, inputs, metrics=self.metrics)
+            return run_step(
+                self.graph, self._ops, inputs, finishing=finishing, metrics=self.metrics
+            )
 
     def close(self) -> None:
         """Tear every operator down (models released); the session sets up again if run."""

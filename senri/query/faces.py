@@ -8,7 +8,7 @@ pixels, a string so every vector store can hold it) and ``face_score``.
 
 `search_faces` detects the faces of a query image and returns, for each (largest first), the
 `k` nearest indexed faces; ``same_person`` marks hits at or above `SAME_PERSON` cosine, the
-threshold of the ``faces/embed`` evaluation (`senri.models.eval_vision.FACE_THRESHOLD`), which
+threshold of the ``faces/embed`` evaluation (`senri.evaluation.vision.FACE_THRESHOLD`), which
 is measured on two identities only: treat it as a starting point, not a calibrated value.
 
 Collections live where the image collections do (``$SENRI_HOME/collections/<name>``, see

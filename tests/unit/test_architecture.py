@@ -22,13 +22,9 @@ TOOLING = (
     "senri.synth",
     "senri.scenes",
     "senri.demo",
-    "senri.models.eval_",
-    "senri.models.evaluate",
+    "senri.evaluation",
     "senri.models.training",
     "senri.ask.archive",
-    "senri.ask.bench",
-    "senri.ask.oracle",
-    "senri.ask.eval_cli",
 )
 """Sample worlds, evaluations, benchmarks and training: they may import the product, never the
 other way round."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from senri.ask import archive as arc
-from senri.ask.oracle import SpecError, evaluate
+from senri.evaluation.ask.oracle import SpecError, evaluate
 from senri.indexes import query as q
 from senri.indexes.sqlite import SqliteEventStore
 from senri.indexes.store import MemoryEventStore

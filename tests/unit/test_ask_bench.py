@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from senri.ask import bench
 from senri.ask.archive import Archive, generate
-from senri.ask.eval_cli import eval_app
-from senri.ask.oracle import OPS
+from senri.evaluation.ask import bench
+from senri.evaluation.ask.cli import eval_app
+from senri.evaluation.ask.oracle import OPS
 from senri.indexes.store import MemoryEventStore
 
 pytestmark = pytest.mark.unit

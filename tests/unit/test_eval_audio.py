@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from senri.demo import word_error_rate
-from senri.models import eval_audio
+from senri.evaluation import audio as eval_audio
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The ``image/embed`` evaluation (`senri.models.eval_embed`) at small sizes.
+"""The ``image/embed`` evaluation (`senri.evaluation.embed`) at small sizes.
 
 Bounds are the numbers measured at these sizes minus a margin; everything is deterministic.
 Needs the cached ``image/embed`` model and emoji tarballs (unit tests never download) and the
@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from senri import config
-from senri.models import eval_embed, evaluate, npm
+from senri.evaluation import embed as eval_embed
+from senri.evaluation import models as evaluate
+from senri.models import npm
 from senri.models.photos import sample_photo
 from senri.operators.embed import ImageEmbedder
 from senri.query.similar import EMOJI_VERSION, emoji_images

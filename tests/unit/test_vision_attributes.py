@@ -14,7 +14,7 @@ import pytest
 from senri.engine.memory import run_in_memory
 from senri.engine.operator import Device, OperatorRegistry
 from senri.errors import ModelUnavailableError
-from senri.models.evaluate import evaluate, report
+from senri.evaluation.models import evaluate, report
 from senri.models.photos import sample_photo
 from senri.models.registry import resolve
 from senri.operators.attributes import (

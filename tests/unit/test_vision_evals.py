@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from senri.models import eval_vision, evaluate
-from senri.models.eval_vision import MotAccumulator
+from senri.evaluation import models as evaluate
+from senri.evaluation import vision as eval_vision
+from senri.evaluation.vision import MotAccumulator
 
 pytestmark = pytest.mark.unit
 

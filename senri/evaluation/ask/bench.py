@@ -26,10 +26,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from senri.ask.archive import Archive
-from senri.ask.oracle import Expected, evaluate
 from senri.ask.types import UNANSWERABLE
+from senri.evaluation.ask.oracle import Expected, evaluate
 
-QUESTIONS = Path(__file__).with_name("bench") / "questions.jsonl"
+QUESTIONS = Path(__file__).with_name("questions.jsonl")
 TYPES = (
     "count",
     "exists",

@@ -1,6 +1,6 @@
 """Evaluation of the ``image/embed`` model: augmented copies, stickers across vendors, fonts.
 
-`senri.models.evaluate` registers `image_embed` as ``image/embed`` (``senri models eval
+`senri.evaluation.models` registers `image_embed` as ``image/embed`` (``senri models eval
 image/embed``). Three parts, each deterministic for a given configuration:
 
 - ``augmented``: a catalog of emoji by one vendor (cached npm tarball, see

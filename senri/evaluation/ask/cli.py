@@ -58,7 +58,7 @@ def ask(
 ) -> None:
     """Ask the benchmark questions and print VQA accuracy, latency and refusals."""
     from senri.ask import archive as arc
-    from senri.ask import bench
+    from senri.evaluation.ask import bench
 
     console = Console()
     items = bench.load_questions(questions)[:limit]

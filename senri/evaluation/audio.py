@@ -25,8 +25,8 @@ import numpy.typing as npt
 import soundfile as sf
 import soxr
 
-from senri.engine.operator import Device, Operator
-from senri.records import AudioChunk, Event, EventBatch
+from senri.engine.session import GraphSession
+from senri.records import AudioChunk, Event
 
 SR = 16_000
 HELD_OUT = (
@@ -71,9 +71,18 @@ def _stream(clip: npt.NDArray[np.float32], name: str, pad: float = 0.6) -> list[
     ]
 
 
-def _events(op: Operator[AudioChunk, EventBatch], chunks: list[AudioChunk]) -> list[Event]:
-    batches = op.process(chunks) + op.finish()
-    return [e for b in batches for e in b.events]
+def _graph(op: str, **settings: Any) -> GraphSession:
+    """A one-node graph of operator `op` over audio chunks, set up once (models load)."""
+    nodes = {"node": {"op": op, "from": "audio", **settings}}
+    return GraphSession.of(nodes, inputs={"audio": AudioChunk}).setup()
+
+
+def _events(session: GraphSession, chunks: list[AudioChunk]) -> list[Event]:
+    """The events of one stream of `chunks`, through to the end of the stream."""
+    step = session.run(audio=chunks, finishing=True)
+    if step.dead:
+        raise ValueError(step.dead[0].reason)
+    return [e for b in step.outputs["node"] for e in b.events]
 
 
 @dataclass
@@ -100,11 +109,9 @@ class SpeechScore:
 def evaluate_speech(model: str) -> SpeechScore:
     """WER of `audio.speech` with registry model `model` on the held-out sentences."""
     from senri.demo import word_error_rate
-    from senri.operators.speech import Speech
 
     language = "en" if model == "speech/multi" else None
-    op = Speech(model=model, language=language, fallback=False)
-    op.setup(Device("cpu"))
+    op = _graph("audio.speech", model=model, language=language, fallback=False)
     score = SpeechScore(model)
     try:
         for voice in VOICES:
@@ -126,7 +133,7 @@ def evaluate_speech(model: str) -> SpeechScore:
                     if errors / n > score.worst[0]:
                         score.worst = (errors / n, text, said.strip())
     finally:
-        op.teardown()
+        op.close()
     return score
 
 
@@ -191,10 +198,8 @@ class SoundScore:
 
 def evaluate_sounds(model: str = "sounds/audioset") -> SoundScore:
     """Urban-label accuracy of `audio.sounds` (urban labels only) on the synthetic clip set."""
-    from senri.operators.sounds import Sounds
 
-    op = Sounds(model=model, urban_only=True)
-    op.setup(Device("cpu"))
+    op = _graph("audio.sounds", model=model, urban_only=True)
     score = SoundScore()
     for expected, description, clip in sound_clips():
         labels = {e.label for e in _events(op, _stream(clip, description))}
@@ -240,14 +245,12 @@ def evaluate_sound_files(
 ) -> LabelledFileScore:
     """YAMNet's top-5 AudioSet classes on the named files of the freedesktop sound theme."""
     from senri.connectors import open_source
-    from senri.operators.sounds import Sounds
 
     score = LabelledFileScore()
     if not folder.is_dir():
         return score
     for name, expected in FREEDESKTOP_LABELS.items():
-        op = Sounds(model=model)
-        op.setup(Device("cpu"))
+        op = _graph("audio.sounds", model=model)
         chunks = [
             c for c in open_source({"audio": str(folder / name)}, name) if isinstance(c, AudioChunk)
         ]
@@ -281,8 +284,9 @@ def evaluate_dialect(model: str = "dialect/lre", per_dialect: int | None = None)
     from senri.models.training import dialect_corpus as corpus
     from senri.operators.dialect import DialectId
 
-    op = DialectId(model=model)
-    op.setup(Device("cpu"))
+    session = _graph("audio.dialect", model=model)
+    op = session.operator("node")
+    assert isinstance(op, DialectId)
     cluster_of = {d.label: d.cluster for d in corpus.DIALECTS}
     score = DialectScore()
     for spec in corpus.specs("heldout_both", per_dialect=per_dialect):

@@ -2,7 +2,7 @@
 
 ``evaluate("detector/coco")`` runs the detector on scikit-image's sample photos (the
 ``data/photos`` card, `senri.models.photos`) and compares with boxes drawn by hand in
-``senri/models/eval_data/vision_boxes.json``: an object is found when a detection of the same
+``senri/evaluation/data/vision_boxes.json``: an object is found when a detection of the same
 label overlaps it with IoU >= 0.5. It also scores `colour_name` (used by the colour and
 attribute operators on the detector's boxes) on a generated palette of CSS named colours, at
 full brightness and in shade, each with the name a person would give it.
@@ -12,8 +12,8 @@ they are not a measure of accuracy in the field.
 
 ``vision.track`` (CLEAR-MOT on sample worlds and hard hand-made sequences), ``faces/embed``
 (verification on augmented face photos) and ``ocr/rec`` (rendered licence plates) live in
-`senri.models.eval_vision`, ``image/embed`` (augmented and cross-vendor sticker recall, font
-identification) in `senri.models.eval_embed`; each evaluation has a printer in `REPORTERS`.
+`senri.evaluation.vision`, ``image/embed`` (augmented and cross-vendor sticker recall, font
+identification) in `senri.evaluation.embed`; each evaluation has a printer in `REPORTERS`.
 
 Example:
     >>> result = evaluate("detector/coco")          # doctest: +SKIP
@@ -32,11 +32,12 @@ import numpy as np
 
 from senri.boxes import iou
 from senri.device import Device
-from senri.models import eval_embed, eval_vision
+from senri.evaluation import embed as eval_embed
+from senri.evaluation import vision as eval_vision
 from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name
 
-BOXES = Path(__file__).resolve().parent / "eval_data" / "vision_boxes.json"
+BOXES = Path(__file__).resolve().parent / "data" / "vision_boxes.json"
 MIN_IOU = 0.5
 
 # (expected name, CSS colour name, RGB): colours whose everyday name is not in doubt.

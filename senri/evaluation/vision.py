@@ -1,6 +1,6 @@
 """Evaluations of the tracker, the face descriptor and plate OCR, on generated data.
 
-`senri.models.evaluate` registers these in ``EVALUATIONS``; each returns a JSON-able dict.
+`senri.evaluation.models` registers these in ``EVALUATIONS``; each returns a JSON-able dict.
 
 - ``vision.track``: CLEAR-MOT (MOTA, ID switches, fragmentations, false positives, misses)
   of ``vision.motion`` → ``vision.track`` on sample worlds (`senri.synth`) decoded with
@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.boxes import iou
+from senri.engine.session import GraphSession
 from senri.records import Detections, Frame, FrameDetections
 
 MOT_IOU = 0.5
@@ -167,19 +168,23 @@ def track_world(seed: int, duration: float = 20.0, root: Path | None = None) -> 
     from senri import synth
     from senri.connectors.video import VideoSource
     from senri.operators.motion import MotionDetector
-    from senri.operators.track import Tracker
 
     with tempfile.TemporaryDirectory(prefix="senri-eval-track-") as tmp:
         world = synth.generate(Path(root or tmp) / f"seed{seed}", seed=seed, duration=duration)
         truth = synth.load_truth(world.truth)
         size = (int(truth["size"][0]), int(truth["size"][1]))
-        motion, tracker = MotionDetector(), Tracker()
+        nodes = {
+            "motion": {"op": "vision.motion", "from": "frames"},
+            "track": {"op": "vision.track", "from": "motion"},
+        }
+        graph = GraphSession.of(nodes, inputs={"frames": Frame}).setup()
+        min_area = MotionDetector().min_area
         acc = MotAccumulator()
         for item in VideoSource(world.video, "cam1", start_time=0.0):
             if not isinstance(item, Frame):
                 raise ValueError(f"cannot decode the world of seed {seed}: {item}")
-            (fd,) = tracker.process(motion.process([item]))
-            gt = world_truth_boxes(truth["objects"], item.pts, size, motion.min_area)
+            (fd,) = graph.run(frames=[item]).outputs["track"]
+            gt = world_truth_boxes(truth["objects"], item.pts, size, min_area)
             acc.update(gt, _tracked(fd))
     return {"seed": seed, **acc.summary()}
 
@@ -219,10 +224,10 @@ def track_hard(
     Truth counts only where an object is in view (not hidden), so misses there come from
     dropouts and track confirmation, and a lost identity after a hiding shows as an ID switch.
     """
-    from senri.operators.track import Tracker
-
+    nodes = {"track": {"op": "vision.track", "from": "detections"}}
+    tracker = GraphSession.of(nodes, inputs={"detections": FrameDetections}).setup()
     rng = np.random.default_rng(seed)
-    tracker, acc = Tracker(), MotAccumulator()
+    acc = MotAccumulator()
     image = np.zeros((240, 320, 3), np.uint8)
     for k in range(HARD_FRAMES):
         visible = [m for m in movers if not any(k in r for r in m.hidden)]
@@ -231,7 +236,9 @@ def track_hard(
         order = rng.permutation(len(seen))  # detectors promise no order
         dets = Detections.create(np.array([seen[i] for i in order], np.float32).reshape(-1, 4))
         frame = Frame("hard", k, k / 10, k / 10, image)
-        (fd,) = tracker.process([FrameDetections(frame, dets, kind="motion")])
+        (fd,) = tracker.run(detections=[FrameDetections(frame, dets, kind="motion")]).outputs[
+            "track"
+        ]
         acc.update(truth, _tracked(fd))
     return acc.summary()
 
