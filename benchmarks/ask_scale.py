@@ -1,6 +1,6 @@
 """How question latency grows with the archive: `senri ask` over 1x, 10x, 100x its size.
 
-The generated archive (`senri.ask.archive.generate`, 2,214 events over four days) is copied
+The generated archive (`senri.worlds.archive.generate`, 2,214 events over four days) is copied
 K times, each copy shifted four days later with its own ids, into a fresh SQLite store (or the
 Elasticsearch index given with --store, emptied first). For each size it prints the store's
 event count, the fill time, and per question the answer latency (median of 5 runs) for a
@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from senri.ask.archive import generate
 from senri.ask.engine import Asker
 from senri.ask.vocab import TextEmbedder, Vocabulary
 from senri.engine.kafka_runtime import open_store
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
+from senri.worlds.archive import generate
 
 SHIFT = 4 * 86_400.0
 QUESTIONS = (

@@ -26,7 +26,7 @@ from senri.operators.dialect import DialectId
 from senri.operators.sounds import Sounds
 from senri.operators.speech import Speech
 from senri.records import AudioChunk, EventBatch
-from senri.synth import sound
+from senri.worlds.shapes import sound
 
 Factory = Callable[[], Operator[AudioChunk, EventBatch]]
 

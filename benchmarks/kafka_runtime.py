@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from senri import codec, synth
+from senri import codec
 from senri.connectors import VideoSource
 from senri.connectors.kafka import (
     BusProducer,
@@ -50,6 +50,7 @@ from senri.engine.sinks import MemorySink
 from senri.ingest import ingest
 from senri.services import kafka_bootstrap
 from senri.services.resolve import resolved
+from senri.worlds import shapes
 
 GRAPH = """
 name: bench
@@ -196,7 +197,7 @@ def main() -> None:
     bootstrap = parse_bus(args.bus) if args.bus else kafka_bootstrap()
     prefix = f"senri.bench.{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
-        synth.generate(Path(tmp), seed=7)
+        shapes.generate(Path(tmp), seed=7)
         video = Path(tmp) / "camera.mp4"
         data = frames(video, args.frames)
         paced = data[: min(len(data), int(args.rate * 10))]

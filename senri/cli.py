@@ -154,10 +154,9 @@ def demo(
     colour, loudness, voice activity, transcripts, sirens and horns, dialect), then a street
     of real photographs (COCO detection, tracking, clothing colour).
     """
-    from senri.demo import prepare_world, run_demo, timeline
+    from senri import worlds
     from senri.models import registry as catalog
-    from senri.scenes.summary import prepare_street, run_street
-    from senri.synth import load_truth
+    from senri.worlds.shapes.run import timeline
 
     root = out or config.home() / "demo"
     try:
@@ -167,13 +166,13 @@ def demo(
                 with console.status(f"fetching model {name} ({', '.join(card.requirements)})"):
                     catalog.fetch(name)
         with console.status("preparing the sample worlds"):
-            prepare_world(root, seed=seed, regenerate=regenerate)
-            prepare_street(root, seed=seed, regenerate=regenerate)
+            for world in worlds.WORLDS:
+                worlds.prepare(world, root, seed=seed, regenerate=regenerate)
         result, summary = _run_with_progress(
-            lambda on_start: run_demo(root, seed=seed, on_start=on_start)
+            lambda on_start: worlds.run("shapes", root, seed=seed, on_start=on_start)
         )
         street, street_summary = _run_with_progress(
-            lambda on_start: run_street(root, seed=seed, on_start=on_start)
+            lambda on_start: worlds.run("street", root, seed=seed, on_start=on_start)
         )
     except SenriError as exc:
         _fail(str(exc))
@@ -181,7 +180,7 @@ def demo(
     console.print(
         _summary_table("senri demo: camera + microphone, measured vs truth", summary.rows)
     )
-    origin = float(load_truth(root / "truth.json")["start_time"])
+    origin = float(worlds.load_truth(root / "truth.json")["start_time"])
     console.print("[italic]timeline (seconds from the start of the streams)[/]")
     for offset, stream, text in timeline(result.stores["events"], origin):
         console.print(f"  {offset:5.1f}  {stream:<6} {escape(text)}")

@@ -108,7 +108,7 @@ class SpeechScore:
 
 def evaluate_speech(model: str) -> SpeechScore:
     """WER of `audio.speech` with registry model `model` on the held-out sentences."""
-    from senri.demo import word_error_rate
+    from senri.worlds.shapes.run import word_error_rate
 
     language = "en" if model == "speech/multi" else None
     op = _graph("audio.speech", model=model, language=language, fallback=False)

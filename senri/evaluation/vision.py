@@ -3,7 +3,7 @@
 `senri.evaluation.models` registers these in ``EVALUATIONS``; each returns a JSON-able dict.
 
 - ``vision.track``: CLEAR-MOT (MOTA, ID switches, fragmentations, false positives, misses)
-  of ``vision.motion`` → ``vision.track`` on sample worlds (`senri.synth`) decoded with
+  of ``vision.motion`` → ``vision.track`` on sample worlds (`senri.worlds.shapes`) decoded with
   `VideoSource`, against the truth paths; plus `Tracker` alone on hand-made hard sequences
   (two objects crossing, one hidden for a few frames) built as noisy detections with dropouts.
 - ``faces/embed``: face verification with the FaceRes descriptor on augmented copies of the
@@ -146,7 +146,7 @@ def world_truth_boxes(
     objects: list[dict[str, Any]], t: float, size: tuple[int, int], min_area: float
 ) -> Boxes:
     """Truth boxes at pts `t`, clipped to the frame; slivers under `min_area` px are left out."""
-    from senri.synth import position_at
+    from senri.worlds.shapes import position_at
 
     out: Boxes = {}
     for obj in objects:
@@ -165,13 +165,13 @@ def world_truth_boxes(
 
 def track_world(seed: int, duration: float = 20.0, root: Path | None = None) -> dict[str, Any]:
     """``vision.motion`` → ``vision.track`` on the sample world of `seed`, scored per frame."""
-    from senri import synth
     from senri.connectors.video import VideoSource
     from senri.operators.motion import MotionDetector
+    from senri.worlds import shapes
 
     with tempfile.TemporaryDirectory(prefix="senri-eval-track-") as tmp:
-        world = synth.generate(Path(root or tmp) / f"seed{seed}", seed=seed, duration=duration)
-        truth = synth.load_truth(world.truth)
+        world = shapes.generate(Path(root or tmp) / f"seed{seed}", seed=seed, duration=duration)
+        truth = shapes.load_truth(world.truth)
         size = (int(truth["size"][0]), int(truth["size"][1]))
         nodes = {
             "motion": {"op": "vision.motion", "from": "frames"},

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from senri.demo import word_error_rate
 from senri.indexes.query import And, Eq, Exists, In, Query
 from senri.indexes.sqlite import SqliteEventStore
+from senri.worlds.shapes.run import word_error_rate
 
 pytestmark = pytest.mark.e2e
 

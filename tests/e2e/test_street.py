@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from senri.scenes import street
-from senri.scenes.summary import align, load_objects, run_street, tracks
+from senri.worlds import street
+from senri.worlds.street.run import align, load_objects, run_street, tracks
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_questions_over_the_street_run_match_truth(tmp_path: Path) -> None:
     from senri.ask.engine import Asker
     from senri.ask.vocab import TextEmbedder, Vocabulary
     from senri.indexes.sqlite import SqliteEventStore
-    from senri.scenes.summary import plate_of
+    from senri.worlds.street.run import plate_of
 
     result, _ = run_street(tmp_path, seed=7)
     truth = street.load_truth(tmp_path / street.TRUTH_NAME)

@@ -1,6 +1,6 @@
 """Questions over the generated archive give the same answers on Elasticsearch as on SQLite.
 
-The archive (`senri.ask.archive.generate(7)`) is written to a fresh Elasticsearch index named
+The archive (`senri.worlds.archive.generate(7)`) is written to a fresh Elasticsearch index named
 after this module and to a SQLite store; every question (counts, yes/no, lists, times,
 which stream, colours, distinct values, comparisons, what was said while a sound played,
 and refusals) must give the same `short` and `value` on both. The node comes from
@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from senri.ask import archive as arc
 from senri.ask.engine import Asker
 from senri.ask.vocab import Vocabulary
 from senri.indexes.elasticsearch import ElasticsearchEventStore
@@ -22,6 +21,7 @@ from senri.indexes.sqlite import SqliteEventStore
 from senri.services import elasticsearch_url, manager
 from senri.services.probes import probe_elasticsearch
 from senri.services.settings import elasticsearch_endpoint
+from senri.worlds import archive as arc
 
 pytestmark = pytest.mark.integration
 

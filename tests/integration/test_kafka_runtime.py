@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from senri import codec, synth
+from senri import codec
 from senri.connectors import AudioSource, VideoSource
 from senri.connectors.kafka import (
     BusProducer,
@@ -40,6 +40,7 @@ from senri.engine.sinks import MemorySink, events_of
 from senri.indexes.stores import open_store
 from senri.ingest import ingest, ingest_audio, ingest_video
 from senri.records import AudioChunk, Event
+from senri.worlds import shapes
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ VIDEO_GRAPH = """
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("world")
-    synth.generate(root, seed=7)
+    shapes.generate(root, seed=7)
     return root
 
 

@@ -13,7 +13,7 @@ from senri.errors import ModelUnavailableError
 from senri.models.registry import resolve
 from senri.operators.embed import ImageEmbedder
 from senri.records import ImageItem
-from senri.scenes import street
+from senri.worlds import street
 
 
 @pytest.fixture(scope="module")

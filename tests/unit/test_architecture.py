@@ -18,14 +18,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2] / "senri"
 
-TOOLING = (
-    "senri.synth",
-    "senri.scenes",
-    "senri.demo",
-    "senri.evaluation",
-    "senri.models.training",
-    "senri.ask.archive",
-)
+TOOLING = ("senri.worlds", "senri.evaluation", "senri.models.training")
 """Sample worlds, evaluations, benchmarks and training: they may import the product, never the
 other way round."""
 

@@ -1,8 +1,8 @@
 """``POST /ask`` and ``POST /vqa`` over a generated archive, uploads and archived frames.
 
-The archive is `senri.ask.archive.generate(7)` in a SQLite store; every expected answer is
+The archive is `senri.worlds.archive.generate(7)` in a SQLite store; every expected answer is
 computed here from the archive's truth (tracks, utterances, sounds), never by the engine.
-Uploaded pictures come from the street world (`senri.scenes.street`, seed 7) and are
+Uploaded pictures come from the street world (`senri.worlds.street`, seed 7) and are
 described by the real vision models; its truth file says what each frame shows.
 """
 
@@ -20,12 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from senri.api.app import create_app
-from senri.ask import archive as arc
 from senri.ask.frame import FramePerception, MediaIndex
 from senri.ask.vocab import Vocabulary
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
-from senri.scenes import street
+from senri.worlds import archive as arc
+from senri.worlds import street
 from tests.unit.conftest import StreetFixture
 
 pytestmark = pytest.mark.unit

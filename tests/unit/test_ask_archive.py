@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from senri.ask import archive as arc
 from senri.evaluation.ask.oracle import SpecError, evaluate
 from senri.indexes import query as q
 from senri.indexes.sqlite import SqliteEventStore
 from senri.indexes.store import MemoryEventStore
 from senri.operators.colour import COLOURS
+from senri.worlds import archive as arc
 
 pytestmark = pytest.mark.unit
 

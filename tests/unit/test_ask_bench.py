@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from senri.ask.archive import Archive, generate
 from senri.evaluation.ask import bench
 from senri.evaluation.ask.cli import eval_app
 from senri.evaluation.ask.oracle import OPS
 from senri.indexes.store import MemoryEventStore
+from senri.worlds.archive import Archive, generate
 
 pytestmark = pytest.mark.unit
 

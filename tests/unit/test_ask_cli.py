@@ -1,6 +1,6 @@
 """``senri ask`` and ``senri eval ask`` through the main CLI, over a generated archive.
 
-Expected answers are computed from the archive's truth (`senri.ask.archive.generate(7)`);
+Expected answers are computed from the archive's truth (`senri.worlds.archive.generate(7)`);
 the picture for ``--image`` is a street-world frame whose truth says what it shows.
 """
 
@@ -14,11 +14,11 @@ import cv2
 import pytest
 from typer.testing import CliRunner
 
-from senri.ask import archive as arc
 from senri.ask.frame import MediaIndex
 from senri.cli import app
 from senri.indexes.sqlite import SqliteEventStore
-from senri.scenes import street
+from senri.worlds import archive as arc
+from senri.worlds import street
 
 pytestmark = pytest.mark.unit
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from senri.demo import word_error_rate
 from senri.evaluation import audio as eval_audio
+from senri.worlds.shapes.run import word_error_rate
 
 pytestmark = pytest.mark.unit
 
@@ -31,7 +31,7 @@ def test_sound_evaluation_recognises_sirens_and_horns_only() -> None:
 
 
 def test_held_out_sentences_are_not_the_demo_or_test_phrases() -> None:
-    from senri.synth.sound import PHRASES
+    from senri.worlds.shapes.sound import PHRASES
 
     assert not set(eval_audio.HELD_OUT) & set(PHRASES)
 

@@ -1,6 +1,6 @@
 """What is in one frame (`FramePerception`, `frame_events`) and thumbnails of archived frames.
 
-The frames come from a street world (`senri.scenes.street`, seed 7) whose truth file says
+The frames come from a street world (`senri.worlds.street`, seed 7) whose truth file says
 which person and motorcycle are drawn where, what the person wears and the plate's text.
 """
 
@@ -26,8 +26,8 @@ from senri.connectors.video import VideoSource
 from senri.errors import DecodeError
 from senri.indexes.store import MemoryEventStore
 from senri.records import Event, Frame
-from senri.scenes import street
-from senri.scenes.summary import street_pipeline
+from senri.worlds import street
+from senri.worlds.street.run import street_pipeline
 from tests.unit.conftest import StreetFixture
 
 pytestmark = pytest.mark.unit

@@ -18,7 +18,6 @@ import pytest
 import soundfile as sf
 
 from senri.connectors.audio import AudioSource
-from senri.demo import word_error_rate as wer
 from senri.engine.operator import Device, Operator
 from senri.errors import ModelUnavailableError
 from senri.models import fetch, registry
@@ -26,7 +25,8 @@ from senri.operators.melspec import LogMelPatcher, log_mel
 from senri.operators.sounds import Sounds
 from senri.operators.speech import Speech
 from senri.records import AudioChunk, Event, EventBatch
-from senri.synth.sound import speak
+from senri.worlds.shapes.run import word_error_rate as wer
+from senri.worlds.shapes.sound import speak
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from senri.scenes import street
+from senri.worlds import street
 
 pytestmark = pytest.mark.unit
 

@@ -12,38 +12,38 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+from senri.worlds.shapes.__main__ import main
 
-from senri import synth
-from senri.synth import sound
-from senri.synth.__main__ import main
+from senri.worlds import shapes
+from senri.worlds.shapes import sound
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> synth.World:
-    return synth.generate(tmp_path_factory.mktemp("world"))
+def world(tmp_path_factory: pytest.TempPathFactory) -> shapes.World:
+    return shapes.generate(tmp_path_factory.mktemp("world"))
 
 
 @pytest.fixture(scope="module")
-def truth(world: synth.World) -> dict[str, Any]:
-    return synth.load_truth(world.truth)
+def truth(world: shapes.World) -> dict[str, Any]:
+    return shapes.load_truth(world.truth)
 
 
 @pytest.fixture(scope="module")
-def frames(world: synth.World) -> list[np.ndarray]:
+def frames(world: shapes.World) -> list[np.ndarray]:
     with av.open(str(world.video)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
 @pytest.fixture(scope="module")
-def pcm(world: synth.World) -> np.ndarray:
+def pcm(world: shapes.World) -> np.ndarray:
     data, rate = sf.read(world.audio, dtype="float64")
     assert rate == 16_000
     return np.asarray(data)
 
 
-def test_files_decode_with_promised_formats(world: synth.World, frames: list[np.ndarray]) -> None:
+def test_files_decode_with_promised_formats(world: shapes.World, frames: list[np.ndarray]) -> None:
     with av.open(str(world.video)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -57,7 +57,7 @@ def test_files_decode_with_promised_formats(world: synth.World, frames: list[np.
 
 
 def test_truth_layout_and_summary(truth: dict[str, Any]) -> None:
-    assert truth["version"] == synth.VERSION
+    assert truth["version"] == shapes.VERSION
     assert truth["stream_ids"] == {"video": "cam1", "audio": "mic1"}
     assert (truth["fps"], truth["size"], truth["duration"]) == (10, [320, 240], 20.0)
     summary = truth["summary"]
@@ -71,7 +71,7 @@ def test_truth_layout_and_summary(truth: dict[str, Any]) -> None:
 def _boxes_at(truth: dict[str, Any], t: float) -> list[tuple[int, float, float, int, int]]:
     out = []
     for obj in truth["objects"]:
-        pos = synth.position_at(obj, t)
+        pos = shapes.position_at(obj, t)
         if pos is not None:
             out.append((obj["id"], pos[0], pos[1], *obj["size"]))
     return out
@@ -89,8 +89,8 @@ def test_objects_never_overlap_and_are_few_at_once(truth: dict[str, Any]) -> Non
 
 def test_objects_move_visibly_and_slowly_enough(truth: dict[str, Any]) -> None:
     for obj in truth["objects"]:
-        assert obj["colour"] in synth.PALETTE
-        assert obj["rgb"] == list(synth.PALETTE[obj["colour"]])
+        assert obj["colour"] in shapes.PALETTE
+        assert obj["rgb"] == list(shapes.PALETTE[obj["colour"]])
         assert obj["shape"] in ("rect", "ellipse")
         assert all(25 <= s <= 50 for s in obj["size"])
         assert 20.0 <= obj["speed"] <= 80.0
@@ -105,7 +105,7 @@ def test_object_pixels_are_where_the_path_says(
         lo, hi = obj["fully_inside"]
         for t in np.linspace(lo, hi, 4)[1:-1]:
             index = int(np.ceil(t * fps))
-            x, y = synth.position_at(obj, index / fps) or (-1, -1)
+            x, y = shapes.position_at(obj, index / fps) or (-1, -1)
             pixel = frames[index][round(y), round(x)].astype(int)
             assert np.abs(pixel - obj["rgb"]).max() <= 25, (obj["id"], index, pixel)
 
@@ -148,29 +148,29 @@ def test_speech_and_sound_durations(truth: dict[str, Any]) -> None:
     assert {s["label"] for s in truth["sounds"]} <= set(sound.SOUNDS)
 
 
-def test_same_seed_gives_identical_truth_and_wav(world: synth.World, tmp_path: Path) -> None:
-    again = synth.generate(tmp_path)
+def test_same_seed_gives_identical_truth_and_wav(world: shapes.World, tmp_path: Path) -> None:
+    again = shapes.generate(tmp_path)
     assert again.truth.read_bytes() == world.truth.read_bytes()
     assert again.audio.read_bytes() == world.audio.read_bytes()
 
 
 def test_different_seed_gives_a_different_world(truth: dict[str, Any], tmp_path: Path) -> None:
-    other = synth.load_truth(synth.generate(tmp_path, seed=8).truth)
+    other = shapes.load_truth(shapes.generate(tmp_path, seed=8).truth)
     paths = [o["path"] for o in truth["objects"]]
     assert all(o["path"] not in paths for o in other["objects"])
     assert other["speech"] + other["sounds"] != truth["speech"] + truth["sounds"]
 
 
-def test_exists_needs_all_files_and_current_version(world: synth.World, tmp_path: Path) -> None:
-    assert synth.exists(world.root)
-    assert not synth.exists(tmp_path)
+def test_exists_needs_all_files_and_current_version(world: shapes.World, tmp_path: Path) -> None:
+    assert shapes.exists(world.root)
+    assert not shapes.exists(tmp_path)
     for name in ("camera.mp4", "audio.wav"):
         (tmp_path / name).write_bytes((world.root / name).read_bytes())
-    stale = json.loads(world.truth.read_text()) | {"version": synth.VERSION + 1}
+    stale = json.loads(world.truth.read_text()) | {"version": shapes.VERSION + 1}
     (tmp_path / "truth.json").write_text(json.dumps(stale))
-    assert not synth.exists(tmp_path)
+    assert not shapes.exists(tmp_path)
     (tmp_path / "truth.json").write_text("{not json")
-    assert not synth.exists(tmp_path)
+    assert not shapes.exists(tmp_path)
 
 
 def test_validate_rejects_overlapping_objects(truth: dict[str, Any]) -> None:
@@ -179,26 +179,26 @@ def test_validate_rejects_overlapping_objects(truth: dict[str, Any]) -> None:
     b["id"] = 99
     broken["objects"].append(b)
     with pytest.raises(ValueError, match=f"objects {a['id']} and 99 overlap"):
-        synth.validate(broken)
+        shapes.validate(broken)
 
 
 def test_position_at_interpolates_and_is_none_outside() -> None:
     obj = {"path": [[1.0, 0.0, 10.0], [3.0, 100.0, 30.0]]}
-    assert synth.position_at(obj, 2.0) == (50.0, 20.0)
-    assert synth.position_at(obj, 0.5) is None
-    assert synth.position_at(obj, 3.5) is None
+    assert shapes.position_at(obj, 2.0) == (50.0, 20.0)
+    assert shapes.position_at(obj, 0.5) is None
+    assert shapes.position_at(obj, 3.5) is None
 
 
 def test_missing_espeak_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sound.shutil, "which", lambda _: None)
-    with pytest.raises(synth.SpeechSynthError, match="espeak-ng"):
-        synth.generate(tmp_path, duration=5.0)
-    assert not synth.exists(tmp_path)
+    with pytest.raises(shapes.SpeechSynthError, match="espeak-ng"):
+        shapes.generate(tmp_path, duration=5.0)
+    assert not shapes.exists(tmp_path)
 
 
 def test_progress_runs_from_zero_to_one(tmp_path: Path) -> None:
     seen: list[float] = []
-    synth.generate(tmp_path, duration=4.0, progress=seen.append)
+    shapes.generate(tmp_path, duration=4.0, progress=seen.append)
     assert seen[0] == 0.0
     assert seen[-1] == 1.0
     assert seen == sorted(seen)
@@ -206,6 +206,6 @@ def test_progress_runs_from_zero_to_one(tmp_path: Path) -> None:
 
 def test_cli_writes_a_world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path), "--seed", "3", "--duration", "6"]) == 0
-    assert synth.exists(tmp_path)
-    assert synth.load_truth(tmp_path / "truth.json")["seed"] == 3
+    assert shapes.exists(tmp_path)
+    assert shapes.load_truth(tmp_path / "truth.json")["seed"] == 3
     assert "wrote" in capsys.readouterr().out

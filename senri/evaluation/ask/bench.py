@@ -25,9 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from senri.ask.archive import Archive
 from senri.ask.types import UNANSWERABLE
 from senri.evaluation.ask.oracle import Expected, evaluate
+from senri.worlds.archive import Archive
 
 QUESTIONS = Path(__file__).with_name("questions.jsonl")
 TYPES = (

@@ -57,8 +57,8 @@ def ask(
     ),
 ) -> None:
     """Ask the benchmark questions and print VQA accuracy, latency and refusals."""
-    from senri.ask import archive as arc
     from senri.evaluation.ask import bench
+    from senri.worlds import archive as arc
 
     console = Console()
     items = bench.load_questions(questions)[:limit]

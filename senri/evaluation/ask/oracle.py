@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from senri.ask.archive import PLACES, TRACK_ATTRIBUTES, Truth
 from senri.ask.types import UNANSWERABLE
+from senri.worlds.archive import PLACES, TRACK_ATTRIBUTES, Truth
 
 KINDS = ("tracks", "utterances", "sounds", "signs")
 OPS = (

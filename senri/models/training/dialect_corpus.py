@@ -36,7 +36,7 @@ import soxr
 from senri import config
 from senri.models.training.dialect_sentences import SENTENCES, TRAIN_SENTENCES
 from senri.operators.melspec import log_mel
-from senri.synth.sound import SpeechSynthError
+from senri.worlds.shapes.sound import SpeechSynthError
 
 VERSION = "v2"
 SEED = 20_261_127

@@ -1,6 +1,6 @@
 """Run the street pipeline on a street world and score the event store against its truth.
 
-Rows (name, measured, expected), like `senri.demo.Summary`: distinct tracks per class (a
+Rows (name, measured, expected) of a `senri.worlds.Summary`: distinct tracks per class (a
 track's class is the label most of its detections carry), the people whose majority
 ``upper_colour`` matches the truth, the vehicles whose majority ``plate`` (of the frames a plate
 was read in, spaces ignored) is the truth's, and the frames in which the detector found each object,
@@ -24,12 +24,11 @@ from typing import Any
 import yaml
 
 from senri.boxes import iou
-from senri.demo import Summary
 from senri.engine.run import RunResult
 from senri.indexes.query import Eq, Query
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
-from senri.scenes import street
+from senri.worlds import Summary, street
 
 MIN_IOU = 0.5
 MIN_DETECTION_RATE = 0.9
@@ -55,7 +54,7 @@ def street_pipeline(world: street.StreetWorld, truth: dict[str, Any]) -> Path:
     text = resources.files("senri.pipelines").joinpath("street.yaml").read_text()
     doc = yaml.safe_load(text)
     doc["inputs"]["frames"].update(
-        video=world.video.name, stream=truth["stream_id"], start_time=truth["start_time"]
+        video=world.video.name, stream=truth["stream_ids"]["video"], start_time=truth["start_time"]
     )
     path = world.root / "street.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -7,21 +7,20 @@ so it shows what a user querying the archive would get.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from senri import synth
 from senri.engine.run import RunResult
 from senri.indexes.query import And, Eq, Exists, Not, Query, words
 from senri.indexes.sqlite import SqliteEventStore
 from senri.records import Event
+from senri.worlds import Summary, shapes
 
 
-def demo_pipeline(world: synth.World, truth: dict[str, Any]) -> Path:
+def demo_pipeline(world: shapes.World, truth: dict[str, Any]) -> Path:
     """Write the demo pipeline next to the world, with the world's clock and stream ids."""
     doc = yaml.safe_load(resources.files("senri.pipelines").joinpath("demo.yaml").read_text())
     doc["inputs"]["frames"].update(
@@ -33,21 +32,6 @@ def demo_pipeline(world: synth.World, truth: dict[str, Any]) -> Path:
     path = world.root / "demo.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
-
-
-@dataclass
-class Summary:
-    """Measured against expected, per quantity."""
-
-    rows: list[tuple[str, int, int]] = field(default_factory=list)
-    dead_letters: int = 0
-
-    @property
-    def matches(self) -> bool:
-        return all(measured == expected for _, measured, expected in self.rows)
-
-    def add(self, name: str, measured: int, expected: int) -> None:
-        self.rows.append((name, measured, expected))
 
 
 def _overlaps(event: Event, spans: list[dict[str, Any]], origin: float) -> bool:
@@ -147,11 +131,11 @@ def timeline(store_path: Path, origin: float) -> list[tuple[float, str, str]]:
     return sorted(rows)
 
 
-def prepare_world(root: Path, *, seed: int = 7, regenerate: bool = False) -> synth.World:
+def prepare_world(root: Path, *, seed: int = 7, regenerate: bool = False) -> shapes.World:
     """The sample world under `root`, generated if absent (or if asked to)."""
-    if regenerate or not synth.exists(root):
-        return synth.generate(root, seed=seed)
-    return synth.World(root, root / "camera.mp4", root / "audio.wav", root / "truth.json")
+    if regenerate or not shapes.exists(root):
+        return shapes.generate(root, seed=seed)
+    return shapes.World(root, root / "camera.mp4", root / "audio.wav", root / "truth.json")
 
 
 def run_demo(
@@ -161,7 +145,7 @@ def run_demo(
     from senri.engine.run import run_file
 
     world = prepare_world(root, seed=seed, regenerate=regenerate)
-    truth = synth.load_truth(world.truth)
+    truth = shapes.load_truth(world.truth)
     pipeline = demo_pipeline(world, truth)
     out = root / "run"
     for stale in out.glob("events.sqlite*"):

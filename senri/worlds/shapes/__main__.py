@@ -1,4 +1,4 @@
-"""``python -m senri.synth OUT_DIR [--seed N]``: write a sample world and print its summary."""
+"""``python -m senri.worlds.shapes OUT [--seed N]``: write a sample world, print its summary."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 
 from senri.errors import SenriError
-from senri.synth import generate, load_truth
+from senri.worlds.shapes import generate, load_truth
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, generate the world, print where it went; 1 on a deliberate error."""
     parser = argparse.ArgumentParser(
-        prog="python -m senri.synth", description="Write a sample world with known contents."
+        prog="python -m senri.worlds.shapes",
+        description="Write a sample world with known contents.",
     )
     parser.add_argument(
         "out_dir", type=Path, help="folder to write camera.mp4, audio.wav, truth.json"

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from senri.synth.scene import MovingObject
+from senri.worlds.shapes.scene import MovingObject
 
 Image = npt.NDArray[np.uint8]
 

@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from senri.synth import scene, sound, video
-from senri.synth.scene import PALETTE, MovingObject
-from senri.synth.sound import SpeechSynthError
+from senri.worlds import is_current, load_truth, replace_atomically, require
+from senri.worlds.shapes import scene, sound, video
+from senri.worlds.shapes.scene import PALETTE, MovingObject
+from senri.worlds.shapes.sound import SpeechSynthError
 
 __all__ = [
     "PALETTE",
@@ -51,7 +52,7 @@ __all__ = [
     "validate",
 ]
 
-VERSION = 3
+VERSION = 4
 """Bump when the world's contents or truth layout change, so cached worlds are regenerated."""
 
 VIDEO_NAME, AUDIO_NAME, TRUTH_NAME = "camera.mp4", "audio.wav", "truth.json"
@@ -129,23 +130,9 @@ def generate(
     return world
 
 
-def load_truth(path: Path) -> dict[str, Any]:
-    """The parsed ground truth of a world."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: ground truth must be a JSON object")
-    return data
-
-
 def exists(root: Path) -> bool:
     """True if `root` holds a complete world written by this version of the generator."""
-    root = Path(root)
-    if not all((root / name).is_file() for name in (VIDEO_NAME, AUDIO_NAME, TRUTH_NAME)):
-        return False
-    try:
-        return load_truth(root / TRUTH_NAME).get("version") == VERSION
-    except (OSError, ValueError):
-        return False
+    return is_current(root, (VIDEO_NAME, AUDIO_NAME), TRUTH_NAME, "shapes", VERSION)
 
 
 def position_at(obj: Mapping[str, Any], t: float) -> tuple[float, float] | None:
@@ -181,8 +168,7 @@ def validate(truth: Mapping[str, Any]) -> None:
 
 
 def _require(ok: bool, problem: str) -> None:
-    if not ok:
-        raise ValueError(f"sample world breaks its contract: {problem}")
+    require("shapes", ok, problem)
 
 
 def _truth(
@@ -199,6 +185,7 @@ def _truth(
     sounds = [{k: v for k, v in s.items() if k != "kind"} for s in spans if s["kind"] == "sound"]
     colours = Counter(o.colour for o in objects)
     return {
+        "world": "shapes",
         "version": VERSION,
         "seed": seed,
         "start_time": start_time,
@@ -219,13 +206,3 @@ def _truth(
             "sound_segments": len(sounds),
         },
     }
-
-
-def replace_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary sibling and rename it over `target` (atomic on one filesystem)."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -53,10 +53,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from senri import synth
 from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name
-from senri.synth import replace_atomically
+from senri.worlds import is_current, load_truth, replace_atomically, require
 
 __all__ = [
     "SPRITES",
@@ -73,7 +72,7 @@ __all__ = [
 
 Image = npt.NDArray[np.uint8]
 
-VERSION = 2
+VERSION = 3
 """Bump when the world's contents or truth layout change, so cached worlds are regenerated."""
 
 VIDEO_NAME, TRUTH_NAME = "street.mp4", "street_truth.json"
@@ -407,6 +406,7 @@ def truth_of(
             record["plate"] = o.plate
         records.append(record)
     return {
+        "world": "street",
         "version": VERSION,
         "seed": seed,
         "start_time": start_time,
@@ -414,7 +414,7 @@ def truth_of(
         "frames": frames,
         "duration": frames / fps,
         "size": list(size),
-        "stream_id": STREAM_ID,
+        "stream_ids": {"video": STREAM_ID},
         "objects": records,
         "summary": {
             "tracks": dict(sorted(Counter(o.sprite.label for o in objects).items())),
@@ -490,22 +490,10 @@ def generate(
     return world
 
 
-def load_truth(path: Path) -> dict[str, Any]:
-    """The parsed ground truth of a street world."""
-    return synth.load_truth(path)
-
-
 def exists(root: Path) -> bool:
     """True if `root` holds a complete street world written by this version of the generator."""
-    root = Path(root)
-    if not ((root / VIDEO_NAME).is_file() and (root / TRUTH_NAME).is_file()):
-        return False
-    try:
-        return load_truth(root / TRUTH_NAME).get("version") == VERSION
-    except (OSError, ValueError):
-        return False
+    return is_current(root, (VIDEO_NAME,), TRUTH_NAME, "street", VERSION)
 
 
 def _require(ok: bool, problem: str) -> None:
-    if not ok:
-        raise ValueError(f"street world breaks its contract: {problem}")
+    require("street", ok, problem)
