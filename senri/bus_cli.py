@@ -223,7 +223,7 @@ def worker(
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     try:
-        runner = KafkaWorker(graph, config, worker_sinks(graph, event_store))
+        runner = KafkaWorker(graph, config, worker_sinks(graph, event_store, config.bootstrap))
     except ValueError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -70,10 +70,12 @@ class Limits:
 
 
 class _Collections:
-    """Opened collections by name, reloaded when their directory changes on disk."""
+    """Opened collections by name, reloaded when their directory changes on disk; replicas
+    (collections followed from their Kafka embeddings topic) are served as they are."""
 
-    def __init__(self, embedder: GraphSession | None) -> None:
+    def __init__(self, embedder: GraphSession | None, replicas: Mapping[str, Any]) -> None:
         self._embedder = embedder
+        self.replicas = dict(replicas)
         self._open: dict[str, tuple[float, SimilarIndex]] = {}
         self._lock = threading.Lock()
 
@@ -85,6 +87,8 @@ class _Collections:
             return self._embedder
 
     def get(self, name: str) -> SimilarIndex:
+        if name in self.replicas:
+            return SimilarIndex(name, self.replicas[name], self.embedder)
         path = collection_path(name)
         try:
             stamp = path.stat().st_mtime
@@ -97,6 +101,15 @@ class _Collections:
                 cached = (stamp, SimilarIndex.open(name, embedder=embedder))
                 self._open[name] = cached
         return cached[1]
+
+
+def _replica_health(replica: Any) -> dict[str, Any]:
+    try:
+        lag: int | None = replica.lag()
+        error = None
+    except Exception as exc:  # the broker is away: the replica still serves what it has
+        lag, error = None, f"{type(exc).__name__}: {exc}"
+    return {"topic": replica.topic, "items": len(replica), "lag": lag, "error": error}
 
 
 def _metadata_filter(text: str | None) -> Any:
@@ -134,19 +147,22 @@ def create_app(
     vocab: Any = None,
     perception: Any = None,
     tz: str = "UTC",
+    replicas: Mapping[str, Any] | None = None,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
     `senri.query.similar.image_embedder`, loaded at the first similar-by-image request.
 
     `store` (``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``) is the event archive
     behind ``/events``, ``/ask`` and ``/vqa`` (503 while none is set); `places` names where
-    streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails.
+    streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails;
+    `replicas` (name → started `VectorReplica`) are collections followed from Kafka, searched
+    by ``/similar`` and reported (items, lag) by ``/healthz``.
     """
     from senri.api.ask_routes import AskServices, ask_router
     from senri.api.events import events_router
 
     lim = limits or Limits()
-    collections = _Collections(embedder)
+    collections = _Collections(embedder, replicas or {})
     detectors: list[Any] = []  # one face detector per app, made on first use
     detector_lock = threading.Lock()
     app = FastAPI(title="senri", summary="similar-by-image over senri collections")
@@ -185,8 +201,14 @@ def create_app(
         return HTMLResponse(html, headers={"content-security-policy": policy})
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        """``ok``, and for each followed collection its items and how far it lags its topic."""
+        health: dict[str, Any] = {"status": "ok"}
+        if collections.replicas:
+            health["replicas"] = {
+                name: _replica_health(replica) for name, replica in collections.replicas.items()
+            }
+        return health
 
     def read_image(image: UploadFile) -> Any:
         """The upload as RGB, or the 4xx that says what is wrong with it."""

@@ -72,6 +72,11 @@ def images_topic(collection: str) -> str:
     return f"senri.images.{topic_part(collection)}"
 
 
+def vectors_topic(collection: str) -> str:
+    """The compacted embeddings topic of a vector collection (its source of truth on Kafka)."""
+    return f"senri.vectors.{topic_part(collection)}"
+
+
 def results_topic(pipeline: str) -> str:
     return f"senri.results.{topic_part(pipeline)}"
 

@@ -445,18 +445,19 @@ class KafkaWorker:
 _KEEP = ("content-type", "senri.schema")
 
 
-def worker_sinks(graph: Graph, store: Any) -> dict[str, Sink]:
+def worker_sinks(graph: Graph, store: Any, bootstrap: str) -> dict[str, Sink]:
     """Sinks for a graph's outputs: store outputs into `store`, jsonl outputs to their files,
-    collection outputs into their vector collections; every write durable before a commit."""
+    collection outputs onto their embeddings topics (``senri.vectors.NAME``, which replicas
+    serve); every write is durable before the worker commits."""
     from senri.engine.sinks import JsonlSink, StoreSink
-    from senri.indexes.collections import CollectionSink
+    from senri.indexes.vector_replica import VectorTopicSink
 
     sinks: dict[str, Sink] = {}
     for name, out in graph.outputs.items():
         if out.kind == "store":
             sinks[name] = StoreSink(store, durable=True)
         elif out.kind == "collection":
-            sinks[name] = CollectionSink(out.target, durable=True)
+            sinks[name] = VectorTopicSink(bootstrap, out.target)
         else:
             sinks[name] = JsonlSink(out.target)
     return sinks

@@ -74,8 +74,8 @@ def upsert_embeddings(collection: Any, embeddings: list[Embedding]) -> None:
 
 class CollectionSink:
     """Writes `Embedding`s into collection `name` (created with the first vectors' dimension);
-    `close` saves its snapshot. With `durable`, every write saves one, so a return means
-    stored (the Kafka worker commits offsets after that)."""
+    `close` saves its snapshot (with `durable`, every write does). On Kafka the same output
+    goes to the collection's embeddings topic instead (`vector_replica.VectorTopicSink`)."""
 
     def __init__(self, name: str, *, durable: bool = False) -> None:
         collection_path(name)  # a bad name fails now, not at the first write

@@ -217,6 +217,36 @@ def publish_delete(target: Any, topic: str, ids: Sequence[str]) -> int:
     return _send(target, topic, [(str(i).encode(), None) for i in ids])
 
 
+class VectorTopicSink:
+    """A pipeline's ``{collection: NAME}`` output on Kafka: each `Embedding` (pHash in its
+    metadata) is published to the collection's embeddings topic, and every write waits for the
+    acks, so the worker commits its offsets only after the vectors are on the topic. Replicas
+    (`VectorReplica`, ``senri serve --follow``) serve the collection from there."""
+
+    def __init__(self, bootstrap: str, collection: str, partitions: int = 1) -> None:
+        from senri.connectors.kafka import vectors_topic
+
+        self.topic = vectors_topic(collection)
+        ensure_vector_topic(bootstrap, self.topic, partitions)
+        self._producer, _ = _producer(bootstrap)
+        self.written = 0
+
+    def write(self, items: list[Any]) -> None:
+        from senri.records import Embedding
+
+        embeddings = [item for item in items if isinstance(item, Embedding)]
+        if not embeddings:
+            return
+        metas = [{**e.metadata, "phash": e.phash_hex} for e in embeddings]
+        ids = [e.item_id for e in embeddings]
+        vectors = np.stack([e.vector for e in embeddings])
+        self.written += publish(self._producer, self.topic, ids, vectors, metas)
+
+    def close(self) -> None:
+        self._producer.flush()
+        self._producer.close()
+
+
 # ---- the replica ----------------------------------------------------------------------------
 
 

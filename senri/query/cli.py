@@ -177,8 +177,21 @@ def serve(
         None, "--media", help="A pipeline YAML whose video inputs give /frames thumbnails."
     ),
     tz: str = typer.Option("UTC", "--tz", help="The site's time zone for /ask (IANA name)."),
+    follow: str | None = typer.Option(
+        None,
+        "--follow",
+        help="Kafka bootstrap, kafka://HOST:PORT: serve each --collection as a replica of its "
+        "embeddings topic (senri.vectors.NAME) that a worker's collection output fills.",
+    ),
+    collections: list[str] = typer.Option(
+        [], "--collection", help="An image collection to follow with --follow (repeatable)."
+    ),
 ) -> None:
-    """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames."""
+    """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames.
+
+    With --follow, each --collection is a replica that keeps up with its Kafka topic in the
+    background; /healthz reports its items and lag.
+    """
     try:
         import uvicorn
     except ImportError:
@@ -199,14 +212,48 @@ def serve(
     except (SenriError, ValueError, OSError) as exc:
         _fail(str(exc), 2)
         return
+    if collections and follow is None:
+        _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
+    replicas = _replicas(follow, collections) if follow else {}
     app = create_app(
         limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels),
         store=store or None,
         places=places,
         media=index,
         tz=tz,
+        replicas=replicas,
     )
-    uvicorn.run(app, host=host, port=port)
+    try:
+        uvicorn.run(app, host=host, port=port)
+    finally:
+        for replica in replicas.values():
+            replica.snapshot()
+            replica.close()
+
+
+def _replicas(follow: str, names: list[str]) -> dict[str, Any]:
+    """A started replica per collection under ``$SENRI_HOME/replicas/NAME``; exits on error."""
+    from senri import config
+    from senri.connectors.kafka import parse_bus, vectors_topic
+    from senri.indexes.collections import collection_path
+    from senri.indexes.vector_replica import VectorReplica, ensure_vector_topic
+    from senri.operators.embed import DIM
+
+    replicas: dict[str, Any] = {}
+    try:
+        bootstrap = parse_bus(follow)
+        for name in names:
+            collection_path(name)  # a bad name is refused before anything is made
+            folder = config.home() / "replicas" / name
+            ensure_vector_topic(bootstrap, vectors_topic(name))
+            replica = VectorReplica(bootstrap, vectors_topic(name), folder, DIM)
+            replica.start(snapshot_every_s=60.0)
+            replicas[name] = replica
+    except Exception as exc:
+        for replica in replicas.values():
+            replica.close()
+        _fail(f"cannot follow {follow}: {exc}", 1)
+    return replicas
 
 
 def mount(app: typer.Typer) -> None:

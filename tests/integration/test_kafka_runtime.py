@@ -186,7 +186,7 @@ def test_worker_matches_embedded_runtime(
     graph = pipeline(names, VIDEO_GRAPH, audio=True)
     store = open_store(f"sqlite:{tmp_path / 'events.sqlite'}")
     worker = KafkaWorker(
-        graph, config(bootstrap, names, stop_when_idle_s=2.0), worker_sinks(graph, store)
+        graph, config(bootstrap, names, stop_when_idle_s=2.0), worker_sinks(graph, store, bootstrap)
     )
     report = worker.run()
     store.close()
@@ -249,7 +249,7 @@ def test_poison_messages_go_to_dlq(
         max_message_bytes=200_000,
         dlq_payload_limit=100_000,
     )
-    report = KafkaWorker(graph, cfg, worker_sinks(graph, store)).run()
+    report = KafkaWorker(graph, cfg, worker_sinks(graph, store, bootstrap)).run()
     store.close()
 
     assert report.consumed == len(good) + len(poison)
@@ -338,7 +338,9 @@ def test_two_workers_share_partitions(
     store = open_store(f"sqlite:{tmp_path / 'events.sqlite'}")
     workers = [
         KafkaWorker(
-            graph, config(bootstrap, names, max_poll_records=16), worker_sinks(graph, store)
+            graph,
+            config(bootstrap, names, max_poll_records=16),
+            worker_sinks(graph, store, bootstrap),
         )
         for _ in range(2)
     ]
@@ -477,20 +479,21 @@ def test_ingest_exit_status_counts_dead_letters(
     assert all(dict(m.headers)["senri.reason"] for m in dead)
 
 
-def test_a_worker_fills_a_vector_collection(
-    bootstrap: str, names: Names, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_worker_fills_a_vector_collection_that_a_replica_serves(
+    bootstrap: str, names: Names, tmp_path: Path
 ) -> None:
-    """Images ingested onto Kafka, embedded by a worker, land in a collection on disk."""
+    """Images ingested onto Kafka and embedded by a worker land on the collection's embeddings
+    topic; a replica following it holds them, pHash and all."""
     import cv2
     import numpy as np
+    from fastapi.testclient import TestClient
 
-    from senri.indexes.collections import open_collection
+    from senri.api.app import create_app
+    from senri.connectors.kafka import vectors_topic
+    from senri.indexes.vector_replica import VectorReplica
     from senri.ingest import ingest_images
-    from senri.models.registry import resolve
     from senri.operators.embed import DIM
 
-    monkeypatch.setenv("SENRI_MODEL_IMAGE_EMBED", str(resolve("image/embed")))
-    monkeypatch.setenv("SENRI_HOME", str(tmp_path / "home"))  # where the collection goes
     folder = tmp_path / "designs"
     folder.mkdir()
     for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
@@ -500,22 +503,36 @@ def test_a_worker_fills_a_vector_collection(
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     topic = names("images")
     ingest_images(str(folder), "designs", bootstrap, topic=topic, dlq_topic=names("dlq"))
+    collection = f"designs-{uuid.uuid4().hex[:8]}"
     text = (
         f"name: {names('pipe')}\n"
         f"inputs: {{images: {{topic: {topic}, schema: image}}}}\n"
         "graph: {embed: {op: vision.embed, from: images}}\n"
-        "outputs: {vectors: {collection: designs, from: [embed]}}\n"
+        f"outputs: {{vectors: {{collection: {collection}, from: [embed]}}}}\n"
     )
     graph = build(spec.parse_yaml(text))
     cfg = config(bootstrap, names, stop_when_idle_s=2.0)
-    report = KafkaWorker(graph, cfg, worker_sinks(graph, None)).run()
-
-    assert report.consumed == 4 and report.dead_letters == 1
-    collection = open_collection("designs", dim=DIM)
-    assert len(collection) == 3
-    assert all(collection.get(f"d{i}.png") is not None for i in range(3))
-    item = collection.get("d0.png")
-    assert item is not None and len(item.metadata["phash"]) == 16
+    try:
+        report = KafkaWorker(graph, cfg, worker_sinks(graph, None, bootstrap)).run()
+        assert report.consumed == 4 and report.dead_letters == 1
+        with VectorReplica(bootstrap, vectors_topic(collection), tmp_path / "replica", DIM) as r:
+            r.catch_up(timeout_s=DEADLINE_S)
+            assert len(r) == 3 and r.lag() == 0
+            item = r.collection.get("d0.png")
+            assert item is not None and len(str(item.metadata["phash"])) == 16
+            # what `senri serve --follow kafka://... --collection NAME` serves
+            client = TestClient(create_app(replicas={collection: r}))
+            health = client.get("/healthz").json()["replicas"][collection]
+            assert (health["items"], health["lag"]) == (3, 0)
+            query = (folder / "d1.png").read_bytes()
+            found = client.post(
+                "/similar",
+                data={"collection": collection, "k": "2"},
+                files={"image": ("q.png", query, "image/png")},
+            ).json()
+            assert found["hits"][0]["id"] == "d1.png" and found["hits"][0]["same_product"]
+    finally:
+        delete_topics(bootstrap, [vectors_topic(collection)])
     (letter,) = consume_all(bootstrap, names("dlq"), 1)
     assert b"broken.png" in dict(letter.headers)["senri.reason"]
 

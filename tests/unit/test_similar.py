@@ -330,3 +330,14 @@ def test_api_requires_image_and_collection(client: TestClient) -> None:
     res = client.post("/similar", files={"image": ("q.png", png_header(2, 2), "image/png")})
     assert res.status_code == 422 and "collection" in res.text
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_serve_refuses_a_collection_to_follow_without_a_broker() -> None:
+    import typer
+
+    from senri.query import cli as similar_cli
+
+    app = typer.Typer()
+    similar_cli.mount(app)
+    result = CliRunner().invoke(app, ["serve", "--collection", "products"])
+    assert result.exit_code == 2 and "--follow kafka://HOST:PORT" in result.output

@@ -12,10 +12,10 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-from senri.worlds.shapes.__main__ import main
 
 from senri.worlds import shapes
 from senri.worlds.shapes import sound
+from senri.worlds.shapes.__main__ import main
 
 pytestmark = pytest.mark.unit
 
