@@ -21,7 +21,7 @@ from pathlib import Path
 from senri.ask.engine import Asker
 from senri.ask.vocab import TextEmbedder, Vocabulary
 from senri.engine.kafka_runtime import open_store
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds.archive import generate
 

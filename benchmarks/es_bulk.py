@@ -27,8 +27,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from senri.indexes import es_query as esq
-from senri.indexes.elasticsearch import ElasticsearchEventStore
+from senri.indexes.events import es_query as esq
+from senri.indexes.events.elasticsearch import ElasticsearchEventStore
 from senri.records import Event
 from senri.services import elasticsearch_url, manager
 

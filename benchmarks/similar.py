@@ -28,7 +28,7 @@ import numpy as np
 from senri.engine.operator import Device
 from senri.models import onnx
 from senri.operators.embed import ImageEmbedder, phash, preprocess
-from senri.query.similar import emoji_images, recall_at
+from senri.search.similar import emoji_images, recall_at
 
 CENTERNET_CUT = "tower_0/MobilenetV3/expanded_conv_14/add"
 

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from senri.indexes.vectors import FaissCollection, Hit, IndexParams, MetaEq, MetaIn
+from senri.indexes.vectors.collection import FaissCollection, Hit, IndexParams, MetaEq, MetaIn
 
 DIM = 256
 KINDS = ("flat", "hnsw", "ivfpq")

@@ -215,7 +215,7 @@ def worker(
     if max_message_bytes is not None:
         config.max_message_bytes = max_message_bytes
     from senri.errors import StoreError
-    from senri.indexes.stores import open_store
+    from senri.indexes.events.stores import open_store
 
     try:
         event_store = open_store(store)

@@ -18,12 +18,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from senri import __version__, config
+from senri.api.cli import serve
 from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.evaluation.ask.cli import eval_app
-from senri.query import cli as similar_cli
+from senri.search import cli as similar_cli
 from senri.services.cli import app as services_app
 
 app = typer.Typer(
@@ -206,7 +207,7 @@ def _demo_questions(stores: dict[str, Path]) -> None:
     """Ask the demo's stores a few questions, as `senri ask` would."""
     from senri.ask.engine import Asker
     from senri.ask.vocab import TextEmbedder, Vocabulary
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.sqlite import SqliteEventStore
 
     vocab = Vocabulary(TextEmbedder.load())
     console.print('[italic]questions over the archive (senri ask "…" --store sqlite:PATH)[/]')
@@ -448,6 +449,7 @@ app.add_typer(services_app, name="services")
 app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
 similar_cli.mount(app)
+app.command("serve")(serve)
 ask_cli.mount(app)
 app.add_typer(eval_app, name="eval")
 

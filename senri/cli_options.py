@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from senri.indexes.stores import STORE_URL
+from senri.indexes.events.stores import STORE_URL
 
 BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
 STORE_HELP = f"Event store: {STORE_URL}."

@@ -36,9 +36,9 @@ from typing import Annotated, Any
 
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError, StoreError
-from senri.indexes.collections import CollectionError, collection_path
+from senri.indexes.vectors.collections import CollectionError, collection_path
 from senri.operators.embed import decode_image, image_size, phash
-from senri.query.similar import SimilarIndex, image_embedder
+from senri.search.similar import SimilarIndex, image_embedder
 
 try:
     from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -114,7 +114,7 @@ def _replica_health(replica: Any) -> dict[str, Any]:
 
 def _metadata_filter(text: str | None) -> Any:
     """``{"key": value | [values]}`` → a vector-collection filter (AND of equalities)."""
-    from senri.indexes.vector_filters import MetaAnd, MetaEq, MetaIn
+    from senri.indexes.vectors.filters import MetaAnd, MetaEq, MetaIn
 
     if not text:
         return None
@@ -150,7 +150,7 @@ def create_app(
     replicas: Mapping[str, Any] | None = None,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
-    `senri.query.similar.image_embedder`, loaded at the first similar-by-image request.
+    `senri.search.similar.image_embedder`, loaded at the first similar-by-image request.
 
     `store` (``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``) is the event archive
     behind ``/events``, ``/ask`` and ``/vqa`` (503 while none is set); `places` names where
@@ -180,7 +180,7 @@ def create_app(
     def open_archive() -> Any:
         if store is None:
             raise StoreError("no event store is configured: start with senri serve --store URL")
-        from senri.indexes.stores import open_store
+        from senri.indexes.events.stores import open_store
 
         return open_store(store)
 
@@ -269,7 +269,7 @@ def create_app(
         collection: Annotated[str, Form(min_length=1, max_length=64)],
         k: Annotated[int, Form(ge=1)] = 5,
     ) -> dict[str, Any]:
-        from senri.query.faces import face_collection, search_faces
+        from senri.search.faces import face_collection, search_faces
 
         check_k(k)
         rgb = read_image(image)
@@ -279,7 +279,7 @@ def create_app(
             raise HTTPException(404, str(exc)) from None
         with detector_lock:
             if not detectors:
-                from senri.query.faces import face_detector
+                from senri.search.faces import face_detector
 
                 detectors.append(face_detector())
         matches = search_faces(rgb, faces, k=k, detector=detectors[0])

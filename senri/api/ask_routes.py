@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from senri.api.events import json_object
 from senri.ask.parser import MAX_CHARS
 from senri.errors import QueryError, SenriError, StoreError
-from senri.indexes.store import EventStore
+from senri.indexes.events.store import EventStore
 from senri.records import Event
 
 try:

@@ -1,6 +1,6 @@
 """``GET /events`` and ``POST /events``: structured search over the event store.
 
-Both take the fields of `senri.ask.search.SearchRequest`; GET as query parameters (``stream``,
+Both take the fields of `senri.search.events.SearchRequest`; GET as query parameters (``stream``,
 ``kind``, ``label`` and ``attr=name=value`` repeat), POST as a JSON object (``attributes`` as
 an object of name -> value or list of values). Every field is parsed into senri's typed query
 objects; nothing a client sends becomes query text. Answers ``SearchResult.to_dict()``;
@@ -19,10 +19,10 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from senri.ask.search import SearchRequest, run_search
 from senri.errors import QueryError, StoreError
-from senri.indexes.store import EventStore
+from senri.indexes.events.store import EventStore
 from senri.records import Event
+from senri.search.events import SearchRequest, run_search
 
 try:
     from fastapi import APIRouter, HTTPException, Query, Request

@@ -53,7 +53,7 @@ def _print(answer: Any, as_json: bool) -> None:
         f"confidence: {answer.confidence:.2f}   {answer.seconds * 1000:.0f} ms"
     )
     if answer.evidence:
-        from senri.ask.search import iso
+        from senri.search.events import iso
 
         table = Table("time", "stream", "kind", "label", "track", "text / attributes", "thumbnail")
         for e in answer.evidence:
@@ -95,8 +95,8 @@ def ask(
 ) -> None:
     """Answer QUESTION from the event archive (or about one --image), with its evidence."""
     from senri.ask.engine import time_zone
-    from senri.ask.search import parse_time
     from senri.ask.vocab import TextEmbedder, Vocabulary
+    from senri.search.events import parse_time
 
     try:
         places = parse_places(place)
@@ -123,7 +123,7 @@ def ask(
                 answer = FrameQA(vocab).ask_image(question, rgb)
         else:
             from senri.ask.engine import Asker
-            from senri.ask.search_cli import open_archive
+            from senri.search.events_cli import open_archive
 
             asker = Asker(open_archive(store), now=clock, places=places, vocab=vocab, tz=zone)
             answer = asker.ask(question)
@@ -165,7 +165,7 @@ def write_thumbnails(answer: Any, media: Any, folder: Path) -> Any:
 
 def mount(app: typer.Typer) -> None:
     """Add ``ask`` and ``search`` to the `senri` app."""
-    from senri.ask.search_cli import search
+    from senri.search.events_cli import search
 
     app.command("ask")(ask)
     app.command("search")(search)

@@ -1,7 +1,7 @@
 """`Asker`: questions over an event store → answers with evidence and a confidence.
 
 A question is parsed into a typed `Plan` (`senri.ask.parser`), the plan is compiled into
-`senri.indexes.query` filters and aggregations, which every store (SQLite, Elasticsearch,
+`senri.indexes.events.query` filters and aggregations, which every store (SQLite, Elasticsearch,
 memory) answers, and the results become an `Answer`. Objects are counted by track (track
 ids are per stream, so counts are summed over per-stream distinct counts) and untracked
 detections are left out; speech and sound events count one per span.
@@ -29,8 +29,8 @@ from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
-from senri.indexes import query as q
-from senri.indexes.store import EventStore
+from senri.indexes.events import query as q
+from senri.indexes.events.store import EventStore
 from senri.records import Event
 
 MAX_FETCH = q.MAX_LIMIT

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from senri.engine.operator import Device
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError, SenriError
-from senri.indexes.query import MAX_LIMIT, And, Eq, Filter, Or, Query, Range
+from senri.indexes.events.query import MAX_LIMIT, And, Eq, Filter, Or, Query, Range
 from senri.operators.faces import MAX_PIXELS
 from senri.operators.ocr import TextReader
 from senri.records import Event, Frame, FrameDetections

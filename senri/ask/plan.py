@@ -7,7 +7,7 @@ another subject whose moments bound the time ("what was said on mic 2 *when the 
 sounded*"; or after it, or before it).
 
 Plans are plain data: `to_dict` shows them in answers (``plan``) so a user can see how the
-question was read, and the executor compiles them into `senri.indexes.query` filters only.
+question was read, and the executor compiles them into `senri.indexes.events.query` filters only.
 """
 
 from __future__ import annotations

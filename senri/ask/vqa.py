@@ -23,7 +23,7 @@ from typing import Any
 from senri.ask.engine import Asker
 from senri.ask.types import Answer
 from senri.ask.vocab import Vocabulary
-from senri.indexes.store import MemoryEventStore
+from senri.indexes.events.store import MemoryEventStore
 from senri.records import Event
 
 

@@ -450,7 +450,7 @@ def worker_sinks(graph: Graph, store: Any, bootstrap: str) -> dict[str, Sink]:
     collection outputs onto their embeddings topics (``senri.vectors.NAME``, which replicas
     serve); every write is durable before the worker commits."""
     from senri.engine.sinks import JsonlSink, StoreSink
-    from senri.indexes.vector_replica import VectorTopicSink
+    from senri.indexes.vectors.replica import VectorTopicSink
 
     sinks: dict[str, Sink] = {}
     for name, out in graph.outputs.items():

@@ -17,7 +17,7 @@ from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import Device
 from senri.engine.sinks import JsonlSink, Sink, StoreSink
 from senri.errors import GraphError, PipelineError
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
 
 
 @dataclass
@@ -77,7 +77,7 @@ def open_sinks(graph: Graph, out_dir: Path) -> tuple[dict[str, Sink], RunResult]
             sinks[name] = StoreSink(store)
             result.stores[out.target] = path
         elif out.kind == "collection":
-            from senri.indexes.collections import CollectionSink, collection_path
+            from senri.indexes.vectors.collections import CollectionSink, collection_path
 
             sinks[name] = CollectionSink(out.target)
             result.files[name] = collection_path(out.target)

@@ -4,7 +4,7 @@
 image/embed``). Three parts, each deterministic for a given configuration:
 
 - ``augmented``: a catalog of emoji by one vendor (cached npm tarball, see
-  `senri.query.similar.emoji_images`) is indexed; each query is one catalog emoji altered by
+  `senri.search.similar.emoji_images`) is indexed; each query is one catalog emoji altered by
   one real-world change, cycling through `AUGMENTATIONS` (crop, rotation, colour jitter, heavy
   JPEG, background change: the sticker pasted, smaller, onto a patch of a scikit-image photo).
   recall@1/@10 by embedding (cosine) and by pHash (Hamming distance), overall and per change.
@@ -158,7 +158,7 @@ def _rank_hashes(index: list[int], queries: list[int], k: int) -> np.ndarray:
 
 
 def _recall(ranked: np.ndarray, truth: np.ndarray, ks: tuple[int, ...]) -> dict[str, float]:
-    from senri.query.similar import recall_at
+    from senri.search.similar import recall_at
 
     return {f"r@{k}": round(v, 3) for k, v in recall_at(ranked, truth, ks).items()}
 
@@ -361,7 +361,7 @@ def image_embed(
 ) -> dict[str, Any]:
     """The three parts (see the module docstring) as one JSON-able dict; `fonts` defaults to
     the installed ones of `FONTS`, `embed` to the cached ``image/embed`` model."""
-    from senri.query.similar import emoji_images
+    from senri.search.similar import emoji_images
 
     if embed is None:
         from senri.operators.embed import ImageEmbedder

@@ -1,1 +1,1 @@
-"""senri.indexes."""
+"""Where results are kept: event stores (`events`) and vector collections (`vectors`)."""

@@ -141,8 +141,10 @@ def _wait_healthy(pending: list[_Pending], timeout: float) -> list[Outcome]:
                 )
                 pending.remove(item)
                 continue
+            # a JVM we started is alive while poll() says so; one we found, while its pid is
             exited = item.process.poll() if item.process is not None else None
-            if exited is not None or tracked.pid() is None:
+            gone = exited is not None if item.process is not None else tracked.pid() is None
+            if gone:
                 code = f" with code {exited}" if exited is not None else ""
                 failures.append(_failure(tracked, f"{service.name} exited{code} during start-up"))
                 pending.remove(item)

@@ -124,15 +124,21 @@ def is_running(pid: int, tag: str) -> bool:
 
 
 def _command_line(pid: int) -> str | None:
-    """The process's command line, '' for a zombie, None when it cannot be read."""
+    """The process's command line, '' for a zombie, None when it cannot be read.
+
+    A process in the middle of an exec (the JVM launcher re-executes itself) shows an empty
+    command line for a moment: that is "cannot be read", not "someone else's process", or a
+    starting service would be taken for dead and its pid file removed.
+    """
     proc = Path(f"/proc/{pid}")
     if proc.is_dir():
         try:
             if ") Z" in (proc / "stat").read_text():
                 return ""
-            return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            command = (proc / "cmdline").read_bytes()
         except OSError:
             return ""
+        return command.replace(b"\0", b" ").decode(errors="replace").strip() or None
     try:  # macOS and other systems without /proc
         result = subprocess.run(
             ["ps", "-p", str(pid), "-o", "stat=,command="],

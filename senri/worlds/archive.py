@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from senri.indexes.store import EventStore
+from senri.indexes.events.store import EventStore
 from senri.records import AttrValue, Event
 
 START = datetime(2026, 11, 24, tzinfo=UTC).timestamp()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from senri.indexes.query import And, Eq, Exists, In, Query
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.query import And, Eq, Exists, In, Query
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.worlds.shapes.run import word_error_rate
 
 pytestmark = pytest.mark.e2e

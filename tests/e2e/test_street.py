@@ -30,7 +30,7 @@ def test_questions_over_the_street_run_match_truth(tmp_path: Path) -> None:
     """`senri ask` over what the real models stored: counts, plates, colours, times, refusals."""
     from senri.ask.engine import Asker
     from senri.ask.vocab import TextEmbedder, Vocabulary
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.sqlite import SqliteEventStore
     from senri.worlds.street.run import plate_of
 
     result, _ = run_street(tmp_path, seed=7)

@@ -16,8 +16,8 @@ import pytest
 
 from senri.ask.engine import Asker
 from senri.ask.vocab import Vocabulary
-from senri.indexes.elasticsearch import ElasticsearchEventStore
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.elasticsearch import ElasticsearchEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.services import elasticsearch_url, manager
 from senri.services.probes import probe_elasticsearch
 from senri.services.settings import elasticsearch_endpoint

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from senri.errors import StoreError
-from senri.indexes import elasticsearch as es_store
-from senri.indexes import query as q
-from senri.indexes.elasticsearch import ElasticsearchEventStore
-from senri.indexes.query import Eq, Exists, Histogram, In, Not, Or, Query, Range, Terms, Text
-from senri.indexes.testing import T0, EventStoreContract
+from senri.indexes.events import elasticsearch as es_store
+from senri.indexes.events import query as q
+from senri.indexes.events.elasticsearch import ElasticsearchEventStore
+from senri.indexes.events.query import Eq, Exists, Histogram, In, Not, Or, Query, Range, Terms, Text
+from senri.indexes.events.testing import T0, EventStoreContract
 from senri.records import Event
 from senri.services import elasticsearch_url, manager
 from senri.services.probes import probe_elasticsearch

@@ -37,7 +37,7 @@ from senri.engine.graph import Graph, build
 from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, worker_sinks
 from senri.engine.local import LocalRuntime
 from senri.engine.sinks import MemorySink, events_of
-from senri.indexes.stores import open_store
+from senri.indexes.events.stores import open_store
 from senri.ingest import ingest, ingest_audio, ingest_video
 from senri.records import AudioChunk, Event
 from senri.worlds import shapes
@@ -490,7 +490,7 @@ def test_a_worker_fills_a_vector_collection_that_a_replica_serves(
 
     from senri.api.app import create_app
     from senri.connectors.kafka import vectors_topic
-    from senri.indexes.vector_replica import VectorReplica
+    from senri.indexes.vectors.replica import VectorReplica
     from senri.ingest import ingest_images
     from senri.operators.embed import DIM
 

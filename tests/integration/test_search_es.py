@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from senri.api.events import events_router
-from senri.ask.search import SearchRequest, run_search
-from senri.indexes.elasticsearch import ElasticsearchEventStore
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.elasticsearch import ElasticsearchEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.search.events import SearchRequest, run_search
 from senri.services import elasticsearch_url, manager
 from senri.services.probes import probe_elasticsearch
 from senri.services.settings import elasticsearch_endpoint

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from senri.connectors.kafka import delete_topics
-from senri.indexes import query as q
-from senri.indexes.sqlite import SqliteEventStore
-from senri.indexes.vector_replica import (
+from senri.indexes.events import query as q
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.vectors.collection import FaissCollection
+from senri.indexes.vectors.replica import (
     VectorReplica,
     decode_vector,
     encode_vector,
@@ -27,9 +28,8 @@ from senri.indexes.vector_replica import (
     publish,
     publish_delete,
 )
-from senri.indexes.vectors import FaissCollection
-from senri.query.similar_events import similar_with_filters
 from senri.records import Event
+from senri.search.similar_events import similar_with_filters
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ def embedder() -> ImageEmbedder:
 
 @pytest.fixture(scope="module")
 def embed_graph(embedder: ImageEmbedder) -> GraphSession:
-    """A one-node ``vision.embed`` graph, as `senri.query.similar.image_embedder` builds it,
+    """A one-node ``vision.embed`` graph, as `senri.search.similar.image_embedder` builds it,
     whose operator holds the module's already-loaded model."""
     session = GraphSession.of(
         {"embed": {"op": "vision.embed", "from": "images"}}, inputs={"images": ImageItem}

@@ -19,8 +19,8 @@ from senri.ask.plan import Refusal
 from senri.ask.timeparse import find_window
 from senri.ask.vocab import Vocabulary
 from senri.errors import QueryError
-from senri.indexes.sqlite import SqliteEventStore
-from senri.indexes.store import MemoryEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.events.store import MemoryEventStore
 from senri.records import Event
 
 pytestmark = pytest.mark.unit

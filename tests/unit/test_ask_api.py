@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from senri.api.app import create_app
 from senri.ask.frame import FramePerception, MediaIndex
 from senri.ask.vocab import Vocabulary
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds import archive as arc
 from senri.worlds import street

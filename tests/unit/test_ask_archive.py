@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from senri.evaluation.ask.oracle import SpecError, evaluate
-from senri.indexes import query as q
-from senri.indexes.sqlite import SqliteEventStore
-from senri.indexes.store import MemoryEventStore
+from senri.indexes.events import query as q
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.events.store import MemoryEventStore
 from senri.operators.colour import COLOURS
 from senri.worlds import archive as arc
 

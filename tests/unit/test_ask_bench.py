@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from senri.evaluation.ask import bench
 from senri.evaluation.ask.cli import eval_app
 from senri.evaluation.ask.oracle import OPS
-from senri.indexes.store import MemoryEventStore
+from senri.indexes.events.store import MemoryEventStore
 from senri.worlds.archive import Archive, generate
 
 pytestmark = pytest.mark.unit

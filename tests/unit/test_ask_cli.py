@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from senri.ask.frame import MediaIndex
 from senri.cli import app
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.worlds import archive as arc
 from senri.worlds import street
 

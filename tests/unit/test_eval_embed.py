@@ -18,7 +18,7 @@ from senri.evaluation import models as evaluate
 from senri.models import npm
 from senri.models.photos import sample_photo
 from senri.operators.embed import ImageEmbedder
-from senri.query.similar import EMOJI_VERSION, emoji_images
+from senri.search.similar import EMOJI_VERSION, emoji_images
 
 pytestmark = pytest.mark.unit
 

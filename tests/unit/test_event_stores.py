@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from senri.indexes.sqlite import SqliteEventStore
-from senri.indexes.store import EventStore, MemoryEventStore
-from senri.indexes.testing import EventStoreContract, sample_events
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.events.store import EventStore, MemoryEventStore
+from senri.indexes.events.testing import EventStoreContract, sample_events
 
 pytestmark = pytest.mark.unit
 

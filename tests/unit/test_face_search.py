@@ -1,4 +1,4 @@
-"""Face search (`senri.query.faces`) on scikit-image's two face photos (astronaut, camera).
+"""Face search (`senri.search.faces`) on scikit-image's two face photos (astronaut, camera).
 
 Two identities only: this checks the plumbing (detect, describe, upsert with metadata, search,
 persist) and that an altered copy finds its own photo first, not face recognition accuracy.
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from senri.errors import ModelUnavailableError
-from senri.indexes.collections import CollectionError
-from senri.indexes.vectors import FaissCollection
+from senri.indexes.vectors.collection import FaissCollection
+from senri.indexes.vectors.collections import CollectionError
 from senri.models.photos import sample_photo
 from senri.models.registry import resolve
-from senri.query.faces import (
+from senri.search.faces import (
     FACE_DIM,
     SAME_PERSON,
     face_collection,

@@ -24,7 +24,7 @@ from senri.ask.frame import (
 from senri.boxes import iou
 from senri.connectors.video import VideoSource
 from senri.errors import DecodeError
-from senri.indexes.store import MemoryEventStore
+from senri.indexes.events.store import MemoryEventStore
 from senri.records import Event, Frame
 from senri.worlds import street
 from senri.worlds.street.run import street_pipeline

@@ -344,7 +344,7 @@ def test_runtime_refuses_missing_sources() -> None:
 
 def test_event_batches_reach_store_sink(tmp_path: Path) -> None:
     from senri.engine.sinks import StoreSink
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.sqlite import SqliteEventStore
     from senri.records import Event
 
     store = SqliteEventStore(tmp_path / "e.sqlite")

@@ -131,8 +131,8 @@ def test_cli_models_info() -> None:
 
 
 def test_cli_run_writes_store_and_dead_letters(tmp_path: Path) -> None:
-    from senri.indexes.query import Eq, Query
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.query import Eq, Query
+    from senri.indexes.events.sqlite import SqliteEventStore
 
     write_wav(tmp_path / "good.wav", seconds=3.0)
     break_wav_header(write_wav(tmp_path / "bad.wav"))

@@ -1,4 +1,4 @@
-"""Structured search (`senri.ask.search`), its HTTP routes and `senri search`.
+"""Structured search (`senri.search.events`), its HTTP routes and `senri search`.
 
 Each request runs on the in-memory reference store and on SQLite and must give the same,
 hand-checked answer; hostile input is refused or matched literally, never run as query text.
@@ -18,8 +18,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from senri.api.events import events_router
-from senri.ask import search as search_module
-from senri.ask.search import (
+from senri.errors import QueryError, StoreError
+from senri.indexes.events import query as q
+from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.events.store import EventStore, MemoryEventStore
+from senri.records import Event
+from senri.search import events as search_module
+from senri.search.events import (
     SearchRequest,
     compile_filter,
     iso,
@@ -27,12 +32,7 @@ from senri.ask.search import (
     parse_time,
     run_search,
 )
-from senri.ask.search_cli import search
-from senri.errors import QueryError, StoreError
-from senri.indexes import query as q
-from senri.indexes.sqlite import SqliteEventStore
-from senri.indexes.store import EventStore, MemoryEventStore
-from senri.records import Event
+from senri.search.events_cli import search
 
 pytestmark = pytest.mark.unit
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from senri import config
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError
-from senri.indexes.collections import CollectionError
+from senri.indexes.vectors.collections import CollectionError
 from senri.models import npm
 from senri.models.tfjs import _js_literal
 from senri.operators.embed import (
@@ -36,8 +36,8 @@ from senri.operators.embed import (
     image_size,
     phash,
 )
-from senri.query.similar import EMOJI_VERSION, SimilarIndex, emoji_images, recall_at
 from senri.records import Frame, ImageItem
+from senri.search.similar import EMOJI_VERSION, SimilarIndex, emoji_images, recall_at
 
 pytestmark = pytest.mark.unit
 
@@ -220,7 +220,7 @@ def test_cli_index_and_similar(
 ) -> None:
     import typer
 
-    from senri.query import cli as similar_cli
+    from senri.search import cli as similar_cli
 
     monkeypatch.setenv("SENRI_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(ImageEmbedder, "load", classmethod(lambda cls, *a, **k: embedder))
@@ -333,11 +333,7 @@ def test_api_requires_image_and_collection(client: TestClient) -> None:
 
 
 def test_serve_refuses_a_collection_to_follow_without_a_broker() -> None:
-    import typer
+    from senri.cli import app
 
-    from senri.query import cli as similar_cli
-
-    app = typer.Typer()
-    similar_cli.mount(app)
     result = CliRunner().invoke(app, ["serve", "--collection", "products"])
     assert result.exit_code == 2 and "--follow kafka://HOST:PORT" in result.output

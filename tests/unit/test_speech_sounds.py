@@ -348,8 +348,8 @@ def test_speech_and_sounds_in_a_pipeline_run(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from senri.cli import app
-    from senri.indexes.query import Eq, Query
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.query import Eq, Query
+    from senri.indexes.events.sqlite import SqliteEventStore
 
     text = PHRASES[0]
     audio = place(8.0, [(1.0, 0.5 * speak(text)), (4.0, horn(2.0))])

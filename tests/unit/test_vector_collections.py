@@ -12,10 +12,9 @@ import pytest
 
 from senri.engine.operator import Device
 from senri.errors import QueryError, SenriError
-from senri.indexes import query as q
-from senri.indexes import vector_persist
-from senri.indexes.vector_filters import meta_matches
-from senri.indexes.vectors import (
+from senri.indexes.events import query as q
+from senri.indexes.vectors import persist
+from senri.indexes.vectors.collection import (
     FaissCollection,
     Hit,
     IndexParams,
@@ -27,6 +26,7 @@ from senri.indexes.vectors import (
     MetaRange,
     VectorError,
 )
+from senri.indexes.vectors.filters import meta_matches
 
 pytest.importorskip("faiss")
 pytestmark = pytest.mark.unit
@@ -258,7 +258,7 @@ def test_crash_mid_save_keeps_previous_snapshot(
         path.write_bytes(b'{"format": 1, "di')  # a torn write, then the process "dies"
         raise OSError("disk pulled out mid-save")
 
-    monkeypatch.setattr(vector_persist, "_write_state", crash)
+    monkeypatch.setattr(persist, "_write_state", crash)
     with pytest.raises(OSError, match="mid-save"):
         c.save()
     monkeypatch.undo()

@@ -27,10 +27,10 @@ def _group() -> None:
 
 def _open(url: str | None, workdir: str) -> Any:
     if url is None:
-        from senri.indexes.sqlite import SqliteEventStore
+        from senri.indexes.events.sqlite import SqliteEventStore
 
         return SqliteEventStore(Path(workdir) / "ask-archive.sqlite")
-    from senri.indexes.stores import open_store
+    from senri.indexes.events.stores import open_store
 
     return open_store(url)
 

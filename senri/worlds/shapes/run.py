@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from senri.engine.run import RunResult
-from senri.indexes.query import And, Eq, Exists, Not, Query, words
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.query import And, Eq, Exists, Not, Query, words
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds import Summary, shapes
 

@@ -25,8 +25,8 @@ import yaml
 
 from senri.boxes import iou
 from senri.engine.run import RunResult
-from senri.indexes.query import Eq, Query
-from senri.indexes.sqlite import SqliteEventStore
+from senri.indexes.events.query import Eq, Query
+from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds import Summary, street
 

@@ -1,11 +1,11 @@
 """The distributed event store: one Elasticsearch index, written in bulk, read with typed queries.
 
-Writes are buffered and sent by a background thread (`senri.indexes.es_writer`): `put()`
+Writes are buffered and sent by a background thread (`senri.indexes.events.es_writer`): `put()`
 returns once the events are serialised and queued, blocks when the buffer is full, and a
 restart of Elasticsearch of tens of seconds loses nothing. `flush()` waits until every accepted
 write is indexed and refreshed, so queries see it. Each event is stored with its id as `_id`,
 so writing it again (a replay) overwrites it. The mapping and the query compiler live in
-`senri.indexes.es_query`; only term/terms/range/exists queries with values are ever sent.
+`senri.indexes.events.es_query`; only term/terms/range/exists queries with values are ever sent.
 
 Example:
     store = ElasticsearchEventStore(index="senri-events")     # $SENRI_ELASTICSEARCH
@@ -29,9 +29,9 @@ except ImportError:  # the client comes with the `services` extra
     ) from None
 
 from senri.config import elasticsearch_url
-from senri.indexes import es_query as esq
-from senri.indexes import query as q
-from senri.indexes.es_writer import BulkWriter, Op, rejection, with_retries
+from senri.indexes.events import es_query as esq
+from senri.indexes.events import query as q
+from senri.indexes.events.es_writer import BulkWriter, Op, rejection, with_retries
 from senri.records import Event
 
 DEFAULT_INDEX = "senri-events"

@@ -2,8 +2,8 @@
 
 A collection is a FAISS index + external string ids + flat metadata per item. `VectorCollection`
 is the protocol; `FaissCollection` the implementation (CPU FAISS, or GPU FAISS when CUDA is
-there). Filters are the metadata filters of `senri.indexes.vector_filters`, applied inside the
-search. Snapshots are atomic (`senri.indexes.vector_persist`).
+there). Filters are the metadata filters of `senri.indexes.vectors.filters`, applied inside the
+search. Snapshots are atomic (`senri.indexes.vectors.persist`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import numpy as np
 
 from senri.device import Device
 from senri.errors import SenriError
-from senri.indexes import vector_backend as backend
-from senri.indexes import vector_persist as persist
-from senri.indexes.vector_backend import IndexParams, Kind, Metric
-from senri.indexes.vector_filters import (
+from senri.indexes.vectors import backend as backend
+from senri.indexes.vectors import persist as persist
+from senri.indexes.vectors.backend import IndexParams, Kind, Metric
+from senri.indexes.vectors.filters import (
     MetaAnd,
     MetaEq,
     MetaExists,
@@ -37,7 +37,7 @@ from senri.indexes.vector_filters import (
     check_value,
     meta_matches,
 )
-from senri.indexes.vector_types import (
+from senri.indexes.vectors.types import (
     Hit,
     Item,
     PersistentCollection,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from senri.errors import StoreError
-from senri.indexes import query as q
+from senri.indexes.events import query as q
 from senri.records import Event
 
 KEYWORD = {"id", "stream_id", "kind", "label", "source"}

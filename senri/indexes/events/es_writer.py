@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
 from senri.errors import StoreError
-from senri.indexes.es_query import public_field
+from senri.indexes.events.es_query import public_field
 
 T = TypeVar("T")
 _FIELD = re.compile(r"field \[([^\]]+)\]")

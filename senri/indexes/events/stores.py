@@ -18,13 +18,13 @@ STORE_URL = "sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]"
 
 
 def _sqlite(rest: str) -> Any:
-    from senri.indexes.sqlite import SqliteEventStore
+    from senri.indexes.events.sqlite import SqliteEventStore
 
     return SqliteEventStore(rest)
 
 
 def _elasticsearch(rest: str) -> Any:
-    from senri.indexes.elasticsearch import ElasticsearchEventStore
+    from senri.indexes.events.elasticsearch import ElasticsearchEventStore
 
     host, _, index = rest.lstrip("/").partition("/")
     return ElasticsearchEventStore(f"http://{host}", *([index] if index else []))

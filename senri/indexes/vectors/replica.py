@@ -53,10 +53,10 @@ import numpy as np
 from senri.codec import ENVELOPE_VERSION, MAGIC
 from senri.connectors.kafka import TopicSpec, ensure_topics
 from senri.errors import DecodeError
-from senri.indexes.vector_backend import Metric
-from senri.indexes.vector_filters import MetaFilter, Scalar
-from senri.indexes.vector_types import Hit, VectorError
-from senri.indexes.vectors import FaissCollection
+from senri.indexes.vectors.backend import Metric
+from senri.indexes.vectors.collection import FaissCollection
+from senri.indexes.vectors.filters import MetaFilter, Scalar
+from senri.indexes.vectors.types import Hit, VectorError
 
 __all__ = [
     "SCHEMA_NAME",

@@ -1,8 +1,8 @@
 """The `EventStore` protocol and the in-memory reference store.
 
 Every backend (SQLite for the embedded runtime, Elasticsearch for the distributed one) answers
-the same typed queries from `senri.indexes.query` and passes the same contract suite
-(`senri.indexes.testing.EventStoreContract`). Writes are upserts by event id, so replaying a
+the same typed queries from `senri.indexes.events.query` and passes the same contract suite
+(`senri.indexes.events.testing.EventStoreContract`). Writes are upserts by event id, so replaying a
 stream after a crash overwrites instead of duplicating.
 """
 
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from senri.indexes import query as q
+from senri.indexes.events import query as q
 from senri.records import Event
 
 

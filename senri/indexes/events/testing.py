@@ -21,8 +21,20 @@ from typing import Any
 import pytest
 
 from senri.errors import QueryError
-from senri.indexes import query as q
-from senri.indexes.query import And, Eq, Exists, Histogram, In, Not, Or, Query, Range, Terms, Text
+from senri.indexes.events import query as q
+from senri.indexes.events.query import (
+    And,
+    Eq,
+    Exists,
+    Histogram,
+    In,
+    Not,
+    Or,
+    Query,
+    Range,
+    Terms,
+    Text,
+)
 from senri.records import Event
 
 T0 = 1_767_261_600.0  # 2026-01-01 10:00 UTC

@@ -4,7 +4,7 @@ A `SearchRequest` says which events (streams, a time window, kinds, labels, attr
 words of text, a confidence floor, tracked only) and what to return: the matching events a page
 at a time, their count, the number of distinct tracks, a time histogram or a group-by. User
 input never reaches a store as query text: `from_mapping` checks every field and
-`compile_filter` builds senri's typed filters (`senri.indexes.query`), which each backend
+`compile_filter` builds senri's typed filters (`senri.indexes.events.query`), which each backend
 compiles with the values bound.
 
 Example:
@@ -26,8 +26,8 @@ from typing import Any, Literal, get_args
 
 from senri.ask.types import Evidence
 from senri.errors import QueryError
-from senri.indexes import query as q
-from senri.indexes.store import EventStore
+from senri.indexes.events import query as q
+from senri.indexes.events.store import EventStore
 from senri.records import Event
 
 Scalar = str | int | float | bool

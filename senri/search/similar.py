@@ -28,7 +28,7 @@ import numpy as np
 from senri.engine.operator import Device
 from senri.engine.session import GraphSession
 from senri.errors import SenriError
-from senri.indexes.collections import (
+from senri.indexes.vectors.collections import (
     open_collection,
     upsert_embeddings,
 )
@@ -179,7 +179,7 @@ def index_folder(
     from senri.engine.local import LocalRuntime
     from senri.engine.run import open_sources
     from senri.engine.sinks import MemorySink
-    from senri.indexes.collections import CollectionSink
+    from senri.indexes.vectors.collections import CollectionSink
 
     sink, dead = CollectionSink(collection), MemorySink()  # a bad name fails before any read
     graph = build(spec.from_mapping(index_pipeline(folder, collection, batch=batch)))

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from senri.engine.session import GraphSession
 from senri.errors import SenriError
-from senri.indexes.vector_types import Hit
+from senri.indexes.vectors.types import Hit
 from senri.records import DeadLetter, Frame
 
 FACE_DIM = 1024
@@ -67,8 +67,8 @@ class FaceMatches:
 
 def face_collection(name: str, *, create: bool = False) -> Any:
     """The `FaissCollection` named `name` under ``$SENRI_HOME/collections``; with `create`,
-    an empty 1024-d cosine one if there is none (names as in `senri.query.similar`)."""
-    from senri.indexes.collections import open_collection
+    an empty 1024-d cosine one if there is none (names as in `senri.search.similar`)."""
+    from senri.indexes.vectors.collections import open_collection
 
     return open_collection(name, dim=FACE_DIM, create=create)
 

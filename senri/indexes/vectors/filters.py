@@ -6,7 +6,7 @@ matching items into a FAISS ID selector), so ``k`` hits come back whenever ``k``
 
 Two spellings, freely mixed:
 
-- senri's event-query objects (`senri.indexes.query`): ``Eq``, ``In``, ``Range``, ``Exists``,
+- senri's event-query objects (`senri.indexes.events.query`): ``Eq``, ``In``, ``Range``, ``Exists``,
   ``And``, ``Or``, ``Not``. Their fields are event fields (``label``, ``time``, ``source`` …) or
   ``attributes.<name>``; on a collection ``attributes.<name>`` reads metadata key ``<name>`` and a
   plain field reads the metadata key of the same name. ``Text`` is refused.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from senri.errors import QueryError
-from senri.indexes import query as q
+from senri.indexes.events import query as q
 
 Scalar = str | int | float | bool
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -2,7 +2,7 @@
 
 Mount them on the main app with `mount` (or one by one)::
 
-    from senri.query import cli as similar_cli
+    from senri.search import cli as similar_cli
     similar_cli.mount(app)   # adds the `index` group, `similar` and `serve`
 """
 
@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from senri.cli_options import STORE_URL
 from senri.errors import SenriError
 
 index_app = typer.Typer(
@@ -42,8 +41,8 @@ def index_images(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from senri.connectors.images import ImageFolderSource
-    from senri.indexes.collections import collection_path
-    from senri.query.similar import index_folder
+    from senri.indexes.vectors.collections import collection_path
+    from senri.search.similar import index_folder
 
     stop = threading.Event()
 
@@ -80,7 +79,7 @@ def index_faces_cmd(
     collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
 ) -> None:
     """Detect and describe every face under FOLDER into a face collection (ids: path#n)."""
-    from senri.query.faces import face_collection, index_faces
+    from senri.search.faces import face_collection, index_faces
 
     try:
         faces = face_collection(collection, create=True)
@@ -105,7 +104,7 @@ def faces_search(
     import json
 
     from senri.operators.embed import decode_image
-    from senri.query.faces import face_collection, search_faces
+    from senri.search.faces import face_collection, search_faces
 
     try:
         rgb = decode_image(image.read_bytes())
@@ -137,7 +136,7 @@ def similar(
     import json
 
     from senri.operators.embed import decode_image
-    from senri.query.similar import SimilarIndex
+    from senri.search.similar import SimilarIndex
 
     try:
         rgb = decode_image(image.read_bytes())
@@ -160,105 +159,8 @@ def similar(
     console.print(table)
 
 
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to bind (localhost by default)."),
-    port: int = typer.Option(8000, min=1, max=65535),
-    max_bytes: int = typer.Option(10 * 1024 * 1024, help="Largest accepted upload, bytes."),
-    max_pixels: int = typer.Option(40_000_000, help="Largest accepted image, pixels."),
-    store: str = typer.Option(
-        "",
-        help=f"Event archive for /events, /ask and /vqa: {STORE_URL} "
-        "(none: those routes answer 503).",
-    ),
-    place: list[str] = typer.Option(
-        [], "--place", help="Where a stream is, STREAM=PLACE (repeatable): cam1=entrance."
-    ),
-    media: Path | None = typer.Option(
-        None, "--media", help="A pipeline YAML whose video inputs give /frames thumbnails."
-    ),
-    tz: str = typer.Option("UTC", "--tz", help="The site's time zone for /ask (IANA name)."),
-    follow: str | None = typer.Option(
-        None,
-        "--follow",
-        help="Kafka bootstrap, kafka://HOST:PORT: serve each --collection as a replica of its "
-        "embeddings topic (senri.vectors.NAME) that a worker's collection output fills.",
-    ),
-    collections: list[str] = typer.Option(
-        [], "--collection", help="An image collection to follow with --follow (repeatable)."
-    ),
-) -> None:
-    """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames.
-
-    With --follow, each --collection is a replica that keeps up with its Kafka topic in the
-    background; /healthz reports its items and lag.
-    """
-    try:
-        import uvicorn
-    except ImportError:
-        _fail("`senri serve` needs uvicorn: pip install uvicorn fastapi python-multipart")
-        return
-    from senri.api.app import Limits, create_app
-    from senri.ask.cli import parse_places
-    from senri.ask.engine import time_zone
-
-    try:
-        places = parse_places(place)
-        time_zone(tz)
-        index = None
-        if media is not None:
-            from senri.ask.frame import MediaIndex
-
-            index = MediaIndex.from_pipeline(media)
-    except (SenriError, ValueError, OSError) as exc:
-        _fail(str(exc), 2)
-        return
-    if collections and follow is None:
-        _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
-    replicas = _replicas(follow, collections) if follow else {}
-    app = create_app(
-        limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels),
-        store=store or None,
-        places=places,
-        media=index,
-        tz=tz,
-        replicas=replicas,
-    )
-    try:
-        uvicorn.run(app, host=host, port=port)
-    finally:
-        for replica in replicas.values():
-            replica.snapshot()
-            replica.close()
-
-
-def _replicas(follow: str, names: list[str]) -> dict[str, Any]:
-    """A started replica per collection under ``$SENRI_HOME/replicas/NAME``; exits on error."""
-    from senri import config
-    from senri.connectors.kafka import parse_bus, vectors_topic
-    from senri.indexes.collections import collection_path
-    from senri.indexes.vector_replica import VectorReplica, ensure_vector_topic
-    from senri.operators.embed import DIM
-
-    replicas: dict[str, Any] = {}
-    try:
-        bootstrap = parse_bus(follow)
-        for name in names:
-            collection_path(name)  # a bad name is refused before anything is made
-            folder = config.home() / "replicas" / name
-            ensure_vector_topic(bootstrap, vectors_topic(name))
-            replica = VectorReplica(bootstrap, vectors_topic(name), folder, DIM)
-            replica.start(snapshot_every_s=60.0)
-            replicas[name] = replica
-    except Exception as exc:
-        for replica in replicas.values():
-            replica.close()
-        _fail(f"cannot follow {follow}: {exc}", 1)
-    return replicas
-
-
 def mount(app: typer.Typer) -> None:
-    """Add ``index images|faces``, ``similar``, ``faces`` and ``serve`` to the `senri` app."""
+    """Add ``index images|faces``, ``similar`` and ``faces`` to the `senri` app."""
     app.add_typer(index_app, name="index")
     app.command("similar")(similar)
-    app.command("serve")(serve)
     app.command("faces")(faces_search)

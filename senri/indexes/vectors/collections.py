@@ -41,7 +41,7 @@ def collection_path(name: str) -> Path:
 
 def open_collection(name: str, *, dim: int, create: bool = False) -> Any:
     """The `FaissCollection` named `name`; with `create`, an empty cosine one of `dim`."""
-    from senri.indexes.vectors import FaissCollection
+    from senri.indexes.vectors.collection import FaissCollection
 
     path = collection_path(name)
     if path.exists():

@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from senri.ask.search import SearchRequest, SearchResult, iso, run_search
 from senri.cli_options import STORE_HELP
 from senri.errors import QueryError, SenriError
-from senri.indexes.stores import open_store
+from senri.indexes.events.stores import open_store
+from senri.search.events import SearchRequest, SearchResult, iso, run_search
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -8,7 +8,7 @@ itself may be anything, e.g. the frame key). The store answers the typed filter 
 matching events, paged by id; their ids become a ``MetaIn(key, ids)`` filter inside the FAISS
 search, so `k` hits come back whenever `k` matching items exist (no post-filtering loss).
 
-Cost: the store query is paged (`senri.indexes.query.MAX_LIMIT` per page) up to `max_events`;
+Cost: the store query is paged (`senri.indexes.events.query.MAX_LIMIT` per page) up to `max_events`;
 a filter matching more events than that raises `QueryError` — narrow it, or filter on the
 collection's own metadata (e.g. ``MetaEq("stream_id", ...)``) instead.
 
@@ -22,10 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 from senri.errors import QueryError
-from senri.indexes import query as q
-from senri.indexes.store import EventStore
-from senri.indexes.vector_filters import MetaAnd, MetaFilter, MetaIn
-from senri.indexes.vector_types import Hit, VectorCollection
+from senri.indexes.events import query as q
+from senri.indexes.events.store import EventStore
+from senri.indexes.vectors.filters import MetaAnd, MetaFilter, MetaIn
+from senri.indexes.vectors.types import Hit, VectorCollection
 
 __all__ = ["EVENT_ID_KEY", "matching_event_ids", "similar_with_filters"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from senri.errors import StoreError
-from senri.indexes import query as q
+from senri.indexes.events import query as q
 from senri.records import Event
 
 _SCHEMA = """

@@ -1,4 +1,4 @@
-"""The vector-collection protocol and the values it speaks (see `senri.indexes.vectors`)."""
+"""The vector-collection protocol and the values it speaks (`senri.indexes.vectors.collection`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Protocol
 import numpy as np
 
 from senri.errors import SenriError
-from senri.indexes.vector_backend import Metric
-from senri.indexes.vector_filters import MetaFilter, Scalar
+from senri.indexes.vectors.backend import Metric
+from senri.indexes.vectors.filters import MetaFilter, Scalar
 
 
 class VectorError(SenriError, ValueError):

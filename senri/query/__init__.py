@@ -1,1 +1,0 @@
-"""senri.query."""
