@@ -83,13 +83,12 @@ def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[st
     """Per-object hits of ``detector/coco`` on the hand-boxed photos, and recall per label."""
     from senri.models import onnx
     from senri.models.cards import COCO_LABELS
-    from senri.models.registry import resolve
     from senri.operators.detect import CenterNet
 
     if not boxes_file.is_file():
         raise ValueError(f"no hand-drawn boxes at {boxes_file} (they live in a source checkout)")
     truth = json.loads(boxes_file.read_text())["images"]
-    session = onnx.session(resolve("detector/coco"), Device("cpu"), threads=2)
+    session = onnx.load("detector/coco", Device("cpu"), threads=2)
     model = CenterNet(session, min_score=min_score)
     objects: list[dict[str, Any]] = []
     for entry in truth:

@@ -317,12 +317,11 @@ def face_verification(variants: int = 24, seed: int = 0) -> dict[str, Any]:
     from senri.engine.operator import Device
     from senri.models import onnx
     from senri.models.photos import sample_photo
-    from senri.models.registry import resolve
     from senri.operators.faces import FaceRes, RetinaFace
 
     cpu = Device("cpu")
-    detector = RetinaFace(onnx.session(resolve("faces/retinaface"), cpu, threads=2))
-    describer = FaceRes(onnx.session(resolve("faces/embed"), cpu, threads=2))
+    detector = RetinaFace(onnx.load("faces/retinaface", cpu, threads=2))
+    describer = FaceRes(onnx.load("faces/embed", cpu, threads=2))
     rng = np.random.default_rng(seed)
     found: list[tuple[int, np.ndarray]] = []
     undetected = 0

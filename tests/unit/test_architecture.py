@@ -131,3 +131,15 @@ def test_only_the_engine_drives_operators() -> None:
         for call in _drives_an_operator(path)
     ]
     assert wrong == []
+
+
+def test_model_sessions_are_opened_only_in_the_models_layer() -> None:
+    """Operators and request paths name a model card; `senri.models.onnx.load` opens it."""
+    wrong = [
+        f"{path.relative_to(ROOT.parent)}:{n}"
+        for module, path in MODULES.items()
+        if not module.startswith("senri.models")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "onnx.session(" in line or "InferenceSession(" in line
+    ]
+    assert wrong == []
