@@ -24,7 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from senri.engine.memory import memory_runtime
-from senri.engine.operator import Device, Operator, OperatorRegistry
+from senri.engine.operator import Device, Operator, OperatorRegistry, Stateless
 from senri.models.onnx import session
 from senri.records import Frame
 
@@ -83,7 +83,7 @@ def preprocess(frames: list[Frame]) -> np.ndarray:
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
 
-class Classify(Operator[Frame, Frame]):
+class Classify(Stateless, Operator[Frame, Frame]):
     """The benchmark's model operator (returns its inputs; the logits are discarded)."""
 
     name = "bench.cnn"

@@ -158,6 +158,8 @@ class Detections:
         >>> len(d[d.confidence > 0.5])
         0
     `data` holds extra per-detection columns (e.g. ``colour``), each with one row per detection.
+    `index` is each detection's position among those its operator first found in the frame,
+    kept through filtering and subsetting: event ids are made from it, never from a box.
     """
 
     xyxy: npt.NDArray[np.float32]
@@ -165,6 +167,7 @@ class Detections:
     class_id: npt.NDArray[np.int64]
     tracker_id: npt.NDArray[np.int64]
     data: Mapping[str, np.ndarray] = field(default_factory=dict)
+    index: npt.NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         if self.xyxy.ndim != 2 or self.xyxy.shape[1] != 4:
@@ -175,6 +178,10 @@ class Detections:
         _check_len("tracker_id", self.tracker_id, n)
         for key, column in self.data.items():
             _check_len(f"data[{key!r}]", column, n)
+        if self.index is None:
+            object.__setattr__(self, "index", np.arange(n, dtype=np.int64))
+        else:
+            _check_len("index", self.index, n)
 
     @classmethod
     def empty(cls) -> Detections:
@@ -213,12 +220,14 @@ class Detections:
     def __getitem__(self, index: int | slice | Sequence[int] | np.ndarray) -> Detections:
         if isinstance(index, int | np.integer):
             index = [int(index)]
+        assert self.index is not None
         return Detections(
             xyxy=self.xyxy[index],
             confidence=self.confidence[index],
             class_id=self.class_id[index],
             tracker_id=self.tracker_id[index],
             data={k: v[index] for k, v in self.data.items()},
+            index=self.index[index],
         )
 
     def with_columns(self, **columns: npt.ArrayLike) -> Detections:
@@ -310,11 +319,17 @@ class Event:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FrameDetections:
-    """A frame together with what was found in it."""
+    """A frame together with what was found in it.
+
+    `node` is the graph node that made it (the engine stamps it): an event's id is the node,
+    the stream, the frame's sequence number and the detection's `index`, so two nodes never
+    share an id and a replay (or the same media on another runtime) gives the same ids.
+    """
 
     frame: Frame
     detections: Detections
     kind: str = "object"
+    node: str = ""
 
     @property
     def key(self) -> str:
@@ -327,6 +342,7 @@ class FrameDetections:
     def to_events(self) -> list[Event]:
         d = self.detections
         labels = d.data.get("label")
+        index = d.index if d.index is not None else np.arange(len(d))
         events = []
         for i in range(len(d)):
             attrs: dict[str, AttrValue] = {}
@@ -339,14 +355,10 @@ class FrameDetections:
             track = int(d.tracker_id[i])
             events.append(
                 Event(
-                    # the label and box name a detection whatever subset of the frame's
-                    # detections a node passes on, so ids never collide across nodes
+                    # positions, never measurements: a codec that moves a box by a pixel
+                    # changes no id
                     id=Event.make_id(
-                        self.frame.stream_id,
-                        self.frame.seq,
-                        self.kind,
-                        str(labels[i]) if labels is not None else int(d.class_id[i]),
-                        *(round(float(v), 1) for v in d.xyxy[i]),
+                        self.node, self.frame.stream_id, self.frame.seq, self.kind, int(index[i])
                     ),
                     stream_id=self.frame.stream_id,
                     time=self.frame.ts,
@@ -369,14 +381,22 @@ class FrameDetections:
 
 @dataclass(frozen=True, slots=True)
 class EventBatch:
-    """Zero or more events made from one input record (e.g. the speech a chunk closed)."""
+    """Zero or more events made from one input record (e.g. the speech a chunk closed).
+
+    Operators give each event an id from its stream and position (a span's first sample);
+    `node`, stamped by the engine, is folded into the ids `to_events` gives, so two nodes of the
+    same kind on one stream (speech with two models) never overwrite each other.
+    """
 
     stream_id: str
     key: str
     events: tuple[Event, ...] = ()
+    node: str = ""
 
     def to_events(self) -> list[Event]:
-        return list(self.events)
+        if not self.node:
+            return list(self.events)
+        return [replace(e, id=Event.make_id(self.node, e.id)) for e in self.events]
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,10 @@ def parse_bus(url: str) -> str:
     return text
 
 
+STATE_MAX_BYTES = 64 * 1024 * 1024
+"""The largest changelog record a worker writes: all operator state of one input partition."""
+
+
 def topic_part(name: str) -> str:
     """A stream or pipeline name made safe for a topic name (Kafka allows [A-Za-z0-9._-])."""
     safe = _TOPIC_CHARS.sub("-", name)
@@ -120,6 +124,13 @@ class TopicSpec:
     @classmethod
     def compacted(cls, name: str, partitions: int = 1) -> TopicSpec:
         return cls(name, partitions, 1, {"cleanup.policy": "compact"})
+
+    @classmethod
+    def changelog(cls, name: str) -> TopicSpec:
+        """A worker group's state topic: compacted, and taking records of up to
+        `STATE_MAX_BYTES` (a camera's motion background is a few hundred KB)."""
+        config = {"cleanup.policy": "compact", "max.message.bytes": str(STATE_MAX_BYTES)}
+        return cls(name, 1, 1, config)
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[TopicSpec], timeout_s: float = 30.0) -> None:

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from senri.engine import settings
-from senri.engine.operator import BatchPolicy, Device, Operator, OperatorRegistry, registry
+from senri.engine.operator import (
+    BatchPolicy,
+    Device,
+    Operator,
+    OperatorRegistry,
+    declares_state,
+    registry,
+)
 from senri.engine.predicate import Predicate, PredicateError
 from senri.engine.spec import InputSpec, NodeSpec, OutputSpec, PipelineSpec
 from senri.errors import GraphError, PipelineError
@@ -251,6 +258,15 @@ def _build_node(ns: NodeSpec, ops: OperatorRegistry, errors: list[GraphError]) -
             )
         )
         return None
+    if not declares_state(cls):
+        errors.append(
+            GraphError(
+                f"node '{ns.name}': operator '{ns.op}' declares neither Stateful "
+                "(snapshot/restore) nor Stateless",
+                line=ns.line_of("op"),
+                hint="an operator that carries anything across items must snapshot it",
+            )
+        )
     accepted = OperatorRegistry.params_of(cls)
     for key in ns.params:
         if key not in accepted:

@@ -38,6 +38,7 @@ from typing import Any
 from senri import codec
 from senri.connectors.kafka import (
     DLQ_TOPIC,
+    STATE_MAX_BYTES,
     Headers,
     TopicSpec,
     audio_topic,
@@ -183,7 +184,7 @@ class KafkaWorker:
         self._state = ChangelogState(self._ops)
         topics = [TopicSpec(self.results, 3), TopicSpec(self.config.dlq_topic, 1)]
         if self._state.enabled:
-            topics.append(TopicSpec.compacted(self.changelog))
+            topics.append(TopicSpec.changelog(self.changelog))
         await loop.run_in_executor(self._pool, ensure_topics, self.config.bootstrap, topics)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.config.bootstrap,
@@ -192,7 +193,7 @@ class KafkaWorker:
             enable_idempotence=True,
             compression_type=compression_type(),
             linger_ms=5,
-            max_request_size=max(1024 * 1024, self.config.dlq_payload_limit + 64 * 1024),
+            max_request_size=STATE_MAX_BYTES,  # the largest record: a partition's state
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap,

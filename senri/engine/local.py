@@ -31,7 +31,7 @@ from senri.engine.graph import Graph, Node
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
-from senri.engine.step import run_node
+from senri.engine.step import run_node, stamp
 from senri.records import DeadLetter
 
 SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
@@ -258,7 +258,7 @@ class LocalRuntime:
                 await dlq.put(letter)
             await self._forward(results, targets)
         final = await loop.run_in_executor(pool, op.finish)
-        await self._emit(node.name, final, targets)
+        await self._emit(node.name, stamp(node.name, final), targets)
         for q in targets:
             await q.put(END)
 

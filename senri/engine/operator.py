@@ -71,11 +71,30 @@ class Operator(Generic[In, Out]):
 
 @runtime_checkable
 class Stateful(Protocol):
-    """An operator with per-stream state that must survive a restart."""
+    """An operator with per-stream state that must survive a restart.
+
+    `snapshot` must hold everything the next items depend on (a tracker's next id and live
+    tracks, buffered samples, a model's recurrent state, a background), as JSON-able data, so
+    that restoring it into a fresh operator and going on gives exactly what going on would have.
+    """
 
     def snapshot(self, stream_id: str) -> JSON: ...
 
     def restore(self, stream_id: str, state: JSON) -> None: ...
+
+
+class Stateless:
+    """Marker base: the operator carries nothing from one item to the next.
+
+    Every operator is either `Stateful` or `Stateless`; the graph builder refuses one that
+    declares neither, so state cannot be forgotten by accident (a worker that takes over a
+    stream would lose it). tests/unit/test_operator_state.py checks both kinds of promise.
+    """
+
+
+def declares_state(cls: type) -> bool:
+    """True if `cls` is `Stateful` (snapshot/restore) or `Stateless`, not both."""
+    return issubclass(cls, Stateful) != issubclass(cls, Stateless)
 
 
 OperatorFactory = Callable[..., Operator[Any, Any]]

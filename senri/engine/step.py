@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from senri.engine.graph import Graph, Node
 from senri.engine.isolate import process_isolated
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import Operator
-from senri.records import DeadLetter
+from senri.records import DeadLetter, EventBatch, FrameDetections
+
+
+def stamp(node: str, items: list[Any]) -> list[Any]:
+    """Name `node` on the results it made: the ids of the events they give include it."""
+    return [
+        replace(item, node=node) if isinstance(item, FrameDetections | EventBatch) else item
+        for item in items
+    ]
 
 
 def run_node(
@@ -41,7 +49,7 @@ def run_node(
         chunk = kept[start : start + size]
         started = time.perf_counter()
         results, failed = process_isolated(node, op, chunk)
-        out.extend(results)
+        out.extend(stamp(node.name, results))
         dead.extend(failed)
         if metrics is not None:
             metrics.batch_size.labels(node.name).observe(len(chunk))
@@ -81,7 +89,7 @@ def run_step(
         out, dead, taken = run_node(node, op, items, metrics)
         result.dead.extend(dead)
         if finishing:
-            final = op.finish()
+            final = stamp(name, op.finish())
             out.extend(final)
             if metrics is not None:
                 metrics.items_out.labels(name).inc(len(final))

@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
 from senri.models.registry import ModelName
 from senri.operators.colour import COLOURS, colour_name
 from senri.operators.ocr import TextReader
@@ -226,7 +226,7 @@ def describe_people(fd: FrameDetections, *, min_score: float = 0.3) -> FrameDete
 
 
 @register
-class PersonAttributes(Operator[FrameDetections, FrameDetections]):
+class PersonAttributes(Stateless, Operator[FrameDetections, FrameDetections]):
     """Add what each person carries, rides and wears; see the module docstring for how."""
 
     name = "vision.person_attributes"
@@ -295,7 +295,7 @@ def describe_vehicles(
 
 
 @register
-class VehicleAttributes(Operator[FrameDetections, FrameDetections]):
+class VehicleAttributes(Stateless, Operator[FrameDetections, FrameDetections]):
     """Add ``vehicle_type``, ``colour`` and (with ``plates=True``) ``plate`` to vehicle rows."""
 
     name = "vision.vehicle_attributes"

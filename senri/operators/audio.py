@@ -13,6 +13,7 @@ import numpy as np
 
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.models.registry import ModelName
+from senri.operators.melspec import decode, encode
 from senri.operators.spans import Span, SpanTracker
 from senri.records import AudioChunk, Event, EventBatch
 
@@ -66,6 +67,8 @@ class _SpanOperator(Operator[AudioChunk, EventBatch]):
     def restore(self, stream_id: str, state: dict[str, Any]) -> None:
         if state.get("origin") is not None:
             self._origin[stream_id] = float(state["origin"])
+        else:
+            self._origin.pop(stream_id, None)
         if state.get("span"):
             self._spans[stream_id] = SpanTracker(**state["span"])
         else:
@@ -161,6 +164,20 @@ class VoiceActivity(_SpanOperator):
 
     def _confidence(self, span: Span) -> float:
         return round(float(span.peak), 3)
+
+    def snapshot(self, stream_id: str) -> dict[str, Any]:
+        """The span in progress, and the model's recurrent state, context and unread samples."""
+        state = super().snapshot(stream_id)
+        rnn = self._rnn.get(stream_id)
+        state["rnn"] = None if rnn is None else {k: encode(v) for k, v in rnn.items()}
+        return state
+
+    def restore(self, stream_id: str, state: dict[str, Any]) -> None:
+        super().restore(stream_id, state)
+        if state.get("rnn"):
+            self._rnn[stream_id] = {k: decode(v) for k, v in state["rnn"].items()}
+        else:
+            self._rnn.pop(stream_id, None)
 
     def _state(self, stream_id: str) -> dict[str, np.ndarray]:
         return self._rnn.setdefault(

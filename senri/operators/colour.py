@@ -12,7 +12,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from senri.engine.operator import BatchPolicy, Operator, register
+from senri.engine.operator import BatchPolicy, Operator, Stateless, register
 from senri.records import FrameDetections
 
 # Upper hue bounds (OpenCV hue, 0..180) of each named colour band, in order.
@@ -42,7 +42,7 @@ def colour_name(rgb: np.ndarray) -> str:
 
 
 @register
-class DominantColour(Operator[FrameDetections, FrameDetections]):
+class DominantColour(Stateless, Operator[FrameDetections, FrameDetections]):
     """Add ``colour`` (a name from `COLOURS`) and ``rgb`` ("#rrggbb") to every detection."""
 
     name = "vision.colour"

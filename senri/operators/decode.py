@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from senri.codec import decode_jpeg
-from senri.engine.operator import BatchPolicy, Operator, register
+from senri.engine.operator import BatchPolicy, Operator, Stateless, register
 from senri.records import ImageItem
 
 
 @register
-class DecodeImage(Operator[ImageItem, ImageItem]):
+class DecodeImage(Stateless, Operator[ImageItem, ImageItem]):
     """Decode an `ImageItem`'s bytes (JPEG, PNG, WebP, BMP) into an RGB array.
 
     `max_pixels` refuses decompression bombs before they fill memory.

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName, card
 from senri.operators.faces import as_rgb, nms
@@ -97,7 +97,7 @@ class CenterNet:
 
 
 @register
-class DetectObjects(Operator[Frame, FrameDetections]):
+class DetectObjects(Stateless, Operator[Frame, FrameDetections]):
     """COCO objects in frames: ``class_id`` (COCO index) and ``label`` (its name)."""
 
     name = "vision.detect"

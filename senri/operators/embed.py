@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
 from senri.errors import DecodeError
 from senri.models.registry import ModelName
 from senri.records import Embedding, Frame, ImageItem
@@ -213,7 +213,7 @@ class ImageEmbedder:
 
 
 @register
-class EmbedImages(Operator[Any, Embedding]):
+class EmbedImages(Stateless, Operator[Any, Embedding]):
     """`ImageItem` (decoded or not) or `Frame` → `Embedding` (vector + pHash), batched.
 
     ``{op: vision.embed, from: images, batch: 16}``; catalog metadata is carried along.

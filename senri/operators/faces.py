@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName
 from senri.records import Detections, Frame, FrameDetections
@@ -281,7 +281,7 @@ def _format_landmarks(points: np.ndarray) -> str:
 
 
 @register
-class FaceDetect(Operator[Frame, FrameDetections]):
+class FaceDetect(Stateless, Operator[Frame, FrameDetections]):
     """Find faces in frames: ``FrameDetections(kind="face")``, label ``face``, ``landmarks``."""
 
     name = "vision.faces"

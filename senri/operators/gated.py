@@ -10,13 +10,14 @@ before the open span (less `pad`) is dropped as it ages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.operators.audio import VoiceActivity
+from senri.operators.melspec import decode, encode
 from senri.records import AudioChunk, Event, EventBatch
 
 SAMPLE_RATE = 16_000
@@ -72,6 +73,36 @@ class VadGated(Operator[AudioChunk, EventBatch]):
 
     def setup_vad(self, device: Device) -> None:
         self._vad.setup(device)
+
+    def snapshot(self, stream_id: str) -> dict[str, Any]:
+        """The stream's buffered audio and where it stands, and its VAD's state."""
+        audio = self._streams.get(stream_id)
+        return {
+            "vad": self._vad.snapshot(stream_id),
+            "audio": None
+            if audio is None
+            else {
+                "origin": audio.origin,
+                "start": audio.start,
+                "samples": encode(audio.audio),
+                "done_until": audio.done_until,
+                "cut_at": audio.cut_at,
+            },
+        }
+
+    def restore(self, stream_id: str, state: dict[str, Any]) -> None:
+        self._vad.restore(stream_id, state.get("vad") or {})
+        saved = state.get("audio")
+        if not saved:
+            self._streams.pop(stream_id, None)
+            return
+        self._streams[stream_id] = SpanAudio(
+            float(saved["origin"]),
+            float(saved["start"]),
+            decode(saved["samples"]),
+            float(saved["done_until"]),
+            None if saved["cut_at"] is None else float(saved["cut_at"]),
+        )
 
     def ready(self) -> bool:
         raise NotImplementedError

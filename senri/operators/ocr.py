@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
 from senri.models.registry import ModelName
 from senri.operators.faces import as_rgb
 from senri.records import Detections, Frame, FrameDetections
@@ -215,7 +215,7 @@ class _Reads:
 
 
 @register
-class ReadFrameText(_Reads, Operator[Frame, FrameDetections]):
+class ReadFrameText(_Reads, Stateless, Operator[Frame, FrameDetections]):
     """Read every text line of a frame: ``kind="text"``, label ``text``, columns ``text``."""
 
     name = "vision.read_text"
@@ -245,7 +245,7 @@ class ReadFrameText(_Reads, Operator[Frame, FrameDetections]):
 
 
 @register
-class ReadDetectionText(_Reads, Operator[FrameDetections, FrameDetections]):
+class ReadDetectionText(_Reads, Stateless, Operator[FrameDetections, FrameDetections]):
     """Add ``text`` and ``text_score`` to detections whose label is in `labels` (plates).
 
     Lines found in one box are joined with spaces; other detections get ``""`` and 0.

@@ -17,7 +17,7 @@ from senri.connectors import open_source
 from senri.engine import spec
 from senri.engine.graph import Graph, build
 from senri.engine.local import LocalRuntime
-from senri.engine.operator import BatchPolicy, Operator, OperatorRegistry
+from senri.engine.operator import BatchPolicy, Operator, OperatorRegistry, Stateless
 from senri.engine.sinks import MemorySink
 from senri.operators.decode import DecodeImage
 from senri.records import AudioChunk, DeadLetter, EventBatch, Frame, ImageItem
@@ -40,7 +40,7 @@ class Item:
         return []
 
 
-class Passthrough(Operator[Item, Item]):
+class Passthrough(Stateless, Operator[Item, Item]):
     name = "test.pass"
     input_type = Item
     output_type = Item
@@ -60,7 +60,7 @@ class Passthrough(Operator[Item, Item]):
         return items
 
 
-class Pending(Operator[Item, Item]):
+class Pending(Stateless, Operator[Item, Item]):
     """Holds the last item of each stream back until end of input."""
 
     name = "test.pending"
@@ -83,7 +83,7 @@ OPS.register(Pending)
 OPS.register(DecodeImage)
 
 
-class Frames2Items(Operator[Frame, Item]):
+class Frames2Items(Stateless, Operator[Frame, Item]):
     name = "test.frames"
     input_type = Frame
     output_type = Item
@@ -92,7 +92,7 @@ class Frames2Items(Operator[Frame, Item]):
         return [Item(f.stream_id, f.seq) for f in items]
 
 
-class Chunks2Items(Operator[AudioChunk, Item]):
+class Chunks2Items(Stateless, Operator[AudioChunk, Item]):
     name = "test.chunks"
     input_type = AudioChunk
     output_type = Item

@@ -1,0 +1,205 @@
+"""Every operator keeps its promise about state, checked on the demo's own media.
+
+A `Stateful` operator's snapshot, taken mid-stream and restored into a fresh operator (through
+JSON, as the Kafka worker's changelog carries it), must give exactly the results the original
+goes on to give: the same event ids, times, labels, scores and track ids, mid-utterance and
+mid-track alike. A `Stateless` operator must keep nothing per stream. The graph builder refuses
+an operator that declares neither.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+import senri.operators  # noqa: F401  (registers the operators)
+from senri.connectors.audio import AudioSource
+from senri.connectors.video import VideoSource
+from senri.engine import spec
+from senri.engine.graph import build
+from senri.engine.operator import (
+    Device,
+    Operator,
+    OperatorRegistry,
+    Stateful,
+    Stateless,
+    declares_state,
+    registry,
+)
+from senri.errors import PipelineError
+from senri.records import AudioChunk, Frame, FrameDetections, ImageItem
+from senri.worlds import shapes
+
+pytestmark = pytest.mark.unit
+
+CPU = Device("cpu")
+STATEFUL = [n for n in registry.names() if issubclass(registry.get(n) or object, Stateful)]
+STATELESS = [n for n in registry.names() if issubclass(registry.get(n) or object, Stateless)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> shapes.World:
+    return shapes.generate(tmp_path_factory.mktemp("world"), seed=7)
+
+
+@pytest.fixture(scope="module")
+def chunks(world: shapes.World) -> list[AudioChunk]:
+    return [
+        c
+        for c in AudioSource(world.audio, "mic1", 1.0, start_time=0.0)
+        if isinstance(c, AudioChunk)
+    ]
+
+
+@pytest.fixture(scope="module")
+def frames(world: shapes.World) -> list[Frame]:
+    return [f for f in VideoSource(world.video, "cam1", start_time=0.0) if isinstance(f, Frame)]
+
+
+@pytest.fixture(scope="module")
+def motion(frames: list[Frame]) -> list[FrameDetections]:
+    op = _made("vision.motion")
+    return op.process(frames)
+
+
+def _made(name: str, **settings: Any) -> Operator[Any, Any]:
+    cls = registry.get(name)
+    assert cls is not None
+    op = cls(**settings)
+    op.setup(CPU)
+    return op
+
+
+def _results(items: list[Any]) -> list[Any]:
+    """What a sink would see: events (to_dict) and, for detections, their track ids too."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, FrameDetections):
+            out.append((item.key, item.detections.tracker_id.tolist()))
+        out.extend(e.to_dict() for e in item.to_events())
+    return out
+
+
+def _run(op: Operator[Any, Any], items: list[Any], batch: int = 8) -> list[Any]:
+    out: list[Any] = []
+    for start in range(0, len(items), batch):
+        out.extend(op.process(items[start : start + batch]))
+    return out
+
+
+def _resumed(name: str, items: list[Any], split: int, settings: dict[str, Any]) -> list[Any]:
+    """Items [:split] through one operator, its snapshot through JSON into a fresh one, which
+    takes items [split:] and finishes: what a worker that took the stream over would give."""
+    first = _made(name, **settings)
+    _run(first, items[:split])
+    assert isinstance(first, Stateful)
+    saved = json.loads(json.dumps(first.snapshot(items[0].stream_id)))
+    second = _made(name, **settings)
+    assert isinstance(second, Stateful)
+    second.restore(items[0].stream_id, saved)
+    return _results(_run(second, items[split:]) + second.finish())
+
+
+AUDIO_SETTINGS: dict[str, dict[str, Any]] = {
+    "audio.loudness": {"threshold_db": -40},
+    "audio.vad": {},
+    "audio.speech": {"fallback": False},
+    "audio.dialect": {},
+    "audio.sounds": {"urban_only": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUDIO_SETTINGS))
+def test_audio_operators_resume_exactly_from_a_snapshot(
+    name: str, chunks: list[AudioChunk], world: shapes.World
+) -> None:
+    settings = AUDIO_SETTINGS[name]
+    whole = _made(name, **settings)
+    done = _run(whole, chunks) + whole.finish()
+    truth = shapes.load_truth(world.truth)
+    # cut inside the first utterance, inside the first sound, and between the two
+    cuts = {int(truth["speech"][0]["start"]) + 1, int(truth["sounds"][0]["start"]) + 1, 5}
+    per_chunk = {c.key: i for i, c in enumerate(chunks)}
+    assert any(e.kind != "" for item in done for e in item.to_events())  # something happened
+    for split in sorted(cuts):
+        expected = _results([x for x in done if per_chunk.get(x.key, len(chunks)) >= split])
+        assert _resumed(name, chunks, split, settings) == expected, (name, split)
+
+
+def test_motion_and_tracking_resume_exactly_from_a_snapshot(
+    frames: list[Frame], motion: list[FrameDetections]
+) -> None:
+    for split in (30, 65, 150):  # objects are moving and tracked at each of these frames
+        whole = _made("vision.motion")
+        expected = _results(_run(whole, frames)[split:])
+        assert _resumed("vision.motion", frames, split, {}) == expected, split
+        raw = _run(_made("vision.track"), motion)
+        live = [int(fd.detections.tracker_id.max(initial=-1)) for fd in raw[split - 3 : split]]
+        assert max(live) >= 1, split  # a confirmed track is alive at the cut
+        assert _resumed("vision.track", motion, split, {}) == _results(raw[split:]), split
+
+
+def _keys_of(op: Operator[Any, Any]) -> set[str]:
+    """Every dict key held by the operator's attributes, and by those attributes' own."""
+    found: set[str] = set()
+    for value in vars(op).values():
+        for inner in (value, *getattr(value, "__dict__", {}).values()):
+            if isinstance(inner, dict):
+                found |= {str(k) for k in inner}
+    return found
+
+
+def _stateless_inputs(name: str, frames: list[Frame], motion: list[FrameDetections]) -> list[Any]:
+    cls = registry.get(name)
+    assert cls is not None
+    moving = [fd for fd in motion if len(fd.detections)][:4]
+    if cls.input_type is Frame:
+        return frames[60:64]
+    if cls.input_type is FrameDetections:
+        return moving
+    data = cv2.imencode(".png", np.zeros((32, 32, 3), np.uint8))[1].tobytes()
+    return [ImageItem("cat", f"i{n}", n, data, {}) for n in range(3)] + frames[:2]
+
+
+@pytest.mark.parametrize("name", STATELESS)
+def test_stateless_operators_keep_nothing_per_stream(
+    name: str, frames: list[Frame], motion: list[FrameDetections]
+) -> None:
+    op = _made(name)
+    items = _stateless_inputs(name, frames, motion)
+    if name == "decode.image":
+        items = [i for i in items if isinstance(i, ImageItem)]
+    before = _keys_of(op)
+    op.process(items)
+    streams = {str(getattr(i, "stream_id", "")) for i in items}
+    assert not (_keys_of(op) - before) & streams
+    assert op.finish() == []
+
+
+def test_every_operator_declares_its_state() -> None:
+    assert set(STATEFUL) | set(STATELESS) == set(registry.names())
+    assert all(declares_state(registry.get(n) or object) for n in registry.names())
+    assert {"vision.track", "vision.motion", "audio.speech", "audio.vad"} <= set(STATEFUL)
+
+
+def test_the_graph_refuses_an_operator_that_declares_no_state() -> None:
+    class Counter(Operator[Frame, Frame]):
+        name = "test.counter"
+        input_type = Frame
+        output_type = Frame
+
+        def __init__(self) -> None:
+            self.seen: dict[str, int] = {}
+
+        def process(self, items: list[Frame]) -> list[Frame]:
+            return items
+
+    ops = OperatorRegistry()
+    ops.register(Counter)
+    doc = "inputs: {f: {video: a.mp4}}\ngraph:\n  c: {op: test.counter, from: f}\noutputs: {}\n"
+    with pytest.raises(PipelineError, match=r"line 3: .*'test.counter' declares neither"):
+        build(spec.parse_yaml(doc), ops=ops)
