@@ -268,6 +268,12 @@ def run(
     ),
     queue_size: int = typer.Option(64, help="Bound of every stage's input queue (backpressure)."),
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
+    wire: bool = typer.Option(
+        False,
+        "--wire",
+        help="Pass records through the Kafka wire codec (JPEG frames, PCM16 audio) first, to "
+        "get exactly what a worker gets for the same media.",
+    ),
 ) -> None:
     """Run a pipeline on the embedded runtime until its sources end (Ctrl-C drains and stops).
 
@@ -290,6 +296,7 @@ def run(
                 metrics=metrics,
                 queue_size=queue_size,
                 on_start=on_start,
+                wire=wire,
             )
         )
     except PipelineError as exc:

@@ -103,14 +103,21 @@ def run_graph(
     metrics: RuntimeMetrics | None = None,
     queue_size: int = 64,
     on_start: Any = None,
+    wire: bool = False,
 ) -> RunResult:
     """Run a validated graph on the embedded runtime; media paths resolve against `base`.
 
     `on_start(runtime)` is called before running (the CLI uses it to hook Ctrl-C to `stop()`).
+    With `wire`, records go through the wire codec first (JPEG frames, PCM16 audio), so the run
+    gives exactly the events a Kafka worker gives for the same media.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sources = open_sources(graph, base)
+    if wire:
+        from senri.codec import ThroughWire
+
+        sources = {name: ThroughWire(source) for name, source in sources.items()}
     sinks, result = open_sinks(graph, out)
     result.dlq = Path(_resolve(graph.dlq, base)) if graph.dlq else out / "dlq.jsonl"
     runtime = LocalRuntime(

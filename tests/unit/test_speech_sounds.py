@@ -376,6 +376,29 @@ def test_speech_and_sounds_in_a_pipeline_run(tmp_path: Path) -> None:
     assert honk.label == "car_horn" and honk.time == pytest.approx(104.0, abs=0.3)
 
 
+def test_two_speech_nodes_on_one_stream_keep_both_sets_of_events(tmp_path: Path) -> None:
+    """speech/en and speech/multi on the same microphone: two transcripts, two ids."""
+    from senri.engine.run import run_file
+    from senri.indexes.events.query import Eq, Query
+    from senri.indexes.events.sqlite import SqliteEventStore
+
+    sf.write(str(tmp_path / "mic.wav"), place(5.0, [(1.0, 0.5 * speak(PHRASES[1]))]), SR)
+    (tmp_path / "p.yaml").write_text(
+        "inputs: {mic: {audio: mic.wav, stream: mic1}}\n"
+        "graph:\n"
+        "  english: {op: audio.speech, from: mic, model: speech/en}\n"
+        "  any_language: {op: audio.speech, from: mic, model: speech/multi, language: en}\n"
+        "outputs: {events: {store: events, from: [english, any_language]}}\n"
+    )
+    result = run_file(tmp_path / "p.yaml", tmp_path / "out")
+    store = SqliteEventStore(result.stores["events"])
+    said = store.search(Query(Eq("kind", "transcript")))
+    store.close()
+    assert sorted(str(e.attributes["model"]) for e in said) == ["speech/en", "speech/multi"]
+    assert len({e.id for e in said}) == 2
+    assert all(wer(PHRASES[1], e.text or "") <= 0.2 for e in said)
+
+
 def test_sounds_resume_from_a_snapshot(sounds: Sounds) -> None:
     """A worker that restores a snapshot mid-siren emits what an uninterrupted one does."""
     import json as jsonlib
