@@ -20,8 +20,8 @@ from pathlib import Path
 
 from senri.ask.engine import Asker
 from senri.ask.vocab import TextEmbedder, Vocabulary
-from senri.engine.kafka_runtime import open_store
 from senri.indexes.events.sqlite import SqliteEventStore
+from senri.indexes.events.stores import open_store
 from senri.records import Event
 from senri.worlds.archive import generate
 

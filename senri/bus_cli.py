@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from senri.cli_options import (
     STORE_HELP,
     exit_on_dead_letters,
 )
+
+if TYPE_CHECKING:
+    from senri.engine.kafka_runtime import Crash
 
 ingest_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -180,6 +183,17 @@ def worker(
     max_message_bytes: int | None = typer.Option(None, "--max-message-bytes", min=1),
     max_poll_records: int = typer.Option(256, "--max-poll-records", min=1),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    client_id: str = typer.Option(
+        "senri-worker", "--client-id", help="How this worker names itself to the brokers."
+    ),
+    metrics_port: int = typer.Option(
+        0, help="Serve Prometheus metrics on 127.0.0.1:PORT (items, batches, restores; 0: off)."
+    ),
+    transactions: bool = typer.Option(
+        True,
+        help="Commit each batch's results, dead letters, state and offsets as one Kafka "
+        "transaction (exactly-once for read_committed readers). Off: at-least-once topics.",
+    ),
 ) -> None:
     """Run a pipeline as one worker of a Kafka consumer group (Ctrl-C commits and leaves).
 
@@ -198,6 +212,7 @@ def worker(
     from senri.errors import PipelineError
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("senri.engine.kafka_runtime").setLevel(logging.INFO)  # assignments
     try:
         graph = load_graph(pipeline)
     except PipelineError as exc:
@@ -211,6 +226,9 @@ def worker(
         stop_when_idle_s=stop_when_idle,
         max_poll_records=max_poll_records,
         device=Device.parse(device),
+        client_id=client_id,
+        transactional=transactions,
+        crash=_chaos_crash(),
     )
     if max_message_bytes is not None:
         config.max_message_bytes = max_message_bytes
@@ -223,7 +241,13 @@ def worker(
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     try:
-        runner = KafkaWorker(graph, config, worker_sinks(graph, event_store, config.bootstrap))
+        from senri.engine.metrics import RuntimeMetrics
+
+        metrics = RuntimeMetrics()
+        if metrics_port:
+            metrics.serve(metrics_port)
+        sinks = worker_sinks(graph, event_store, config.bootstrap)
+        runner = KafkaWorker(graph, config, sinks, metrics)
     except ValueError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -240,6 +264,16 @@ def worker(
         f"[green]done[/]: {report.consumed} records, {report.events} events, "
         f"{report.dead_letters} dead letters, {report.commits} commits in {report.seconds:.1f}s"
     )
+
+
+def _chaos_crash() -> Crash | None:
+    """``SENRI_CHAOS_CRASH=results|state:TOPIC:OFFSET`` (failover tests only; see `Crash`)."""
+    import os
+
+    from senri.engine.kafka_runtime import Crash as _Crash
+
+    value = os.environ.get("SENRI_CHAOS_CRASH")
+    return _Crash.parse(value, os.environ.get("SENRI_CHAOS_CRASH_MARKER")) if value else None
 
 
 app = typer.Typer(

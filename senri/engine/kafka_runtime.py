@@ -9,14 +9,15 @@ cross Kafka), one poll at a time:
    `senri.dlq` with the reason, error type and source topic/partition/offset in headers;
 3. run the records through the graph (`step.run_step`: micro-batches per node's
    `BatchPolicy`, failing items isolated into the DLQ the same way);
-4. write the outputs to the sinks (store writes are flushed) and their events to
-   `senri.results.<pipeline>`, and wait for every ack;
-5. write the state of stateful operators for the touched partitions to the changelog
-   (`kafka_state`), then commit the offsets.
+4. write the outputs to the sinks (store writes are flushed and acknowledged);
+5. in one Kafka transaction: the events to `senri.results.<pipeline>`, dead letters, the state
+   of stateful operators for the batch's partitions (`kafka_state`) and the offsets reached.
 
-So delivery is at-least-once (a crash between 4 and 5 replays the batch) and, with deterministic
-event ids, stores end up exactly-once. Built on aiokafka rather than faust-streaming; see
-docs/distributed.md for why.
+A crash before 5 commits replays the batch from the state it started with; event ids are
+deterministic, so stores end exactly-once, and `read_committed` readers of the results topic see
+each event once. `WorkerConfig(transactional=False)` does step 5 as acknowledged writes and a
+plain commit instead (at-least-once on the topics). Built on aiokafka rather than
+faust-streaming; see docs/distributed.md for why.
 
 Example:
     worker = KafkaWorker(graph, WorkerConfig("localhost:9092"), sinks={"events": sink})
@@ -26,9 +27,12 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
+import os
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,65 +41,36 @@ from typing import Any
 
 from senri import codec
 from senri.connectors.kafka import (
-    DLQ_TOPIC,
     STATE_MAX_BYTES,
     Headers,
     TopicSpec,
-    audio_topic,
     changelog_topic,
     compression_type,
     ensure_topics,
     envelope_headers,
-    frames_topic,
-    images_topic,
     results_topic,
     topic_part,
 )
 from senri.engine.graph import Graph
 from senri.engine.kafka_state import ChangelogState, partition_key, read_changelog
-from senri.engine.operator import Device, Operator
+from senri.engine.kafka_worker_setup import (
+    Crash,
+    WorkerConfig,
+    WorkerReport,
+    input_topics,
+    worker_sinks,
+)
+from senri.engine.metrics import RuntimeMetrics
+from senri.engine.operator import Operator
 from senri.engine.sinks import Sink, events_of
 from senri.engine.step import run_step
 from senri.errors import DecodeError
 from senri.records import DeadLetter
 
+__all__ = ["Crash", "KafkaWorker", "WorkerConfig", "WorkerReport", "input_topics", "worker_sinks"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class WorkerConfig:
-    """How a worker reaches Kafka and what it names things; defaults follow DESIGN.md."""
-
-    bootstrap: str
-    group: str | None = None
-    results_topic: str | None = None
-    dlq_topic: str = DLQ_TOPIC
-    changelog_topic: str | None = None
-    max_poll_records: int = 256
-    max_message_bytes: int = codec.DEFAULT_MAX_BYTES
-    dlq_payload_limit: int = 512 * 1024
-    stop_when_idle_s: float | None = None
-    device: Device = field(default_factory=Device)
-    client_id: str = "senri-worker"
-
-
-@dataclass
-class WorkerReport:
-    """What a worker did; `latencies` are seconds from produce time to commit, per record."""
-
-    consumed: int = 0
-    processed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    events: int = 0
-    dead_letters: int = 0
-    batches: int = 0
-    commits: int = 0
-    restored: int = 0
-    partitions: set[str] = field(default_factory=set)
-    latencies: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    first_poll_at: float | None = None
-    """`time.perf_counter()` when the first records arrived; with `last_commit_at`, busy time."""
-    last_commit_at: float | None = None
+TRANSACTIONS_START_S = 60.0
 
 
 @dataclass
@@ -106,34 +81,19 @@ class _Batch:
     origin: dict[str, Any] = field(default_factory=dict)
     letters: list[tuple[DeadLetter, Any]] = field(default_factory=list)
     offsets: dict[Any, int] = field(default_factory=dict)
-    streams: dict[Any, set[str]] = field(default_factory=lambda: defaultdict(set))
     produced_ms: list[int] = field(default_factory=list)
-
-
-def input_topics(graph: Graph) -> dict[str, str]:
-    """The topic each input of `graph` reads on Kafka.
-
-    A ``{topic: NAME}`` input reads NAME (a glob pattern allowed); a file or camera input reads
-    the topic `senri ingest` writes for its stream (``stream:``, default the input's name):
-    ``senri.frames.<stream>`` for video, ``senri.audio.<stream>`` for audio and
-    ``senri.images.<stream>`` for image folders and catalogs. So one pipeline file runs
-    embedded (`senri run`) and distributed (`senri worker`) alike.
-    """
-    topics = {}
-    for name, inp in graph.inputs.items():
-        if inp.kind == "topic":
-            topics[name] = str(inp.settings["topic"])
-            continue
-        stream = str(inp.settings.get("stream", name))
-        by_kind = {"video": frames_topic, "audio": audio_topic}
-        topics[name] = by_kind.get(inp.kind, images_topic)(stream)
-    return topics
 
 
 class KafkaWorker:
     """Runs `graph` as one member of a consumer group; inputs read `input_topics(graph)`."""
 
-    def __init__(self, graph: Graph, config: WorkerConfig, sinks: Mapping[str, Sink]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        config: WorkerConfig,
+        sinks: Mapping[str, Sink],
+        metrics: RuntimeMetrics | None = None,
+    ) -> None:
         missing = [n for n in graph.outputs if n not in sinks]
         if missing:
             raise ValueError(f"no sink given for output(s): {', '.join(missing)}")
@@ -144,6 +104,7 @@ class KafkaWorker:
         self.results = config.results_topic or results_topic(graph.name)
         self.changelog = config.changelog_topic or changelog_topic(self.group)
         self.report = WorkerReport()
+        self.metrics = metrics or RuntimeMetrics()
         self._topics = input_topics(graph)
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,12 +112,16 @@ class KafkaWorker:
         self._ops: dict[str, Operator[Any, Any]] = {}
         self._state: ChangelogState | None = None
         self._tp_streams: dict[Any, set[str]] = defaultdict(set)
+        self._next: dict[Any, int | None] = {}
+        """Per partition, the offset the operators' state has reached: records before it are
+        dropped (fetched before a restore moved the position)."""
         self._last_activity = time.monotonic()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="senri-worker")
         self._consumer: Any = None
         self._producer: Any = None
         self.assigned: frozenset[str] = frozenset()
-        """The input partitions (``topic:partition``) this worker holds now."""
+        """The input partitions (``topic:partition``) this worker holds now, set once their
+        state is restored."""
         self._joined = False
         self._stop_requested = False
 
@@ -194,6 +159,14 @@ class KafkaWorker:
             compression_type=compression_type(),
             linger_ms=5,
             max_request_size=STATE_MAX_BYTES,  # the largest record: a partition's state
+            # one id per process: a dead worker's open transaction is never resumed, the broker
+            # aborts it after the timeout, and its records stay invisible to read_committed
+            transactional_id=(
+                f"{self.group}.{self.config.client_id}.{uuid.uuid4().hex[:12]}"
+                if self.config.transactional
+                else None
+            ),
+            transaction_timeout_ms=int(self.config.transaction_timeout_s * 1000),
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap,
@@ -201,6 +174,8 @@ class KafkaWorker:
             client_id=self.config.client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            isolation_level="read_committed",  # an input may be another worker's results
+            rebalance_timeout_ms=int(self.config.rebalance_timeout_s * 1000),
             max_poll_records=self.config.max_poll_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=max(1024 * 1024, self.config.max_message_bytes + 4096),
@@ -208,6 +183,8 @@ class KafkaWorker:
         self._subscribe()
         await self._producer.start()
         try:
+            if self.config.transactional:
+                await self._check_transactions()
             await self._consumer.start()
             try:
                 await self._poll_loop()
@@ -221,6 +198,20 @@ class KafkaWorker:
             self.report.seconds = time.perf_counter() - started
         return self.report
 
+    async def _check_transactions(self) -> None:
+        """Fail clearly, not hang, when the brokers give no transaction coordinator."""
+        try:
+            await asyncio.wait_for(self._producer.begin_transaction(), TRANSACTIONS_START_S)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the brokers at {self.config.bootstrap} gave no transaction coordinator in "
+                f"{TRANSACTIONS_START_S:g} s: a cluster of fewer than 3 brokers needs "
+                "transaction.state.log.replication.factor and transaction.state.log.min.isr "
+                "at most its size (`senri services` sets both to 1); or run the worker with "
+                "--no-transactions (at-least-once on the results topic)"
+            ) from None
+        await self._producer.abort_transaction()  # an empty one: the coordinator answered
+
     def _subscribe(self) -> None:
         from aiokafka import ConsumerRebalanceListener
 
@@ -230,8 +221,14 @@ class KafkaWorker:
             async def on_partitions_revoked(self, revoked: Any) -> None:
                 async with worker._lock:  # let the batch in hand commit before they move
                     worker._last_activity = time.monotonic()
+                    gone: set[str] = set()
                     for tp in revoked:
-                        worker._tp_streams.pop(tp, None)
+                        gone |= worker._tp_streams.pop(tp, set())
+                        worker._next.pop(tp, None)
+                    if worker._state is not None:
+                        # their new owner restores them from the changelog; a copy left here
+                        # would go stale, and `finish` would flush what it held
+                        worker._state.forget(gone)
                     worker.assigned = frozenset()
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -245,27 +242,78 @@ class KafkaWorker:
             self._consumer.subscribe(topics=names, listener=_Listener())
 
     async def _on_assigned(self, assigned: Any) -> None:
-        """Restore operator state for the new partitions and skip what the state already has."""
-        self._last_activity = time.monotonic()
-        self.report.partitions.update(partition_key(tp.topic, tp.partition) for tp in assigned)
-        self.assigned = frozenset(partition_key(tp.topic, tp.partition) for tp in assigned)
-        self._joined = True
-        if not assigned or self._state is None or not self._state.enabled:
-            return
-        loop = asyncio.get_running_loop()
-        latest = await loop.run_in_executor(
-            self._pool, read_changelog, self.config.bootstrap, self.changelog
-        )
-        for tp in assigned:
-            value = latest.get(partition_key(tp.topic, tp.partition))
-            if value is None:
-                continue
-            recorded = await loop.run_in_executor(self._pool, self._state.restore, value)
-            self._tp_streams[tp].update(ChangelogState.streams_of(value))
-            self.report.restored += 1
-            committed = await self._consumer.committed(tp)
-            if committed is None or recorded > committed:
+        """Restore operator state for the new partitions and say where reading resumes.
+
+        aiokafka starts fetching the new partitions while this runs, so it holds the batch lock:
+        no batch is handled before the state is back, and `_handle` drops what was fetched
+        from before the restored position (`_next`).
+        """
+        async with self._lock:
+            self._last_activity = time.monotonic()
+            keys = {tp: partition_key(tp.topic, tp.partition) for tp in assigned}
+            self.report.partitions.update(keys.values())
+            self._joined = True
+            log.info("partitions assigned: %s", ", ".join(sorted(keys.values())) or "none")
+            latest: dict[str, Any] = {}
+            if assigned and self._state is not None and self._state.enabled:
+                latest = await self._read_state(assigned, keys)
+            for tp in assigned:
+                value = latest.get(keys[tp])
+                if value is None:
+                    self._next[tp] = await self._consumer.committed(tp)
+                    continue
+                assert self._state is not None
+                recorded = self._state.restore(value)
+                streams = ChangelogState.streams_of(value)
+                self._tp_streams[tp].update(streams)
+                # The state is that of `recorded`, so reading resumes exactly there: past the
+                # committed offset when the worker died between its state write and its
+                # commit, before it should the record be older (what lies between is done
+                # again, with the same ids); never with state that does not fit the position.
                 self._consumer.seek(tp, recorded)
+                self._next[tp] = recorded
+                self.report.restored += 1
+                self.report.restores.append((keys[tp], recorded))
+                self.metrics.restores.labels(keys[tp]).inc()
+                self.metrics.restored_offset.labels(keys[tp]).set(recorded)
+                log.info(
+                    "restored %s from the changelog: state at offset %d (%s), resuming there",
+                    keys[tp], recorded, ", ".join(sorted(streams)),
+                )  # fmt: skip
+            self.assigned = frozenset(keys.values())  # and ready: their state is back
+
+    async def _read_state(self, assigned: Any, keys: Mapping[Any, str]) -> dict[str, Any]:
+        """The changelog's latest committed record per partition.
+
+        With transactions a partition's state record and its offset commit are one step, so a
+        record older than the committed offset means the changelog is read only up to a dead
+        worker's open transaction (its records are hidden until the broker aborts it, while
+        later commits of other workers are already there). Then it is read again until it
+        catches up, for at most the transaction timeout plus the broker's abort interval.
+        """
+        loop = asyncio.get_running_loop()
+        committed = self.config.transactional
+        deadline = time.monotonic() + self.config.transaction_timeout_s + 15.0
+        while True:
+            latest: dict[str, Any] = await loop.run_in_executor(
+                self._pool, read_changelog, self.config.bootstrap, self.changelog, committed
+            )
+            if not committed:
+                return latest
+            behind = []
+            for tp in assigned:
+                at = await self._consumer.committed(tp)
+                value = latest.get(keys[tp])
+                if at is not None and (value is None or int(value["offset"]) < at):
+                    state_at = value and value["offset"]
+                    behind.append(f"{keys[tp]} (state at {state_at}, committed {at})")
+            if not behind:
+                return latest
+            if time.monotonic() > deadline:
+                log.warning("state still behind the committed offsets: %s", ", ".join(behind))
+                return latest
+            log.info("waiting for an open transaction to end: %s", ", ".join(behind))
+            await asyncio.sleep(1.0)
 
     def _input_of(self, topic: str) -> str | None:
         for name, pattern in self._topics.items():
@@ -328,21 +376,35 @@ class KafkaWorker:
                 batch.inputs[name].append(record)
                 batch.origin[str(getattr(record, "key", ""))] = msg
                 stream_id = str(getattr(record, "stream_id", ""))
-                batch.streams[tp].add(stream_id)
                 self._tp_streams[tp].add(stream_id)
         return batch
 
     async def _handle(self, polled: Mapping[Any, list[Any]]) -> None:
+        # A rebalance can run between the poll and taking the lock: records of a partition
+        # that moved on are its new owner's now (it resumes from its own state), not ours.
+        owned = self._consumer.assignment()
+        polled = {
+            tp: [m for m in messages if self._next.get(tp) is None or m.offset >= self._next[tp]]
+            for tp, messages in polled.items()
+            if tp in owned
+        }  # and what the restored state already holds is not done twice
+        polled = {tp: messages for tp, messages in polled.items() if messages}
+        if not polled:
+            return
+        for tp, messages in polled.items():
+            self._next[tp] = messages[-1].offset + 1
         loop = asyncio.get_running_loop()
         batch = await loop.run_in_executor(self._pool, self._decode, polled)
         self.report.consumed += sum(len(m) for m in polled.values())
-        step = await loop.run_in_executor(self._pool, run_step, self.graph, self._ops, batch.inputs)
+        step = await loop.run_in_executor(
+            self._pool,
+            lambda: run_step(self.graph, self._ops, batch.inputs, metrics=self.metrics),
+        )
         for letter in step.dead:
             batch.letters.append((letter, batch.origin.get(letter.key)))
         for name, count in step.processed.items():
             self.report.processed[name] += count
-        await self._deliver(step.outputs, batch.letters)
-        await self._commit(batch)
+        await self._settle(step.outputs, batch.letters, list(batch.offsets), batch.offsets)
         now_ms = time.time() * 1000
         self.report.latencies.extend((now_ms - t) / 1000 for t in batch.produced_ms if t > 0)
         self.report.batches += 1
@@ -352,20 +414,54 @@ class KafkaWorker:
         """End of input (idle): flush operators' held-back results (open spans) and commit."""
         loop = asyncio.get_running_loop()
         step = await loop.run_in_executor(
-            self._pool, lambda: run_step(self.graph, self._ops, {}, finishing=True)
+            self._pool,
+            lambda: run_step(self.graph, self._ops, {}, finishing=True, metrics=self.metrics),
         )
-        await self._deliver(step.outputs, [(d, None) for d in step.dead])
         owned = self._consumer.assignment()
-        await self._write_state([tp for tp in self._tp_streams if tp in owned], {})
+        tps = [tp for tp in self._tp_streams if tp in owned]
+        await self._settle(step.outputs, [(d, None) for d in step.dead], tps, {})
 
-    async def _deliver(
-        self, outputs: Mapping[str, list[Any]], letters: list[tuple[DeadLetter, Any]]
+    async def _settle(
+        self,
+        outputs: Mapping[str, list[Any]],
+        letters: list[tuple[DeadLetter, Any]],
+        tps: list[Any],
+        offsets: Mapping[Any, int],
     ) -> None:
-        """Sinks first (durable on return), then results and dead letters, all acknowledged."""
+        """Make a batch's effects durable: sinks first (durable on return), then its results,
+        dead letters, the state of partitions `tps` and the `offsets` reached, all acknowledged;
+        with transactions these four commit (or abort) together."""
         loop = asyncio.get_running_loop()
         for name, items in outputs.items():
             if items:
                 await loop.run_in_executor(self._pool, self.sinks[name].write, items)
+        if not self.config.transactional:
+            await self._publish(outputs, letters)
+            self._crash_if_asked("results", offsets)
+            await self._write_state(tps, offsets)
+            self._crash_if_asked("state", offsets)
+            await self._commit(offsets)
+            return
+        await self._producer.begin_transaction()
+        try:
+            await self._publish(outputs, letters)
+            self._crash_if_asked("results", offsets)
+            await self._write_state(tps, offsets)
+            self._crash_if_asked("state", offsets)
+            if offsets:
+                await self._producer.send_offsets_to_transaction(dict(offsets), self.group)
+            await self._producer.commit_transaction()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error that made it fail is the one to see
+                await self._producer.abort_transaction()
+            raise
+        if offsets:
+            self.report.commits += 1
+
+    async def _publish(
+        self, outputs: Mapping[str, list[Any]], letters: list[tuple[DeadLetter, Any]]
+    ) -> None:
+        """Events to the results topic, dead letters to the DLQ; returns once all are acked."""
         sends = []
         for items in outputs.values():
             for event in events_of(items):
@@ -414,14 +510,27 @@ class KafkaWorker:
                 value = value[: self.config.dlq_payload_limit]
         return value, headers
 
-    async def _commit(self, batch: _Batch) -> None:
+    def _crash_if_asked(self, point: str, offsets: Mapping[Any, int]) -> None:
+        crash = self.config.crash
+        if crash is None or crash.point != point:
+            return
+        if any(tp.topic == crash.topic and o >= crash.offset for tp, o in offsets.items()):
+            if crash.marker:
+                try:
+                    open(crash.marker, "x").close()
+                except FileExistsError:
+                    return  # another worker died there already
+            log.warning("failover test: dying after the %s write, before the commit", point)
+            os._exit(137)
+
+    async def _commit(self, offsets: Mapping[Any, int]) -> None:
+        """Commit `offsets` through the group (without transactions)."""
         from aiokafka.errors import CommitFailedError, IllegalStateError
 
-        await self._write_state(list(batch.streams), batch.offsets)
-        if not batch.offsets:
+        if not offsets:
             return
         try:
-            await self._consumer.commit(dict(batch.offsets))
+            await self._consumer.commit(dict(offsets))
             self.report.commits += 1
         except (CommitFailedError, IllegalStateError) as exc:
             # the partitions moved on: their new owner replays from the state record/commit
@@ -444,21 +553,3 @@ class KafkaWorker:
 
 
 _KEEP = ("content-type", "senri.schema")
-
-
-def worker_sinks(graph: Graph, store: Any, bootstrap: str) -> dict[str, Sink]:
-    """Sinks for a graph's outputs: store outputs into `store`, jsonl outputs to their files,
-    collection outputs onto their embeddings topics (``senri.vectors.NAME``, which replicas
-    serve); every write is durable before the worker commits."""
-    from senri.engine.sinks import JsonlSink, StoreSink
-    from senri.indexes.vectors.replica import VectorTopicSink
-
-    sinks: dict[str, Sink] = {}
-    for name, out in graph.outputs.items():
-        if out.kind == "store":
-            sinks[name] = StoreSink(store, durable=True)
-        elif out.kind == "collection":
-            sinks[name] = VectorTopicSink(bootstrap, out.target)
-        else:
-            sinks[name] = JsonlSink(out.target)
-    return sinks

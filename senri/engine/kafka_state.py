@@ -4,9 +4,11 @@ At every commit the worker writes, for each input partition the batch touched, o
 ``<topic>:<partition>`` holding the offset the batch ended at and the `snapshot()` of every
 `Stateful` operator for every stream seen on that partition. State and position travel in ONE
 record, so they can never disagree: on partition assignment the worker restores the operators
-from the latest record and resumes at ``max(committed offset, record offset)``. Because the sinks
-acknowledge before the record is written, skipping to the record's offset loses nothing, and a
-batch replayed after a crash (commit lost) starts from the state it originally started from.
+from the latest record and resumes reading at the record's offset. With transactions (the
+default) the record, the batch's results and its offset commit are one atomic step; without,
+the record is written after the sinks and results acknowledged and before the commit, so
+resuming at its offset loses nothing, and a batch replayed after a crash starts from the state
+it originally started from.
 
 Example:
     state = ChangelogState(ops)
@@ -63,6 +65,12 @@ class ChangelogState:
                 op.restore(stream, snap)
         return int(value["offset"])
 
+    def forget(self, streams: Iterable[str]) -> None:
+        """Drop the operators' state of `streams` (``restore(stream, {})`` forgets a stream)."""
+        for op in self.stateful.values():
+            for stream in streams:
+                op.restore(stream, {})
+
     @staticmethod
     def streams_of(value: Mapping[str, Any]) -> set[str]:
         """The streams a record holds state for (the next record must carry them on)."""
@@ -76,15 +84,26 @@ def _json(value: Any) -> Any:
     raise TypeError(f"cannot snapshot a {type(value).__name__}")
 
 
-def read_changelog(bootstrap: str, topic: str, timeout_s: float = 30.0) -> dict[str, Any]:
-    """The latest value per key of the changelog, read from the start up to its end offsets."""
+def read_changelog(
+    bootstrap: str, topic: str, committed: bool = True, timeout_s: float = 30.0
+) -> dict[str, Any]:
+    """The latest value per key of the changelog, read from the start up to its end offsets;
+    with `committed`, only records of committed transactions (up to the last stable offset)."""
     from kafka import KafkaConsumer, TopicPartition
+
+    from senri.connectors.kafka import STATE_MAX_BYTES
 
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         client_id="senri-state-restore",
+        isolation_level="read_committed" if committed else "read_uncommitted",
+        # a record holds a whole partition's state (a motion background is a few hundred KB):
+        # the client's 1 MB defaults would fail to fetch it
+        max_partition_fetch_bytes=STATE_MAX_BYTES,
+        fetch_max_bytes=STATE_MAX_BYTES,
+        receive_message_max_bytes=STATE_MAX_BYTES + 1024 * 1024,
     )
     latest: dict[str, Any] = {}
     try:

@@ -64,6 +64,18 @@ class RuntimeMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.restores = Counter(
+            "senri_restores",
+            "Input partitions whose operator state a Kafka worker restored from the changelog",
+            ["partition"],
+            registry=self.registry,
+        )
+        self.restored_offset = Gauge(
+            "senri_restored_offset",
+            "The offset a Kafka worker resumed a partition at, after its last restore",
+            ["partition"],
+            registry=self.registry,
+        )
 
     def value(self, name: str, stage: str) -> float:
         """Read one sample (e.g. ``senri_items_out_total``) for a stage; 0 if never set."""

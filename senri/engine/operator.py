@@ -76,6 +76,7 @@ class Stateful(Protocol):
     `snapshot` must hold everything the next items depend on (a tracker's next id and live
     tracks, buffered samples, a model's recurrent state, a background), as JSON-able data, so
     that restoring it into a fresh operator and going on gives exactly what going on would have.
+    ``restore(stream, {})`` forgets the stream (a worker that hands a partition over does so).
     """
 
     def snapshot(self, stream_id: str) -> JSON: ...

@@ -28,6 +28,9 @@ from senri.records import Detections, Frame, FrameDetections
 @dataclass
 class _Scene:
     samples: deque[np.ndarray]
+    encoded: deque[str | None]
+    """Each sample's PNG (base64) once a snapshot made it: a sample is encoded once, not at
+    every commit (a snapshot is taken per batch, for the changelog and for retries)."""
     background: np.ndarray | None = None
     last_sample: float = float("-inf")
     kernel: np.ndarray = field(default_factory=lambda: np.ones((3, 3), np.uint8))
@@ -67,38 +70,50 @@ class MotionDetector(Operator[Frame, FrameDetections]):
         if scene is None:
             return {}
         samples = []
-        for image in scene.samples:
-            ok, png = cv2.imencode(".png", image)
-            if not ok:
-                raise ValueError("cannot PNG-encode a background sample")
-            samples.append(base64.b64encode(png.tobytes()).decode())
+        for i, image in enumerate(scene.samples):
+            data = scene.encoded[i]
+            if data is None:
+                ok, png = cv2.imencode(".png", image)
+                if not ok:
+                    raise ValueError("cannot PNG-encode a background sample")
+                data = scene.encoded[i] = base64.b64encode(png.tobytes()).decode()
+            samples.append(data)
         return {"samples": samples, "last_sample": scene.last_sample}
 
     def restore(self, stream_id: str, state: dict[str, Any]) -> None:
         if not state:
             self._scenes.pop(stream_id, None)
             return
-        scene = _Scene(deque(maxlen=self.history), last_sample=float(state["last_sample"]))
+        scene = self._new_scene()
+        scene.last_sample = float(state["last_sample"])
         for data in state["samples"]:
             image = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), -1)
             if image is None:
                 raise ValueError("a background sample in the snapshot is not a PNG")
             scene.samples.append(image)
+            scene.encoded.append(data)
         if scene.samples:
             scene.background = np.median(np.stack(scene.samples), axis=0).astype(np.int16)
         self._scenes[stream_id] = scene
+
+    def _new_scene(self) -> _Scene:
+        return _Scene(deque(maxlen=self.history), deque(maxlen=self.history))
 
     def _learn(self, scene: _Scene, frame: Frame) -> None:
         if frame.pts - scene.last_sample < self.sample_every and scene.background is not None:
             return
         scene.samples.append(frame.image)
+        scene.encoded.append(None)
         scene.last_sample = frame.pts
         scene.background = np.median(np.stack(scene.samples), axis=0).astype(np.int16)
 
     def _detect(self, frame: Frame) -> FrameDetections:
-        scene = self._scenes.setdefault(frame.stream_id, _Scene(deque(maxlen=self.history)))
+        scene = self._scenes.get(frame.stream_id)
+        if scene is None:
+            scene = self._scenes[frame.stream_id] = self._new_scene()
         if scene.background is not None and scene.background.shape != frame.image.shape:
             scene.samples.clear()  # resolution changed: relearn
+            scene.encoded.clear()
             scene.background = None
         self._learn(scene, frame)
         if len(scene.samples) < self.warmup or scene.background is None:

@@ -73,6 +73,9 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
         return {"next_id": state["next_id"], "tracks": [asdict(t) for t in state["tracks"]]}
 
     def restore(self, stream_id: str, state: dict[str, Any]) -> None:
+        if not state:
+            self._streams.pop(stream_id, None)
+            return
         self._streams[stream_id] = {
             "next_id": int(state["next_id"]),
             "tracks": [_Track(**t) for t in state["tracks"]],

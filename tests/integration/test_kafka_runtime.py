@@ -396,9 +396,9 @@ def test_worker_killed_mid_stream_resumes(
 
     The worker has committed every chunk up to a point inside the longest span when it is
     killed, so that span's start lives only in the changelog: equality with the embedded run
-    shows the state came back, and the store shows nothing was lost or duplicated.
-    (vision.motion is not `Stateful` (its background re-learns after a restart), so a video
-    graph cannot be compared exactly across a crash.)
+    shows the state came back, and the store shows nothing was lost or duplicated. The new
+    worker says where it restored from, and it is where the first one stopped.
+    (tests/integration/test_failover.py does the same with the whole demo graph.)
     """
     audio, db, topic = str(world / "audio.wav"), tmp_path / "events.sqlite", names("audio")
     graph_text = (
@@ -429,6 +429,7 @@ def test_worker_killed_mid_stream_resumes(
     second = _worker_process(pipeline_file, db, names, "--stop-when-idle", "2")
     out, _ = second.communicate(timeout=DEADLINE_S)
     assert second.returncode == 0, out
+    assert f"restored {topic}:0 from the changelog: state at offset {cut} (mic1)" in out
     assert stored(db) == as_rows(expected, tmp_path)
 
 

@@ -369,7 +369,7 @@ class Counting(Operator[Item, Item]):
         return {"count": self.counts.get(stream_id, 0)}
 
     def restore(self, stream_id: str, state: dict[str, Any]) -> None:
-        self.counts[stream_id] = int(state["count"])
+        self.counts[stream_id] = int(state.get("count", 0))
 
     def process(self, items: list[Item]) -> list[Item]:
         for item in items:
