@@ -31,6 +31,7 @@ from senri.engine.operator import (
     registry,
 )
 from senri.errors import PipelineError
+from senri.operators.motion import MotionDetector
 from senri.records import AudioChunk, Frame, FrameDetections, ImageItem
 from senri.worlds import shapes
 
@@ -141,6 +142,23 @@ def test_motion_and_tracking_resume_exactly_from_a_snapshot(
         live = [int(fd.detections.tracker_id.max(initial=-1)) for fd in raw[split - 3 : split]]
         assert max(live) >= 1, split  # a confirmed track is alive at the cut
         assert _resumed("vision.track", motion, split, {}) == _results(raw[split:]), split
+
+
+def test_motion_snapshots_taken_every_batch_stay_true_to_the_background(
+    frames: list[Frame],
+) -> None:
+    """A background sample is PNG-encoded once and reused; snapshots taken after every batch,
+    while old samples leave the history, must still hold exactly the current samples."""
+    op = MotionDetector(history=4)
+    stream = frames[0].stream_id
+    for start in range(0, 120, 8):  # 12 s at 10 frames/s: ~24 samples through a history of 4
+        op.process(frames[start : start + 8])
+        snap = op.snapshot(stream)
+    fresh = MotionDetector(history=4)
+    fresh.restore(stream, json.loads(json.dumps(snap)))
+    kept, restored = list(op._scenes[stream].samples), list(fresh._scenes[stream].samples)
+    assert len(kept) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(kept, restored, strict=True))
 
 
 def _keys_of(op: Operator[Any, Any]) -> set[str]:
