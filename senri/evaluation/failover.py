@@ -195,6 +195,10 @@ class Scenario:
                     if w.process.poll() is None:
                         w.process.kill()
             seconds = time.monotonic() - started
+            for w in procs:  # the fault's victim exits -9 (kill), 137 (crash) or 0 (SIGTERM)
+                if w.process.returncode not in (0, -9, 137):
+                    tail = " | ".join(w.lines[-3:])[-400:]
+                    self.say(f"  {w.name} failed (exit {w.process.returncode}): {tail}")
             if (
                 fault.action.startswith("crash-after-")
                 and not (self.root / f"{group}.crashed").exists()
