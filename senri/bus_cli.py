@@ -180,7 +180,12 @@ def worker(
     stop_when_idle: float | None = typer.Option(
         None, "--stop-when-idle", help="Flush open spans and exit after N idle seconds."
     ),
-    max_message_bytes: int | None = typer.Option(None, "--max-message-bytes", min=1),
+    max_message_bytes: int | None = typer.Option(
+        None,
+        "--max-message-bytes",
+        min=1,
+        help="Largest envelope decoded; a bigger one is dead-lettered. Default: 16 MiB.",
+    ),
     max_poll_records: int = typer.Option(256, "--max-poll-records", min=1),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
     client_id: str = typer.Option(
