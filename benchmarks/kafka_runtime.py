@@ -9,8 +9,8 @@ On the synthetic camera (motion → track → colour, the demo's video graph) it
     being stored (Kafka: the offset commit after the store flushed);
   - ingest MB/s of envelopes: `senri.ingest` (read video, JPEG-encode, produce), a raw
     kafka-python producer sending the same pre-encoded envelopes with the same settings, and
-    Kafka's own `ProducerPerformance` with the same record size and producer settings when its
-    jar (kafka-tools) is in the Maven cache, with the ratios to senri ingest.
+    Kafka's own `ProducerPerformance` with the same record size and producer settings, with the
+    ratios to senri ingest.
 Topics are made under `senri.bench.<random>` and deleted at the end.
 
 Run: `python benchmarks/kafka_runtime.py [--frames 400] [--rate 20] [--bus kafka://HOST:PORT]`
@@ -19,8 +19,6 @@ Run: `python benchmarks/kafka_runtime.py [--frames 400] [--rate 20] [--bus kafka
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import re
 import statistics
 import subprocess
@@ -50,7 +48,7 @@ from senri.engine.local import LocalRuntime
 from senri.engine.sinks import MemorySink
 from senri.ingest import ingest
 from senri.services import kafka_bootstrap
-from senri.services.resolve import resolved
+from senri.services.resolve import resolve, resolved
 from senri.worlds import shapes
 
 GRAPH = """
@@ -174,18 +172,11 @@ def raw_producer(bootstrap: str, topic: str, values: list[tuple[bytes, bytes, An
 
 
 def producer_performance(bootstrap: str, topic: str, records: int, size: int) -> str:
-    """Kafka's ProducerPerformance line with the same settings, or why it did not run."""
-    jars = resolved()
-    cache = os.environ.get("SENRI_CACHE") or str(Path.home() / ".cache" / "senri")
-    tools = sorted(glob.glob(f"{cache}/**/kafka-tools-3*.jar", recursive=True))
-    argparse = sorted(glob.glob(f"{cache}/**/argparse4j-*.jar", recursive=True))
-    if jars is None or not tools or not argparse:
-        return (
-            "skipped: kafka-tools jar not in the Maven cache (get it with `mvn "
-            "dependency:get -Dartifact=org.apache.kafka:kafka-tools:3.9.2`)"
-        )
+    """Kafka's ProducerPerformance line with the same settings (kafka-tools is one of the jars
+    `senri services` resolves and caches)."""
+    jars = resolved() or resolve(say=lambda _: None)
     cmd = [
-        "java", "-cp", f"{jars.kafka_lib}/*:{tools[-1]}:{argparse[-1]}",
+        "java", "-cp", f"{jars.kafka_lib}/*",
         "org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
         "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
         "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
