@@ -51,11 +51,18 @@ def _bootstrap(bus: str | None) -> str:
         raise typer.BadParameter(str(exc), param_hint="--bus") from None
 
 
+INTERRUPTED_EXIT = 130
+"""`senri ingest` stopped by Ctrl-C (after sending and counting what it had read)."""
+DURATION_HELP = "Stop after N seconds (a live camera has no end); checked as records arrive."
+
+
 def _summary(report: Any) -> None:
+    ended = {"interrupted": " (interrupted)", "duration": " (--duration reached)"}
     console.print(
         f"[green]sent[/] {report.records} records ({report.bytes / 1e6:.1f} MB, "
         f"{report.compression}) to [bold]{escape(report.topic)}[/] in {report.seconds:.1f}s "
-        f"({report.megabytes_per_s:.1f} MB/s); dead letters: {report.dead_letters}"
+        f"({report.megabytes_per_s:.1f} MB/s){ended.get(report.stopped, '')}; "
+        f"dead letters: {report.dead_letters}"
     )
 
 
@@ -69,6 +76,8 @@ def _run_ingest(fn: Any, *args: Any, allow_dead_letters: bool, **kwargs: Any) ->
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     _summary(report)
+    if report.stopped == "interrupted":
+        raise typer.Exit(INTERRUPTED_EXIT)
     where = f"topic {kwargs['dlq_topic']}"
     exit_on_dead_letters(report.dead_letters, where, allow_dead_letters, console)
 
@@ -86,8 +95,13 @@ def ingest_video(
     rate: float | None = typer.Option(None, "--rate", help="Send at most N records per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1),
+    duration: float | None = typer.Option(None, "--duration", min=0.0, help=DURATION_HELP),
 ) -> None:
-    """Produce a video's frames as JPEG envelopes keyed by stream id."""
+    """Produce a video's frames as JPEG envelopes keyed by stream id.
+
+    Exits 0 when all went through, 1 on an error, 3 when something went to the dead letters,
+    130 on Ctrl-C (after a summary of what was sent).
+    """
     from senri.ingest import ingest_video as run
 
     _run_ingest(
@@ -99,6 +113,7 @@ def ingest_video(
         topic=topic,
         start_time=start_time,
         max_frames=max_frames,
+        duration=duration,
         partitions=partitions,
         rate=rate,
         dlq_topic=dlq,
@@ -119,8 +134,9 @@ def ingest_audio(
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
+    duration: float | None = typer.Option(None, "--duration", min=0.0, help=DURATION_HELP),
 ) -> None:
-    """Produce PCM16 audio chunks keyed by stream id."""
+    """Produce PCM16 audio chunks keyed by stream id (exit statuses as `ingest video`)."""
     from senri.ingest import ingest_audio as run
 
     _run_ingest(
@@ -132,6 +148,7 @@ def ingest_audio(
         sample_rate=sample_rate,
         topic=topic,
         start_time=start_time,
+        duration=duration,
         partitions=partitions,
         rate=rate,
         dlq_topic=dlq,

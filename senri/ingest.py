@@ -44,6 +44,8 @@ class IngestReport:
     seconds: float = 0.0
     compression: str = ""
     resent: int = 0
+    stopped: str = ""
+    """Why it ended before its source did: "interrupted" (Ctrl-C), "duration"; "" if not."""
 
     @property
     def megabytes_per_s(self) -> float:
@@ -90,10 +92,13 @@ def ingest(
     total: int | None = None,
     producer: BusProducer | None = None,
     dlq_topic: str = DLQ_TOPIC,
+    duration: float | None = None,
 ) -> IngestReport:
     """Produce every record of `records` onto `topic` (created if missing); dead letters to DLQ.
 
-    `rate` limits records per second; `progress` shows a rich progress bar on stderr.
+    `rate` limits records per second; `duration` stops after that many seconds (a live camera
+    has no end); `progress` shows a rich progress bar on stderr, counting sent records and dead
+    letters apart. Ctrl-C stops reading, and what was read is still sent and counted.
     """
     ensure_topics(bootstrap, [TopicSpec(topic, partitions), TopicSpec(dlq_topic, 1)])
     report = IngestReport(topic)
@@ -104,19 +109,30 @@ def ingest(
     started = time.perf_counter()
     bar = _progress_bar(topic, total) if progress else None
     try:
-        for record in records:
-            limiter.wait()
-            if isinstance(record, DeadLetter):
-                payload = record.payload or b""
-                prod.send(
-                    dlq_topic, record.stream_id.encode(), payload, dead_letter_headers(record)
-                )
-                report.dead_letters += 1
-            else:
-                report.bytes += prod.send_record(topic, record)
-                report.records += 1
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, sent=f"{report.bytes / 1e6:.1f} MB")
+        try:
+            for record in records:
+                limiter.wait()
+                if isinstance(record, DeadLetter):
+                    payload = record.payload or b""
+                    prod.send(
+                        dlq_topic, record.stream_id.encode(), payload, dead_letter_headers(record)
+                    )
+                    report.dead_letters += 1
+                else:
+                    report.bytes += prod.send_record(topic, record)
+                    report.records += 1
+                if bar is not None:
+                    bar[0].update(
+                        bar[1],
+                        completed=report.records,
+                        sent=f"{report.bytes / 1e6:.1f} MB",
+                        dead=f"{report.dead_letters} dead letters",
+                    )
+                if duration is not None and time.perf_counter() - started >= duration:
+                    report.stopped = "duration"
+                    break
+        except KeyboardInterrupt:
+            report.stopped = "interrupted"
         prod.flush()
     finally:
         if own:
@@ -144,11 +160,12 @@ def _progress_bar(topic: str, total: int | None) -> tuple[Any, Any]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[sent]}"),
+        TextColumn("{task.fields[dead]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
     )
-    task = bar.add_task(topic, total=total, sent="0.0 MB")
+    task = bar.add_task(topic, total=total, sent="0.0 MB", dead="0 dead letters")
     bar.start()
     return bar, task
 

@@ -480,6 +480,50 @@ def test_ingest_exit_status_counts_dead_letters(
     assert all(dict(m.headers)["senri.reason"] for m in dead)
 
 
+def test_ingest_stops_at_its_duration_and_sums_up_after_ctrl_c(
+    bootstrap: str, names: Names, world: Path
+) -> None:
+    """--duration ends a paced ingest on time; SIGINT ends one with a summary and status 130,
+    and every record it counts as sent is on the topic."""
+    base = [sys.executable, "-m", "senri.bus_cli", "ingest", "video", str(world / "camera.mp4")]
+    base += ["--stream", "cam1", "--bus", f"kafka://{bootstrap}", "--dlq", names("dlq")]
+    base += ["--rate", "10"]
+    timed = subprocess.run(
+        [*base, "--topic", names("timed"), "--duration", "1.5"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+    )  # fmt: skip
+    assert timed.returncode == 0, timed.stdout
+    sent = int(re.search(r"sent (\d+) records", timed.stdout)[1])  # type: ignore[index]
+    assert "(--duration reached)" in timed.stdout
+    assert 12 <= sent <= 18  # 1.5 s at 10 records/s: the rate limiter paces from the first
+    assert len(consume_all(bootstrap, names("timed"), sent)) == sent
+
+    live = subprocess.Popen(
+        [*base, "--topic", names("live")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    _wait(lambda: _end_offset(bootstrap, names("live")) >= 5, "the first records to arrive")
+    live.send_signal(signal.SIGINT)
+    out, _ = live.communicate(timeout=60)
+    assert live.returncode == 130, out
+    assert "(interrupted)" in out
+    sent = int(re.search(r"sent (\d+) records", out)[1])  # type: ignore[index]
+    assert 5 <= sent < 200  # stopped early: the camera has 200 frames
+    assert len(consume_all(bootstrap, names("live"), sent)) == sent
+
+
+def _end_offset(bootstrap: str, topic: str) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        return sum(consumer.end_offsets(tps).values()) if tps else 0
+    finally:
+        consumer.close()
+
+
 def test_a_worker_fills_a_vector_collection_that_a_replica_serves(
     bootstrap: str, names: Names, tmp_path: Path
 ) -> None:
