@@ -26,7 +26,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +184,44 @@ def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
             admin.delete_topics(doomed)
     finally:
         admin.close()
+
+
+def read_to_end(
+    bootstrap: str,
+    topic: str,
+    *,
+    committed: bool = True,
+    timeout_s: float = 30.0,
+    **options: Any,
+) -> Iterator[Any]:
+    """Every record of `topic`, from the start of each partition up to its end offset now;
+    with `committed`, only records of committed transactions (up to the last stable offset).
+    `options` go to kafka-python's `KafkaConsumer` (fetch sizes for big records)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if committed else "read_uncommitted",
+        **options,
+    )
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} took over {timeout_s:g} s")
+            for records in consumer.poll(timeout_ms=500).values():
+                yield from records
+    finally:
+        consumer.close()
 
 
 class BusProducer:

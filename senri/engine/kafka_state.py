@@ -89,42 +89,25 @@ def read_changelog(
 ) -> dict[str, Any]:
     """The latest value per key of the changelog, read from the start up to its end offsets;
     with `committed`, only records of committed transactions (up to the last stable offset)."""
-    from kafka import KafkaConsumer, TopicPartition
+    from senri.connectors.kafka import STATE_MAX_BYTES, read_to_end
 
-    from senri.connectors.kafka import STATE_MAX_BYTES
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
+    latest: dict[str, Any] = {}
+    records = read_to_end(
+        bootstrap,
+        topic,
+        committed=committed,
+        timeout_s=timeout_s,
         client_id="senri-state-restore",
-        isolation_level="read_committed" if committed else "read_uncommitted",
         # a record holds a whole partition's state (a motion background is a few hundred KB):
         # the client's 1 MB defaults would fail to fetch it
         max_partition_fetch_bytes=STATE_MAX_BYTES,
         fetch_max_bytes=STATE_MAX_BYTES,
         receive_message_max_bytes=STATE_MAX_BYTES + 1024 * 1024,
     )
-    latest: dict[str, Any] = {}
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        if not tps:
-            return latest
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading changelog {topic} took over {timeout_s}s")
-            for records in consumer.poll(timeout_ms=500).values():
-                for msg in records:
-                    key = msg.key.decode() if msg.key else ""
-                    if msg.value is None:
-                        latest.pop(key, None)
-                    else:
-                        latest[key] = json.loads(msg.value)
-    finally:
-        consumer.close()
+    for msg in records:
+        key = msg.key.decode() if msg.key else ""
+        if msg.value is None:
+            latest.pop(key, None)
+        else:
+            latest[key] = json.loads(msg.value)
     return latest

@@ -320,34 +320,12 @@ class Scenario:
             store.close()
 
     def _published(self, topic: str) -> list[dict[str, Any]]:
-        from kafka import KafkaConsumer, TopicPartition
-
+        """The results topic's events in order, as a read_committed consumer sees them."""
         from senri import codec
+        from senri.connectors.kafka import read_to_end
 
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-        )
-        events: list[dict[str, Any]] = []
-        try:
-            parts = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(parts)]
-            if not tps:
-                return events
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            end = consumer.end_offsets(tps)
-            deadline = time.monotonic() + 60
-            while any(consumer.position(tp) < end[tp] for tp in tps):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"reading {topic} took over 60 s")
-                for records in consumer.poll(timeout_ms=500).values():
-                    events.extend(codec.decode(m.value).to_dict() for m in records if m.value)
-        finally:
-            consumer.close()
-        return events
+        records = read_to_end(self.bootstrap, topic, timeout_s=60.0)
+        return [codec.decode(m.value).to_dict() for m in records if m.value]
 
     def _forget(self, run_id: str, group: str, index: str) -> None:
         import urllib.request
