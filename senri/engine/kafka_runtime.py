@@ -267,9 +267,9 @@ class KafkaWorker:
                 streams = ChangelogState.streams_of(value)
                 self._tp_streams[tp].update(streams)
                 # The state is that of `recorded`, so reading resumes exactly there: past the
-                # committed offset when the worker died between its state write and its
-                # commit, before it should the record be older (what lies between is done
-                # again, with the same ids); never with state that does not fit the position.
+                # committed offset when a worker without transactions died between its state
+                # write and its commit, or before it if the record is older (what lies between
+                # is done again, with the same ids); never with state that does not fit.
                 self._consumer.seek(tp, recorded)
                 self._next[tp] = recorded
                 self.report.restored += 1
