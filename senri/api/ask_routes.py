@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from senri.api.events import json_object
 from senri.ask.parser import MAX_CHARS
-from senri.errors import QueryError, SenriError, StoreError
+from senri.errors import DecodeError, QueryError, SenriError, StoreError
 from senri.indexes.events.store import EventStore
 from senri.records import Event
 
@@ -135,7 +135,12 @@ def _now(value: Any) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise HTTPException(422, "now: epoch seconds (a finite number) or null")
-    return float(value)
+    from senri.search.events import parse_time
+
+    try:  # and within the range every date computation can take
+        return parse_time("now", value)
+    except QueryError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -> APIRouter:
@@ -182,6 +187,8 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
             rgb = read_image(image)
             try:
                 answer = services.frame_qa().ask_image(question, rgb)
+            except DecodeError as exc:  # the picture itself: bad input
+                raise HTTPException(422, str(exc)) from None
             except SenriError as exc:
                 raise HTTPException(503, f"vision models unavailable: {exc}") from None
             return {**answer.to_dict(), "source": "image"}

@@ -75,7 +75,7 @@ def check_image(image: Any) -> npt.NDArray[np.uint8]:
         raise DecodeError(f"image must be RGB of shape (H, W, 3); got {image.shape}")
     h, w = image.shape[:2]
     if h < 8 or w < 8:
-        raise DecodeError(f"image of {w}x{h} is too small to look at")
+        raise DecodeError(f"image of {w}x{h} px is too small to look at (8 px a side at least)")
     if h * w > MAX_PIXELS:
         raise DecodeError(f"image of {w}x{h} exceeds the {MAX_PIXELS}-pixel limit; downscale it")
     return np.ascontiguousarray(image)
@@ -292,10 +292,12 @@ class MediaIndex:
                 found = _nearest_frame(container, offset)
         except av.error.FFmpegError as exc:
             raise FrameNotFoundError(f"cannot decode the video of {stream_id!r}: {exc}") from exc
+        except OverflowError:  # a time no container's clock can reach
+            found = None
         if found is None:
             raise FrameNotFoundError(
-                f"stream {stream_id!r} has no frame at {time:.3f} "
-                f"({offset:+.3f} s from its start at {start:.3f})"
+                f"stream {stream_id!r} has no frame at {time:.6g} "
+                f"({offset:+.6g} s from its start at {start:.3f})"
             )
         image, pts = found
         return image, start + pts
@@ -356,6 +358,8 @@ def _nearest_frame(container: Any, offset: float) -> tuple[npt.NDArray[np.uint8]
     step = float(1 / Fraction(rate)) if rate else 0.1
     if offset < -step:
         return None
+    if container.duration is not None and offset > container.duration / 1e6 + step:
+        return None  # past the end (and no seek target can overflow)
     base = stream.start_time  # VideoSource counts pts from here (None: from the first frame)
     if offset > step:  # near the start, decoding from the top is as quick as seeking
         base = base or 0

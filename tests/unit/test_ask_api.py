@@ -260,6 +260,14 @@ def test_infinite_now_is_422(client: TestClient) -> None:
     assert r.status_code == 422 and "now" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("now", [1e300, -1e300, 1e18])
+def test_a_now_no_calendar_reaches_is_422(client: TestClient, now: float) -> None:
+    """Finite but past any date (an OverflowError in the time parser before)."""
+    r = client.post("/ask", json={"question": "what happened today?", "now": now})
+    assert r.status_code == 422, r.text
+    assert "now" in r.json()["detail"] and "out of range" in r.json()["detail"]
+
+
 def test_huge_body_is_413(client: TestClient) -> None:
     r = client.post("/ask", json={"question": "how many cars? " * 3000})
     assert r.status_code == 413, r.text
@@ -450,6 +458,22 @@ def test_vqa_refuses_sound_questions_about_a_picture(
         files={"image": ("frame.png", io.BytesIO(png(rgb)), "image/png")},
     )
     assert r.status_code == 200 and r.json()["short"] in ("unanswerable", "no")
+
+
+@pytest.mark.parametrize("shape", [(2, 3000, 3), (3000, 2, 3), (1, 1, 3)])
+def test_vqa_answers_or_rejects_a_sliver_of_an_image(
+    vqa_client: TestClient, shape: tuple[int, int, int]
+) -> None:
+    """A picture too thin to look at is bad input (4xx with the reason) or an answer, not 503."""
+    rgb = np.full(shape, 128, np.uint8)
+    r = vqa_client.post(
+        "/vqa",
+        data={"question": "how many cars?"},
+        files={"image": ("thin.png", io.BytesIO(png(rgb)), "image/png")},
+    )
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert "px" in r.json()["detail"]
 
 
 def test_vqa_rejects_a_non_image_upload(vqa_client: TestClient) -> None:
