@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -112,25 +113,35 @@ def envelope_headers(record: object) -> Headers:
     ]
 
 
+def topic_replication() -> int:
+    """The replication factor of the topics senri creates: ``$SENRI_KAFKA_REPLICATION``, default
+    1 (one broker, as `senri services` runs); 3 on a production cluster."""
+    value = os.environ.get("SENRI_KAFKA_REPLICATION", "1").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SENRI_KAFKA_REPLICATION must be a whole number >= 1; got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class TopicSpec:
-    """A topic to create: partitions, replication, extra configs (e.g. compaction)."""
+    """A topic to create: partitions, replication (default `topic_replication()`), extra
+    configs (e.g. compaction)."""
 
     name: str
     partitions: int = 1
-    replication: int = 1
+    replication: int = field(default_factory=topic_replication)
     configs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def compacted(cls, name: str, partitions: int = 1) -> TopicSpec:
-        return cls(name, partitions, 1, {"cleanup.policy": "compact"})
+        return cls(name, partitions, configs={"cleanup.policy": "compact"})
 
     @classmethod
     def changelog(cls, name: str) -> TopicSpec:
         """A worker group's state topic: compacted, and taking records of up to
         `STATE_MAX_BYTES` (a camera's motion background is a few hundred KB)."""
         config = {"cleanup.policy": "compact", "max.message.bytes": str(STATE_MAX_BYTES)}
-        return cls(name, 1, 1, config)
+        return cls(name, 1, configs=config)
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[TopicSpec], timeout_s: float = 30.0) -> None:
