@@ -272,7 +272,6 @@ class KafkaWorker:
                 # is done again, with the same ids); never with state that does not fit.
                 self._consumer.seek(tp, recorded)
                 self._next[tp] = recorded
-                self.report.restored += 1
                 self.report.restores.append((keys[tp], recorded))
                 self.metrics.restores.labels(keys[tp]).inc()
                 self.metrics.restored_offset.labels(keys[tp]).set(recorded)

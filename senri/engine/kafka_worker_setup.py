@@ -82,7 +82,6 @@ class WorkerReport:
     dead_letters: int = 0
     batches: int = 0
     commits: int = 0
-    restored: int = 0
     restores: list[tuple[str, int]] = field(default_factory=list)
     """Each partition restored from the changelog and the offset reading resumed at."""
     partitions: set[str] = field(default_factory=set)
