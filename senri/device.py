@@ -6,6 +6,8 @@ to import the engine to name a device.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
 
 
@@ -22,7 +24,7 @@ class Device:
 
     @classmethod
     def parse(cls, text: str) -> Device:
-        """Parse ``cpu``, ``cuda`` or ``cuda:N``; ``auto`` picks CUDA when ONNX Runtime has it."""
+        """Parse ``cpu``, ``cuda`` or ``cuda:N``; ``auto`` picks CUDA when a GPU is there."""
         if text == "auto":
             return cls.auto()
         kind, _, index = text.partition(":")
@@ -33,6 +35,16 @@ class Device:
 
     @classmethod
     def auto(cls) -> Device:
+        """CUDA when an NVIDIA driver is loaded and torch (or onnxruntime-gpu) sees a GPU.
+
+        The driver check comes first so that CPU machines never pay for importing torch."""
+        if not os.path.exists("/proc/driver/nvidia") and not os.path.exists("/dev/nvidiactl"):
+            return cls("cpu")
+        if importlib.util.find_spec("torch") is not None:
+            import torch
+
+            if torch.cuda.is_available():
+                return cls("cuda")
         try:
             import onnxruntime
         except ImportError:

@@ -56,6 +56,15 @@ class ModelUnavailableError(SenriError):
     """A registry model whose weights are neither cached nor fetchable."""
 
 
+class ModelError(SenriError):
+    """A model that cannot run on the backend or device asked for (an op the backend lacks,
+    a GPU that is not there), or a graph that fails on its input."""
+
+
+class DeviceError(ModelError):
+    """A device that was asked for by name and is not there; senri never falls back silently."""
+
+
 class StoreError(SenriError):
     """An event store refused a write or a query."""
 

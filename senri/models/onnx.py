@@ -1,16 +1,68 @@
-"""ONNX Runtime sessions on the right device, created lazily."""
+"""Model sessions on the right device: ONNX Runtime on the CPU, torch on a CUDA GPU.
+
+Every operator gets its models here, as a session with ONNX Runtime's `run`/`get_inputs`/
+`get_outputs`, so pre- and post-processing are the same whichever backend runs the graph:
+
+- ``cpu``: ONNX Runtime's CPU provider (the reference).
+- ``cuda[:N]``: the graph as torch calls on that GPU (`senri.models.torch_graph`), in float16
+  unless ``SENRI_GPU_DTYPE`` says float32 or bfloat16; ONNX Runtime's CUDA provider when torch
+  cannot run the graph and ``onnxruntime-gpu`` is installed. A GPU that is not there is a
+  `DeviceError`, never a silent fall-back to the CPU.
+- ``backend="torch"`` runs the torch plan on the CPU too: that is how CI checks parity.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from senri.device import Device
-from senri.errors import MissingDependencyError
+from senri.errors import DeviceError, MissingDependencyError, ModelError
+
+Backend = Literal["auto", "onnxruntime", "torch"]
+log = logging.getLogger(__name__)
 
 
-def session(path: Path, device: Device, threads: int = 1, *, integer_kernels: bool = True) -> Any:
-    """An `onnxruntime.InferenceSession` on CUDA when asked and available, else CPU.
+def gpu_dtype() -> str:
+    """The float dtype of torch graphs on a GPU: ``SENRI_GPU_DTYPE`` (default float16)."""
+    from senri.models.torch_graph import FLOAT_DTYPES
+
+    value = os.environ.get("SENRI_GPU_DTYPE", "float16")
+    if value not in FLOAT_DTYPES:
+        raise ModelError(f"SENRI_GPU_DTYPE must be one of {', '.join(FLOAT_DTYPES)}; got {value!r}")
+    return value
+
+
+def torch_session(path: Path, device: Device, dtype: str | None = None) -> Any:
+    """The graph at `path` as a `TorchSession` on `device` (a GPU must be there)."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("torch", f"running models on {device}", "gpu") from None
+    from senri.models.torch_graph import TorchSession
+
+    if device.kind == "cuda":
+        if not torch.cuda.is_available() or torch.cuda.device_count() <= device.index:
+            raise DeviceError(
+                f"device {device} was asked for, but torch sees "
+                f"{torch.cuda.device_count()} GPU(s); use --device cpu"
+            )
+        return TorchSession(path, str(device), dtype or gpu_dtype())
+    return TorchSession(path, "cpu", dtype or "float32")
+
+
+def session(
+    path: Path,
+    device: Device,
+    threads: int = 1,
+    *,
+    integer_kernels: bool = True,
+    backend: Backend = "auto",
+    dtype: str | None = None,
+) -> Any:
+    """A session for the graph at `path` on `device` (see the module docstring for which).
 
     ``integer_kernels=False`` keeps a quantised (QDQ) graph's DequantizeLinear → float op →
     QuantizeLinear as written instead of fusing them into integer kernels. Those kernels
@@ -19,10 +71,19 @@ def session(path: Path, device: Device, threads: int = 1, *, integer_kernels: bo
     one. Unfused, the graph runs its float32 ops between the quantisation steps, and both CPUs
     gave identical scores (tests/unit/test_speech_sounds.py runs it through a siren).
     """
+    if backend == "torch" or (backend == "auto" and device.kind == "cuda"):
+        try:
+            return torch_session(path, device, dtype)
+        except (ModelError, MissingDependencyError) as exc:
+            if backend == "torch" or not _ort_has_cuda():
+                raise
+            log.warning("%s; running %s on ONNX Runtime's CUDA provider", exc, path.name)
     try:
         import onnxruntime as ort
     except ImportError:
         raise MissingDependencyError("onnxruntime", "running ONNX models") from None
+    if device.kind == "cuda" and not _ort_has_cuda():
+        raise DeviceError(f"device {device}: onnxruntime has no CUDAExecutionProvider")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -34,6 +95,14 @@ def session(path: Path, device: Device, threads: int = 1, *, integer_kernels: bo
     return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
 
 
+def _ort_has_cuda() -> bool:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
 def load(
     name: str,
     device: Device,
@@ -41,6 +110,8 @@ def load(
     *,
     file: str = "",
     integer_kernels: bool = True,
+    backend: Backend = "auto",
+    dtype: str | None = None,
 ) -> Any:
     """An ONNX Runtime session of model card `name` (the cache, or the user's override; never
     a download). `file` names the graph inside a directory model. This is how operators get
@@ -48,4 +119,11 @@ def load(
     from senri.models.registry import resolve
 
     path = resolve(name)
-    return session(path / file if file else path, device, threads, integer_kernels=integer_kernels)
+    return session(
+        path / file if file else path,
+        device,
+        threads,
+        integer_kernels=integer_kernels,
+        backend=backend,
+        dtype=dtype,
+    )

@@ -157,10 +157,13 @@ class VoiceActivity(_SpanOperator):
         self._rnn: dict[str, dict[str, np.ndarray]] = {}
 
     def setup(self, device: Device) -> None:
+        """Silero VAD runs on ONNX Runtime's CPU provider whatever the device: its graph is an
+        `If` over two recurrent subgraphs that the torch backend does not run, and each call
+        is one 32 ms chunk of one stream, too small to gain from a GPU."""
         if self._session is None:
             from senri.models import onnx
 
-            self._session = onnx.load(self.model, device)
+            self._session = onnx.load(self.model, Device("cpu"))
 
     def _confidence(self, span: Span) -> float:
         return round(float(span.peak), 3)
