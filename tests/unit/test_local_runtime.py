@@ -390,3 +390,54 @@ def test_failed_batch_does_not_apply_stateful_items_twice() -> None:
     assert len(sink.items) == 29 and len(dlq.items) == 1
     # 29 good items counted once each, plus the bad one's own failed attempt
     assert rt.operator("c").counts["s"] == 30  # type: ignore[attr-defined]
+
+
+class Streams(Stateless, Operator[Item, Item]):
+    """Records which streams each batch held."""
+
+    name = "test.streams"
+    input_type = Item
+    output_type = Item
+    batch = BatchPolicy(16, 50)
+
+    def __init__(self) -> None:
+        self.batches: list[set[str]] = []
+
+    def process(self, items: list[Item]) -> list[Item]:
+        self.batches.append({i.stream_id for i in items})
+        return items
+
+
+OPS.register(Streams)
+
+
+def test_frames_from_many_streams_share_one_batch() -> None:
+    """Cross-stream micro-batching (nvstreammux's idea): one node reads every camera wired to
+    it from one queue, so a batch for the model holds frames of many cameras, while each
+    camera's own order is kept."""
+
+    def camera(name: str) -> Iterator[Item]:
+        for item in items(name, 50):
+            time.sleep(0.004)  # a live camera: frames arrive over time, not all at once
+            yield item
+
+    cams = [f"cam{i}" for i in range(8)]
+    doc = {
+        "inputs": {c: {"memory": "python"} for c in cams},
+        "graph": {"model": {"op": "test.streams", "from": cams, "batch": 16, "max_wait_ms": 50}},
+        "outputs": {"out": {"memory": "x", "from": ["model"]}},
+    }
+    g = build(
+        spec.from_mapping(doc),
+        ops=OPS,
+        input_types=dict.fromkeys(cams, Item),
+        sink_kinds={"memory": object},
+    )
+    sink = MemorySink()
+    rt = LocalRuntime(g, sources={c: camera(c) for c in cams}, sinks={"out": sink})
+    rt.run()
+    batches = rt.operator("model").batches  # type: ignore[attr-defined]
+    assert len(sink.items) == 400
+    assert sum(len(b) >= 6 for b in batches) >= len(batches) // 2  # most span 6+ cameras
+    for cam in cams:
+        assert [i.seq for i in sink.items if i.stream_id == cam] == list(range(50))
