@@ -6,18 +6,23 @@
     >>> src = open_source({"catalog": "items.csv", "id_column": "sku"}, "shop")  # doctest: +SKIP
 
 See `senri.connectors.base` for the protocol and when a source raises versus dead-letters.
+The source classes are imported when first used, so a worker that only reads Kafka records
+(JPEG frames, PCM audio) runs without PyAV or libsndfile installed.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from senri.connectors.audio import AudioSource
 from senri.connectors.base import ReconnectPolicy, Source
-from senri.connectors.images import CsvCatalogSource, ImageFolderSource
-from senri.connectors.video import VideoSource
 from senri.errors import SourceError
+
+if TYPE_CHECKING:
+    from senri.connectors.audio import AudioSource
+    from senri.connectors.images import CsvCatalogSource, ImageFolderSource
+    from senri.connectors.video import VideoSource
 
 __all__ = [
     "SOURCE_KINDS",
@@ -55,12 +60,25 @@ def _reconnect(value: object) -> ReconnectPolicy:
     return ReconnectPolicy(**value)
 
 
-_BUILDERS: Mapping[str, Callable[..., Source[Any]]] = {
-    "video": VideoSource,
-    "audio": AudioSource,
-    "images": ImageFolderSource,
-    "catalog": CsvCatalogSource,
+_CLASSES: Mapping[str, str] = {
+    "AudioSource": "senri.connectors.audio",
+    "VideoSource": "senri.connectors.video",
+    "ImageFolderSource": "senri.connectors.images",
+    "CsvCatalogSource": "senri.connectors.images",
 }
+_BUILDERS: Mapping[str, str] = {
+    "video": "VideoSource",
+    "audio": "AudioSource",
+    "images": "ImageFolderSource",
+    "catalog": "CsvCatalogSource",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The source classes, imported on first use (PyAV and soundfile load only then)."""
+    if name in _CLASSES:
+        return getattr(importlib.import_module(_CLASSES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_source(spec: Mapping[str, Any], stream_id: str) -> Source[Any]:
@@ -88,6 +106,7 @@ def open_source(spec: Mapping[str, Any], stream_id: str) -> Source[Any]:
     try:
         if "reconnect" in options:
             options["reconnect"] = _reconnect(options["reconnect"])
-        return _BUILDERS[kind](spec[kind], stream_id, **options)
+        builder: Callable[..., Source[Any]] = __getattr__(_BUILDERS[kind])
+        return builder(spec[kind], stream_id, **options)
     except TypeError as exc:  # a value of the wrong type deep inside a constructor
         raise SourceError(f"source {stream_id!r}: bad {kind} options {options!r}: {exc}") from exc

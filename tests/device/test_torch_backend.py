@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.unit
 
 from senri.device import Device  # noqa: E402
 from senri.errors import DeviceError, ModelError  # noqa: E402

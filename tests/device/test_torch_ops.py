@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.unit
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
