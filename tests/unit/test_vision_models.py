@@ -243,6 +243,16 @@ def test_ocr_reads_rendered_text_exactly(reader: TextReader, lines: list[str]) -
     assert all(score > 0.9 and box.shape == (4, 2) for box, _, score in found)
 
 
+def test_ocr_keeps_the_spaces_between_words_on_a_photographed_page(reader: TextReader) -> None:
+    """PP-OCR's argmax path drops most English word spaces ("Region-basedsegmentation"); the
+    decoder puts them back where the space class rises in the gap, and nowhere else."""
+    lines = [text for _, text, _ in read_text(photo("page.png"), reader)]
+    assert lines[0] == "Region-based segmentation"
+    assert "histogram of grey values:" in lines
+    assert any("background. These markers are pixels" in line for line in lines)
+    assert any("np.zeros" in line for line in lines)  # no space inside a dotted name
+
+
 def test_ocr_reads_a_plate_detection_and_leaves_others(reader: TextReader) -> None:
     dets = Detections.create(
         [[200, 300, 440, 360], [10, 10, 100, 100]],
