@@ -8,14 +8,30 @@ word survives).
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from senri.device import Device
 from senri.indexes.events.stores import STORE_URL
 
 BUS_HELP = "Kafka bootstrap, kafka://HOST:PORT (default: $SENRI_KAFKA or localhost:9092)."
 STORE_HELP = f"Event store: {STORE_URL}."
+SEARCH_DEVICE_HELP = (
+    "Where vector search runs: cpu, cuda or cuda:N. On a GPU it uses GPU FAISS when installed, "
+    "else an exact search with a CUDA torch, and fails if neither sees that GPU."
+)
+
+
+def search_device(text: str) -> Device:
+    """The `Device` of a ``--device`` option for vector search: ``cpu``, ``cuda`` or ``cuda:N``
+    (no ``auto``: whether a search runs on a GPU is said, not guessed); `ValueError` if not."""
+    if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
+        raise ValueError(f"bad --device {text!r}: use cpu, cuda or cuda:N")
+    return Device.parse(text)
+
 
 DEAD_LETTER_EXIT = 3
 """The exit status of `senri run` and `senri ingest` when they finished but dead-lettered input

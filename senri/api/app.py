@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from senri.device import Device
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError, StoreError
 from senri.indexes.vectors.collections import CollectionError, collection_path
@@ -73,9 +74,15 @@ class _Collections:
     """Opened collections by name, reloaded when their directory changes on disk; replicas
     (collections followed from their Kafka embeddings topic) are served as they are."""
 
-    def __init__(self, embedder: GraphSession | None, replicas: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        embedder: GraphSession | None,
+        replicas: Mapping[str, Any],
+        device: Device | None = None,
+    ) -> None:
         self._embedder = embedder
         self.replicas = dict(replicas)
+        self.device = device
         self._open: dict[str, tuple[float, SimilarIndex]] = {}
         self._lock = threading.Lock()
 
@@ -98,7 +105,7 @@ class _Collections:
         with self._lock:
             cached = self._open.get(name)
             if cached is None or cached[0] != stamp:
-                cached = (stamp, SimilarIndex.open(name, embedder=embedder))
+                cached = (stamp, SimilarIndex.open(name, embedder=embedder, device=self.device))
                 self._open[name] = cached
         return cached[1]
 
@@ -148,6 +155,7 @@ def create_app(
     perception: Any = None,
     tz: str = "UTC",
     replicas: Mapping[str, Any] | None = None,
+    device: Device | None = None,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
     `senri.search.similar.image_embedder`, loaded at the first similar-by-image request.
@@ -156,13 +164,14 @@ def create_app(
     behind ``/events``, ``/ask`` and ``/vqa`` (503 while none is set); `places` names where
     streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails;
     `replicas` (name → started `VectorReplica`) are collections followed from Kafka, searched
-    by ``/similar`` and reported (items, lag) by ``/healthz``.
+    by ``/similar`` and reported (items, lag) by ``/healthz``; `device` is where the vector
+    searches of the collections opened here run (default cpu; see `FaissCollection`).
     """
     from senri.api.ask_routes import AskServices, ask_router
     from senri.api.events import events_router
 
     lim = limits or Limits()
-    collections = _Collections(embedder, replicas or {})
+    collections = _Collections(embedder, replicas or {}, device)
     detectors: list[Any] = []  # one face detector per app, made on first use
     detector_lock = threading.Lock()
     app = FastAPI(title="senri", summary="similar-by-image over senri collections")
@@ -274,7 +283,7 @@ def create_app(
         check_k(k)
         rgb = read_image(image)
         try:
-            faces = face_collection(collection)
+            faces = face_collection(collection, device=device)
         except CollectionError as exc:
             raise HTTPException(404, str(exc)) from None
         with detector_lock:

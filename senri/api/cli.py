@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from senri.cli_options import STORE_URL
+from senri.cli_options import SEARCH_DEVICE_HELP, STORE_URL, search_device
+from senri.device import Device
 from senri.errors import SenriError
 
 err = Console(stderr=True, soft_wrap=True)
@@ -47,6 +48,7 @@ def serve(
     collections: list[str] = typer.Option(
         [], "--collection", help="An image collection to follow with --follow (repeatable)."
     ),
+    device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
 ) -> None:
     """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames.
 
@@ -61,7 +63,18 @@ def serve(
     from senri.api.app import Limits, create_app
     from senri.ask.cli import parse_places
     from senri.ask.engine import time_zone
+    from senri.indexes.vectors.placement import search_engine
 
+    try:
+        where = search_device(device)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+        return
+    try:
+        search_engine(where)  # a GPU that is not there fails now, not at the first request
+    except SenriError as exc:
+        _fail(str(exc))
+        return
     try:
         places = parse_places(place)
         time_zone(tz)
@@ -75,7 +88,7 @@ def serve(
         return
     if collections and follow is None:
         _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
-    replicas = _replicas(follow, collections) if follow else {}
+    replicas = _replicas(follow, collections, where) if follow else {}
     app = create_app(
         limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels),
         store=store or None,
@@ -83,6 +96,7 @@ def serve(
         media=index,
         tz=tz,
         replicas=replicas,
+        device=where,
     )
     try:
         uvicorn.run(app, host=host, port=port)
@@ -92,7 +106,7 @@ def serve(
             replica.close()
 
 
-def _replicas(follow: str, names: list[str]) -> dict[str, Any]:
+def _replicas(follow: str, names: list[str], device: Device) -> dict[str, Any]:
     """A started replica per collection under ``$SENRI_HOME/replicas/NAME``; exits on error."""
     from senri import config
     from senri.connectors.kafka import parse_bus, vectors_topic
@@ -107,7 +121,7 @@ def _replicas(follow: str, names: list[str]) -> dict[str, Any]:
             collection_path(name)  # a bad name is refused before anything is made
             folder = config.home() / "replicas" / name
             ensure_vector_topic(bootstrap, vectors_topic(name))
-            replica = VectorReplica(bootstrap, vectors_topic(name), folder, DIM)
+            replica = VectorReplica(bootstrap, vectors_topic(name), folder, DIM, device=device)
             replica.start(snapshot_every_s=60.0)
             replicas[name] = replica
     except Exception as exc:

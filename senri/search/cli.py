@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from senri.cli_options import SEARCH_DEVICE_HELP, search_device
 from senri.errors import SenriError
 
 index_app = typer.Typer(
@@ -131,6 +132,7 @@ def similar(
         False, "--same-only", help="Only near-duplicates (perceptual hash within the threshold)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
 ) -> None:
     """The images of a collection that look most like IMAGE, with same-product flags."""
     import json
@@ -139,8 +141,14 @@ def similar(
     from senri.search.similar import SimilarIndex
 
     try:
+        where = search_device(device)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+        return
+    try:
         rgb = decode_image(image.read_bytes())
-        hits = SimilarIndex.open(collection).search(rgb, k=k, same_only=same_only)
+        index = SimilarIndex.open(collection, device=where)
+        hits = index.search(rgb, k=k, same_only=same_only)
     except OSError as exc:
         _fail(f"cannot read {image}: {exc.strerror or exc}")
         return

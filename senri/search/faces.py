@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from senri.device import Device
 from senri.engine.session import GraphSession
 from senri.errors import SenriError
 from senri.indexes.vectors.types import Hit
@@ -65,12 +66,13 @@ class FaceMatches:
         }
 
 
-def face_collection(name: str, *, create: bool = False) -> Any:
-    """The `FaissCollection` named `name` under ``$SENRI_HOME/collections``; with `create`,
-    an empty 1024-d cosine one if there is none (names as in `senri.search.similar`)."""
+def face_collection(name: str, *, create: bool = False, device: Device | None = None) -> Any:
+    """The `FaissCollection` named `name` under ``$SENRI_HOME/collections``, searching on
+    `device` (default cpu); with `create`, an empty 1024-d cosine one if there is none (names
+    as in `senri.search.similar`)."""
     from senri.indexes.vectors.collections import open_collection
 
-    return open_collection(name, dim=FACE_DIM, create=create)
+    return open_collection(name, dim=FACE_DIM, create=create, device=device)
 
 
 def face_detector(min_score: float = 0.7) -> GraphSession:

@@ -76,10 +76,17 @@ class SimilarIndex:
 
     @classmethod
     def open(
-        cls, name: str, *, create: bool = False, embedder: GraphSession | None = None
+        cls,
+        name: str,
+        *,
+        create: bool = False,
+        embedder: GraphSession | None = None,
+        device: Device | None = None,
     ) -> SimilarIndex:
-        """Load collection `name`; with `create`, start an empty one if there is none."""
-        return cls(name, open_collection(name, dim=DIM, create=create), embedder)
+        """Load collection `name`, its vector search on `device` (default cpu); with `create`,
+        start an empty one if there is none."""
+        collection = open_collection(name, dim=DIM, create=create, device=device)
+        return cls(name, collection, embedder)
 
     @property
     def embedder(self) -> GraphSession:

@@ -363,8 +363,19 @@ def test_bad_constructor_arguments() -> None:
         FaissCollection(4, "dot")  # type: ignore[arg-type]
 
 
-def test_cuda_device_without_gpu_faiss_runs_on_cpu(corpus: Any) -> None:
+def test_cuda_device_searches_on_a_gpu_or_refuses(corpus: Any) -> None:
+    """A GPU asked for is used (GPU FAISS or torch) or refused: never a silent CPU fallback
+    (the engine choice itself: tests/unit/test_vectors_torch.py)."""
+    from senri.indexes.vectors.placement import search_engine
+
+    try:
+        engine = search_engine(Device("cuda"))
+    except SenriError:
+        with pytest.raises(SenriError, match="cuda:0 asked for, but neither faiss-gpu nor"):
+            FaissCollection(DIM, device=Device("cuda"))
+        return
     ids, x, meta = corpus
     c = FaissCollection(DIM, device=Device("cuda"))
+    assert c.engine == engine != "faiss"
     c.upsert(ids[:50], x[:50], meta[:50])
     assert c.search(x[3], 1)[0][0].id == "item-3"

@@ -1,9 +1,10 @@
 """Vector collections: "find things that look like this" for products, designs, stickers, faces.
 
 A collection is a FAISS index + external string ids + flat metadata per item. `VectorCollection`
-is the protocol; `FaissCollection` the implementation (CPU FAISS, or GPU FAISS when CUDA is
-there). Filters are the metadata filters of `senri.indexes.vectors.filters`, applied inside the
-search. Snapshots are atomic (`senri.indexes.vectors.persist`).
+is the protocol; `FaissCollection` the implementation (CPU FAISS; on a GPU, GPU FAISS or an exact
+torch scan, `senri.indexes.vectors.torch_knn`). Filters are the metadata filters of
+`senri.indexes.vectors.filters`, applied inside the search. Snapshots are atomic
+(`senri.indexes.vectors.persist`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from senri.indexes.vectors.filters import (
     check_value,
     meta_matches,
 )
+from senri.indexes.vectors.placement import SearchBackend, search_engine
+from senri.indexes.vectors.torch_knn import TorchKnn
 from senri.indexes.vectors.types import (
     Hit,
     Item,
@@ -59,8 +62,10 @@ __all__ = [
     "MetaOr",
     "MetaRange",
     "PersistentCollection",
+    "SearchBackend",
     "VectorCollection",
     "VectorError",
+    "search_engine",
 ]
 
 _CHUNK = 16_384  # rows per block in exact scans, bounding temporary memory
@@ -85,8 +90,15 @@ class FaissCollection:
     - Thread-safe: searches share a readers-writer lock, writes take it exclusively; FAISS
       releases the GIL, so searches run in parallel.
     - `save()` writes an atomic snapshot (see `vector_persist`); `FaissCollection.load(path)`.
-    - `device=Device("cuda")` mirrors flat/IVF-PQ indexes to the GPU for unfiltered searches
-      when GPU FAISS is installed; otherwise everything runs on the CPU.
+    - Where searches run: `device` and `search_backend` (`placement.search_engine`), checked
+      here, so a GPU that is not there fails now with `DeviceError`, never falling back to the
+      CPU. ``Device("cpu")``: CPU FAISS, or with ``search_backend="torch"`` an exact torch scan
+      (for tests and comparisons). ``Device("cuda", n)``: GPU FAISS when faiss-gpu sees GPU n
+      (flat/IVF-PQ, unfiltered searches; the rest stays on the CPU), else an exact torch scan
+      on ``cuda:n``; ``"faiss"`` or ``"torch"`` insist on one. The torch scan answers every
+      search, filtered or not, whatever `kind`, with the flat index's ids and scores; its copy
+      of the vectors follows writes lazily (appends uploaded at the next search, rebuilds
+      re-uploaded, deletes masked).
 
     Example:
         >>> c = FaissCollection(dim=3)
@@ -107,6 +119,7 @@ class FaissCollection:
         rebuild_ratio: float = 0.25,
         filter_scan_below: int = 10_000,
         device: Device | None = None,
+        search_backend: SearchBackend = "auto",
     ) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise VectorError(f"dim must be a positive int; got {dim!r}")
@@ -125,15 +138,19 @@ class FaissCollection:
         self.rebuild_ratio = rebuild_ratio
         self.filter_scan_below = filter_scan_below
         self.device = device or Device("cpu")
+        self.search_backend: SearchBackend = search_backend
+        self.engine = search_engine(self.device, search_backend)
         self._lock = RWLock()
-        self._mutex = threading.Lock()  # the filter cache and GPU mirror, touched by readers
+        self._mutex = threading.Lock()  # the filter cache and GPU mirrors, touched by readers
         self._save_lock = threading.Lock()
         self._gpu = (
             backend.GpuMirror(self.device, self.params.nprobe)
-            if backend.GpuMirror.available(device)
+            if self.engine == "faiss-gpu"
             else None
         )
         self._gpu_index: tuple[int, Any] | None = None
+        self._knn = TorchKnn(dim, metric, self.device) if self.engine == "torch" else None
+        self._knn_synced = (0, 0)  # (layout, rows) the torch copy holds
         self._cache: OrderedDict[Any, tuple[int, np.ndarray, Any]] = OrderedDict()
         self._reset(np.zeros((0, dim), np.float32), [], [], kind="flat")
 
@@ -164,6 +181,7 @@ class FaissCollection:
         self._index = index
         self._trained_on = len(self._label) if kind == "ivfpq" else 0
         self._version = getattr(self, "_version", 0) + 1
+        self._layout = getattr(self, "_layout", 0) + 1  # rows below _n change only here
 
     def _rebuild(self, kind: Kind) -> None:
         live = np.flatnonzero(self._alive[: self._n])
@@ -325,6 +343,8 @@ class FaissCollection:
             want = min(int(k), count)
             if want == 0:
                 return [[] for _ in queries]
+            if self._knn is not None:
+                return self._torch_search(queries, want, subset)
             kind = self._kind
             if subset is not None and kind != "flat" and count <= self.filter_scan_below:
                 if kind == "ivfpq":
@@ -357,6 +377,34 @@ class FaissCollection:
                 labels, keys = self._rank(labels, self._keys(q, self._data[labels]), want)
             out.append(self._hits(labels, keys))
         return out
+
+    def _torch_search(
+        self, queries: np.ndarray, want: int, subset: np.ndarray | None
+    ) -> list[list[Hit]]:
+        """Exact search with `TorchKnn`, re-ranked like the flat path (same scores, same ties)."""
+        knn = self._torch_mirror()
+        mask = None if len(self._label) == self._n else self._alive[: self._n]
+        if subset is not None:
+            mask = np.zeros(self._n, bool)
+            mask[subset] = True
+        _, found = knn.search(queries, want, mask)
+        return [
+            self._hits(*self._rank(row, self._keys(q, self._data[row]), want))
+            for q, row in zip(queries, found, strict=True)
+        ]
+
+    def _torch_mirror(self) -> TorchKnn:
+        """The torch copy, brought up to date: rows appended since the last search are
+        uploaded, a rebuild (a new layout) re-uploads all (readers share this; writes wait)."""
+        assert self._knn is not None
+        with self._mutex:
+            layout, rows = self._knn_synced
+            if layout != self._layout or rows > self._n:
+                self._knn.reset(self._data[: self._n])
+            elif rows < self._n:
+                self._knn.extend(self._data[rows : self._n])
+            self._knn_synced = (self._layout, self._n)
+        return self._knn
 
     def _keys(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Sort keys, smaller = closer: negative cosine, or squared Euclidean distance."""
@@ -472,8 +520,14 @@ class FaissCollection:
             return persist.save(root, snap)
 
     @classmethod
-    def load(cls, path: str | Path, *, device: Device | None = None) -> FaissCollection:
-        """Reopen the live snapshot saved under `path`."""
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        device: Device | None = None,
+        search_backend: SearchBackend = "auto",
+    ) -> FaissCollection:
+        """Reopen the live snapshot saved under `path`, searching on `device` (see the class)."""
         snap = persist.load(Path(path))
         s = snap.state
         c = cls(
@@ -486,6 +540,7 @@ class FaissCollection:
             rebuild_ratio=s["rebuild_ratio"],
             filter_scan_below=s["filter_scan_below"],
             device=device,
+            search_backend=search_backend,
         )
         index = backend.load_faiss().deserialize_index(snap.index)
         c._reset(snap.vectors, s["ids"], s["metadata"], s["kind"], index=index)

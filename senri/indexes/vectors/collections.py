@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from senri import config
+from senri.device import Device
 from senri.errors import SenriError
 from senri.records import Embedding
 
@@ -39,13 +40,16 @@ def collection_path(name: str) -> Path:
     return config.home() / "collections" / name
 
 
-def open_collection(name: str, *, dim: int, create: bool = False) -> Any:
-    """The `FaissCollection` named `name`; with `create`, an empty cosine one of `dim`."""
+def open_collection(
+    name: str, *, dim: int, create: bool = False, device: Device | None = None
+) -> Any:
+    """The `FaissCollection` named `name`, searching on `device` (default cpu; see
+    `FaissCollection`); with `create`, an empty cosine one of `dim`."""
     from senri.indexes.vectors.collection import FaissCollection
 
     path = collection_path(name)
     if path.exists():
-        found = FaissCollection.load(path)
+        found = FaissCollection.load(path, device=device)
         if found.dim != dim:
             raise CollectionError(
                 f"collection {name!r} holds {found.dim}-d vectors, not {dim}-d ones"
@@ -56,7 +60,7 @@ def open_collection(name: str, *, dim: int, create: bool = False) -> Any:
             f"no collection {name!r} at {path}; create it with "
             f"`senri index images DIR --collection {name}`"
         )
-    return FaissCollection(dim, "cosine", path)
+    return FaissCollection(dim, "cosine", path, device=device)
 
 
 def upsert_embeddings(collection: Any, embeddings: list[Embedding]) -> None:

@@ -258,7 +258,8 @@ class VectorReplica:
     `catch_up()` reads to the end offsets seen when it starts, `start()` follows in a daemon
     thread until `close()`. Searches (`search`, or `collection` directly) run concurrently
     with updates (the collection's own readers-writer lock). Undecodable messages are skipped,
-    logged and counted in `skipped`.
+    logged and counted in `skipped`. `collection_kwargs` go to `FaissCollection`; a reloaded
+    snapshot keeps its own settings but takes `device` and `search_backend` from them.
     """
 
     def __init__(
@@ -292,7 +293,11 @@ class VectorReplica:
                     f"{pointer['metric']}), not {topic} ({dim}-d {metric})"
                 )
             self._generation = int(pointer["generation"])
-            self.collection = FaissCollection.load(self.dir / f"gen-{self._generation:06d}")
+            self.collection = FaissCollection.load(
+                self.dir / f"gen-{self._generation:06d}",
+                device=collection_kwargs.get("device"),
+                search_backend=collection_kwargs.get("search_backend", "auto"),
+            )
             self._offsets = {int(p): int(o) for p, o in pointer["offsets"].items()}
         self._consumer = self._open_consumer()
 
