@@ -38,6 +38,9 @@ MAX_FETCH = q.MAX_LIMIT
 MAX_ANCHORS = 200
 VIDEO_KINDS = ("object", "text", "face", "motion")
 AUDIO_KINDS = ("transcript", "sound", "speech", "dialect")
+THINGS_ON_CAMERA = ("object", "motion")
+"""Event kinds that are things on camera: detector objects and moving things (`vision.motion`,
+whose events carry tracks and colours but the label "object")."""
 KIND_NAMES = {
     "transcript": "speech",
     "sound": "sounds",
@@ -45,6 +48,13 @@ KIND_NAMES = {
     "text": "text",
     "face": "faces",
 }
+
+
+def kind_filter(kind: str) -> q.Filter:
+    """Events of `kind`; for objects, every kind of thing on camera."""
+    if kind == "object":
+        return q.In("kind", THINGS_ON_CAMERA)
+    return q.Eq("kind", kind)
 
 
 @dataclass
@@ -251,7 +261,7 @@ class _Run:
     def filter(
         self, subject: Subject, streams: Sequence[str], extra: q.Filter | None = None
     ) -> q.Filter:
-        clauses: list[q.Filter] = [q.Eq("kind", subject.kind)]
+        clauses: list[q.Filter] = [kind_filter(subject.kind)]
         if subject.labels:
             clauses.append(q.In("label", subject.labels))
         for c in subject.conditions:
@@ -349,12 +359,14 @@ class _Run:
             )
 
     def check_recorded(self, subject: Subject, streams: Sequence[str]) -> None:
-        base: list[q.Filter] = [q.Eq("kind", subject.kind)]
+        base: list[q.Filter] = [kind_filter(subject.kind)]
         if streams:
             base.append(q.In("stream_id", tuple(streams)))
         if not self.asker.holds(q.And(*base)):
             where = f" on {', '.join(streams)}" if streams else " in this archive"
-            raise Refusal(f"no {KIND_NAMES.get(subject.kind, subject.kind)} is recorded{where}")
+            name = KIND_NAMES.get(subject.kind, subject.kind)
+            verb = "is" if name in ("speech", "text") else "are"
+            raise Refusal(f"no {name} {verb} recorded{where}")
 
     # ---- answering --------------------------------------------------------------------
 

@@ -430,11 +430,16 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             _field(kind, text, (), False, "sound"),
             pick,
         )
-    if not labels and (
-        flags
-        or colours
-        or re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
-    ):
+    people = re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
+    if not labels and colours and not people and not flags and re.search(_GENERIC, text):
+        # "red objects", "anything pink": any thing on camera of that colour (an object's
+        # colour, a moving thing's colour, or a person's top)
+        values = tuple(dict.fromkeys(t.value for _, t in colours))
+        cond = Condition(("attributes.colour", "attributes.upper_colour"), values)
+        field = _field(kind, text, (), False, "object")
+        noun = f"{' or '.join(values)} object"
+        return Subject("object", (), (cond,), (), noun), conf, field, pick
+    if not labels and (flags or colours or people):
         labels = [TERMS["person"]]
     if not labels:
         if colours or asks_plate or plates:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,8 @@ def test_demo_matches_ground_truth(tmp_path: Path, seed: int) -> None:
         truth["summary"]["objects_by_colour"]
     )
 
+    _ask_objects_in_plain_words(store, truth)
+
     speech = store.search(Query(Eq("kind", "speech"), limit=100))
     assert len(speech) == len(truth["speech"])
     for got, want in zip(speech, truth["speech"], strict=True):
@@ -76,6 +79,24 @@ def test_demo_matches_ground_truth(tmp_path: Path, seed: int) -> None:
     )
     store.close()
     assert (out / "run" / "dlq.jsonl").read_text() == ""
+
+
+def _ask_objects_in_plain_words(store: SqliteEventStore, truth: dict[str, Any]) -> None:
+    """The camera writes `motion` events (tracks with colours); asked in plain words, the
+    archive counts them as the things on camera they are, in total and per colour."""
+    from senri.ask.engine import Asker
+
+    asker = Asker(store)
+    cam = truth["stream_ids"]["video"]
+    total = asker.ask(f"how many objects were on {cam}?")
+    assert not total.refused, total.text
+    assert total.value == truth["summary"]["objects"], total.text
+    for colour, n in truth["summary"]["objects_by_colour"].items():
+        got = asker.ask(f"how many {colour} things passed the camera?")
+        assert got.value == n, (colour, got.text)
+    seen = asker.ask("was anything pink on camera?")
+    want = "pink" in truth["summary"]["objects_by_colour"]
+    assert seen.value is want, seen.text
 
 
 def test_demo_is_repeatable_and_idempotent(tmp_path: Path) -> None:

@@ -521,3 +521,58 @@ def test_which_day_and_hour(asker: Asker) -> None:
     assert tokyo.ask("what day did the person on the phone pass?").short == "2026-11-28"
     assert asker.ask("what day did the person on the phone pass?").short == "2026-11-27"
     assert tokyo.ask("what day did the car horn sound?").short == "2026-11-25"  # 18:00 JST
+
+
+# ---- moving things (vision.motion) are things on camera --------------------------------
+
+
+def _motion_archive() -> list[Event]:
+    """What the demo's camera writes: `motion` events labelled "object", tracked, coloured."""
+    events: list[Event] = []
+    for track, colour in enumerate(["red", "yellow", "red", "green"], start=1):
+        events += [
+            Event(
+                Event.make_id("cam9", track, k), "cam9", at(27, 10, track) + k, "motion",
+                "object", 1.0, track_id=track, attributes={"colour": colour},
+            )
+            for k in range(4)
+        ]  # fmt: skip
+    events.append(Event("m1", "mic9", at(27, 10), "sound", "siren", 0.9, end_time=at(27, 10, 1)))
+    return events
+
+
+@pytest.fixture(scope="module")
+def motion_asker() -> Asker:
+    store = MemoryEventStore()
+    store.put(_motion_archive())
+    return Asker(store, now=NOW, vocab=Vocabulary())
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("how many objects were on cam9?", 4),
+        ("how many red objects passed cam9?", 2),
+        ("how many yellow things were on camera?", 1),
+        ("was anything green on camera?", True),
+        ("was anything pink on camera?", False),
+    ],
+)
+def test_moving_things_are_counted_by_track_as_objects(
+    motion_asker: Asker, question: str, value: object
+) -> None:
+    answer = motion_asker.ask(question)
+    assert not answer.refused, answer.text
+    assert answer.value == value, answer.text
+
+
+def test_more_red_or_yellow_compares_moving_things(motion_asker: Asker) -> None:
+    answer = motion_asker.ask("were there more red or yellow objects?")
+    assert "red: 2, yellow: 1" in answer.text, answer.text
+
+
+def test_a_refusal_says_are_for_plurals() -> None:
+    store = MemoryEventStore()
+    store.put([Event("m1", "mic9", NOW - 60, "sound", "siren", 0.9, end_time=NOW - 50)])
+    answer = Asker(store, now=NOW, vocab=Vocabulary()).ask("how many objects were on camera?")
+    assert answer.text == "Cannot answer: no objects are recorded in this archive.", answer.text
