@@ -434,10 +434,10 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     if not labels and colours and not people and not flags and re.search(_GENERIC, text):
         # "red objects", "anything pink": any thing on camera of that colour (an object's
         # colour, a moving thing's colour, or a person's top)
-        values = tuple(dict.fromkeys(t.value for _, t in colours))
-        cond = Condition(("attributes.colour", "attributes.upper_colour"), values)
+        tints = tuple(dict.fromkeys(t.value for _, t in colours))
+        cond = Condition(("attributes.colour", "attributes.upper_colour"), tints)
         field = _field(kind, text, (), False, "object")
-        noun = f"{' or '.join(values)} object"
+        noun = f"{' or '.join(tints)} object"
         return Subject("object", (), (cond,), (), noun), conf, field, pick
     if not labels and (flags or colours or people):
         labels = [TERMS["person"]]
