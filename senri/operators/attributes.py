@@ -244,20 +244,21 @@ class PersonAttributes(Stateless, Operator[FrameDetections, FrameDetections]):
         return [describe_people(fd, min_score=self.min_score) for fd in items]
 
 
-_PLATE_CHARS = re.compile(r"[^A-Z0-9 -]")
+_PLATE_CHARS = re.compile(r"[^A-Z0-9]")
 
 
 def plate_text(lines: list[tuple[str, float]], *, min_score: float = 0.7) -> str:
-    """The most confident line that looks like a plate (cleaned, upper case), or ``""``.
+    """The most confident line that looks like a plate, or ``""``: its letters and digits in
+    upper case, without spaces or dashes ("KA-05 mx 1234" → "KA05MX1234"), so one plate is
+    one value however the OCR spaced it and a search for it needs no spacing rules.
 
     A plate line has at least 3 letters or digits, one of them a digit; other text on a
     vehicle (brand names, slogans on a bus) seldom has digits.
     """
     best, best_score = "", min_score
     for text, score in lines:
-        clean = " ".join(_PLATE_CHARS.sub("", text.upper()).split())
-        alnum = sum(c.isalnum() for c in clean)
-        if alnum >= 3 and any(c.isdigit() for c in clean) and score >= best_score:
+        clean = _PLATE_CHARS.sub("", text.upper())
+        if len(clean) >= 3 and any(c.isdigit() for c in clean) and score >= best_score:
             best, best_score = clean, score
     return best
 
