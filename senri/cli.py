@@ -18,7 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from senri import __version__, config
-from senri.api.cli import serve
+from senri.api.cli import keys_app, serve
 from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
@@ -457,6 +457,7 @@ app.add_typer(ingest_app, name="ingest")
 app.command("worker")(worker)
 similar_cli.mount(app)
 app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
 ask_cli.mount(app)
 app.add_typer(eval_app, name="eval")
 

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from senri.api.auth import KeyRing
 from senri.device import Device
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError, StoreError
@@ -156,6 +157,7 @@ def create_app(
     tz: str = "UTC",
     replicas: Mapping[str, Any] | None = None,
     device: Device | None = None,
+    keys: KeyRing | None = None,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
     `senri.search.similar.image_embedder`, loaded at the first similar-by-image request.
@@ -165,11 +167,15 @@ def create_app(
     streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails;
     `replicas` (name → started `VectorReplica`) are collections followed from Kafka, searched
     by ``/similar`` and reported (items, lag) by ``/healthz``; `device` is where the vector
-    searches of the collections opened here run (default cpu; see `FaissCollection`).
+    searches of the collections opened here run (default cpu; see `FaissCollection`); `keys`
+    (a `senri.api.auth.KeyRing`) makes every route but ``/healthz`` and the page require an
+    API key with the route's scope (None: open, for a server on localhost).
     """
     from senri.api.ask_routes import AskServices, ask_router
+    from senri.api.auth import requirement
     from senri.api.events import events_router
 
+    needs = requirement(keys)
     lim = limits or Limits()
     collections = _Collections(embedder, replicas or {}, device)
     detectors: list[Any] = []  # one face detector per app, made on first use
@@ -249,7 +255,7 @@ def create_app(
         if k > lim.max_k:
             raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
 
-    @app.post("/similar")
+    @app.post("/similar", dependencies=needs("similar"))
     def similar(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -272,7 +278,7 @@ def create_app(
             "hits": [h.as_dict() for h in hits],
         }
 
-    @app.post("/faces/search")
+    @app.post("/faces/search", dependencies=needs("similar"))
     def faces_search(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -294,10 +300,12 @@ def create_app(
         matches = search_faces(rgb, faces, k=k, detector=detectors[0])
         return {"collection": collection, "k": k, "faces": [m.as_dict() for m in matches]}
 
-    app.include_router(events_router(services.store, services.thumbnail))
-    app.include_router(ask_router(services, read_image))
+    app.include_router(
+        events_router(services.store, services.thumbnail), dependencies=needs("events")
+    )
+    app.include_router(ask_router(services, read_image), dependencies=needs("ask"))
     if media is not None:
         from senri.api.frames import frames_router
 
-        app.include_router(frames_router(media))
+        app.include_router(frames_router(media), dependencies=needs("events"))
     return app

@@ -49,11 +49,27 @@ def serve(
         [], "--collection", help="An image collection to follow with --follow (repeatable)."
     ),
     device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
+    api_keys: Path | None = typer.Option(
+        None,
+        "--api-keys",
+        help="The key file (default `$SENRI_HOME/api_keys.json`). When it holds keys, every "
+        "route but /healthz needs one (`senri keys add`).",
+    ),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="Serve a non-loopback --host without API keys (anyone who reaches it may read "
+        "the archive).",
+    ),
 ) -> None:
     """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames.
 
     With --follow, each --collection is a replica that keeps up with its Kafka topic in the
     background; /healthz reports its items and lag.
+
+    When the key file holds keys (`senri keys add NAME`), requests need one, as `X-API-Key:
+    KEY` or `Authorization: Bearer KEY`, with the route's scope. A --host other than
+    127.0.0.1, ::1 or localhost is refused without keys unless --insecure says so.
     """
     try:
         import uvicorn
@@ -61,6 +77,7 @@ def serve(
         _fail("`senri serve` needs uvicorn: pip install uvicorn fastapi python-multipart")
         return
     from senri.api.app import Limits, create_app
+    from senri.api.auth import LOOPBACK, KeyRing, default_path
     from senri.ask.cli import parse_places
     from senri.ask.engine import time_zone
     from senri.indexes.vectors.placement import search_engine
@@ -86,6 +103,20 @@ def serve(
     except (SenriError, ValueError, OSError) as exc:
         _fail(str(exc), 2)
         return
+    try:
+        ring = KeyRing.load(api_keys or default_path())
+    except SenriError as exc:
+        _fail(str(exc), 2)
+        return
+    if not ring and host not in LOOPBACK:
+        if not insecure:
+            _fail(
+                f"--host {host} would answer anyone who can reach it, with no API keys: "
+                "create one with `senri keys add NAME` (then requests need it), or pass "
+                "--insecure",
+                2,
+            )
+        err.print(f"[bold yellow]warning:[/] serving {host} without API keys (--insecure)")
     if collections and follow is None:
         _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
     replicas = _replicas(follow, collections, where) if follow else {}
@@ -97,6 +128,7 @@ def serve(
         tz=tz,
         replicas=replicas,
         device=where,
+        keys=ring or None,
     )
     try:
         uvicorn.run(app, host=host, port=port)
@@ -129,3 +161,68 @@ def _replicas(follow: str, names: list[str], device: Device) -> dict[str, Any]:
             replica.close()
         _fail(f"cannot follow {follow}: {exc}", 1)
     return replicas
+
+
+keys_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="API keys for `senri serve`: add, list and remove (the file keeps SHA-256 digests).",
+    no_args_is_help=True,
+)
+KEY_FILE = typer.Option(
+    None, "--api-keys", help="The key file (default `$SENRI_HOME/api_keys.json`)."
+)
+
+
+def _ring(path: Path | None) -> Any:
+    from senri.api.auth import KeyRing, default_path
+
+    try:
+        return KeyRing.load(path or default_path())
+    except SenriError as exc:
+        _fail(str(exc), 2)
+
+
+@keys_app.command("add")
+def keys_add(
+    name: str = typer.Argument(..., help="What the key is for: dashboard, grafana, alice."),
+    scope: list[str] = typer.Option(
+        [],
+        "--scope",
+        help="events, ask or similar (repeatable; none: all three).",
+    ),
+    api_keys: Path | None = KEY_FILE,
+) -> None:
+    """Make a key and print it once; only its SHA-256 is kept."""
+    ring = _ring(api_keys)
+    try:
+        key = ring.add(name, scope)
+        ring.save()
+    except (SenriError, OSError) as exc:
+        _fail(str(exc), 2)
+    typer.echo(key)
+    scopes = ", ".join(sorted(ring.keys[name].scopes))
+    err.print(f"key {escape(name)!r} ({scopes}) added to {ring.path}; it is not shown again")
+
+
+@keys_app.command("list")
+def keys_list(api_keys: Path | None = KEY_FILE) -> None:
+    """The keys' names and scopes (the keys themselves are not kept)."""
+    from senri.api.auth import SCOPES
+
+    ring = _ring(api_keys)
+    if not ring:
+        err.print(f"no keys in {ring.path}: senri serve answers without them on localhost")
+    for key in ring.keys.values():
+        typer.echo(f"{key.name}\t{','.join(s for s in SCOPES if s in key.scopes)}")
+
+
+@keys_app.command("remove")
+def keys_remove(name: str = typer.Argument(...), api_keys: Path | None = KEY_FILE) -> None:
+    """Revoke a key (a running server reads the file when it starts)."""
+    ring = _ring(api_keys)
+    try:
+        ring.remove(name)
+        ring.save()
+    except (SenriError, OSError) as exc:
+        _fail(str(exc), 2)
+    err.print(f"key {escape(name)!r} removed from {ring.path}")
