@@ -174,8 +174,10 @@ def create_app(
     from senri.api.ask_routes import AskServices, ask_router
     from senri.api.auth import requirement
     from senri.api.events import events_router
+    from senri.api.openapi import allow_every_method, errors
 
     needs = requirement(keys)
+    denied = errors(401, 403) if keys else None
     lim = limits or Limits()
     collections = _Collections(embedder, replicas or {}, device)
     detectors: list[Any] = []  # one face detector per app, made on first use
@@ -255,7 +257,9 @@ def create_app(
         if k > lim.max_k:
             raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
 
-    @app.post("/similar", dependencies=needs("similar"))
+    uploads = errors(400, 404, 413, 415, 422)
+
+    @app.post("/similar", dependencies=needs("similar"), responses=uploads)
     def similar(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -278,7 +282,7 @@ def create_app(
             "hits": [h.as_dict() for h in hits],
         }
 
-    @app.post("/faces/search", dependencies=needs("similar"))
+    @app.post("/faces/search", dependencies=needs("similar"), responses=uploads)
     def faces_search(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -301,11 +305,16 @@ def create_app(
         return {"collection": collection, "k": k, "faces": [m.as_dict() for m in matches]}
 
     app.include_router(
-        events_router(services.store, services.thumbnail), dependencies=needs("events")
+        events_router(services.store, services.thumbnail),
+        dependencies=needs("events"),
+        responses=denied,
     )
-    app.include_router(ask_router(services, read_image), dependencies=needs("ask"))
+    app.include_router(
+        ask_router(services, read_image), dependencies=needs("ask"), responses=denied
+    )
     if media is not None:
         from senri.api.frames import frames_router
 
-        app.include_router(frames_router(media), dependencies=needs("events"))
+        app.include_router(frames_router(media), dependencies=needs("events"), responses=denied)
+    allow_every_method(app)
     return app

@@ -25,8 +25,16 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from senri.api.events import json_object
+from senri.api.openapi import ASK_BODY, errors
 from senri.ask.parser import MAX_CHARS
-from senri.errors import DecodeError, QueryError, SenriError, StoreError
+from senri.errors import (
+    DecodeError,
+    MissingDependencyError,
+    ModelUnavailableError,
+    QueryError,
+    SenriError,
+    StoreError,
+)
 from senri.indexes.events.store import EventStore
 from senri.records import Event
 
@@ -122,6 +130,9 @@ class AskServices:
             return self._frame_qa
 
 
+_NO_MODEL = (ModelUnavailableError, MissingDependencyError)
+
+
 def _question(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise HTTPException(422, "question: a non-empty string is required")
@@ -147,7 +158,7 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
     """The question routes over `services`; `read_image` checks and decodes uploads."""
     router = APIRouter()
 
-    @router.post("/ask")
+    @router.post("/ask", responses=errors(413, 422, 503), openapi_extra=ASK_BODY)
     async def ask(request: Request) -> dict[str, Any]:
         doc = await json_object(request, MAX_BODY, shape='like {"question": "..."}', empty=b"null")
         unknown = set(doc) - {"question", "now", "tz"}
@@ -170,11 +181,13 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
                 result: dict[str, Any] = services.asker(now, tz).ask(question).to_dict()
             except _UNAVAILABLE as exc:
                 raise HTTPException(503, f"the event store is unavailable: {exc}") from None
+            except _NO_MODEL as exc:
+                raise HTTPException(503, f"the question models are unavailable: {exc}") from None
             return result
 
         return await run_in_threadpool(run)
 
-    @router.post("/vqa")
+    @router.post("/vqa", responses=errors(400, 404, 413, 415, 422, 503))
     def vqa(
         question: Annotated[str, Form(min_length=1, max_length=MAX_CHARS * 4)],
         image: Annotated[UploadFile | None, File(description="the picture")] = None,
@@ -202,7 +215,10 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
             raise HTTPException(503, f"the event store is unavailable: {exc}") from None
         if not events:
             raise HTTPException(404, f"no stored frame of {stream!r} within 0.5 s of {time}")
-        answer = services.frame_qa().ask_events(question, events, at=events[0].time)
+        try:
+            answer = services.frame_qa().ask_events(question, events, at=events[0].time)
+        except _NO_MODEL as exc:
+            raise HTTPException(503, f"the question models are unavailable: {exc}") from None
         return {**answer.to_dict(), "source": "archive", "frame_time": events[0].time}
 
     return router

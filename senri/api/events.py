@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from senri.api.openapi import EVENTS_BODY, errors
 from senri.errors import QueryError, StoreError
 from senri.indexes.events.store import EventStore
 from senri.records import Event
@@ -110,7 +111,7 @@ def events_router(
         except _UNAVAILABLE as exc:
             raise HTTPException(503, f"event store unavailable: {exc}") from None
 
-    @router.get("/events")
+    @router.get("/events", responses=errors(422, 503))
     def get_events(
         request: Request,
         stream: StrList = None,
@@ -147,7 +148,7 @@ def events_router(
                 data[name] = value
         return answer(data)
 
-    @router.post("/events")
+    @router.post("/events", responses=errors(413, 422, 503), openapi_extra=EVENTS_BODY)
     async def post_events(request: Request) -> dict[str, Any]:
         """Events matching a JSON object of `SearchRequest` fields."""
         data = await json_object(request, MAX_BODY, shape="of search fields")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+from senri.api.openapi import errors
 from senri.ask.frame import FrameNotFoundError, MediaIndex
 
 try:
@@ -30,8 +31,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingDependencyError("fastapi", "the HTTP API (pip install fastapi)") from exc
 
 JPEG = "image/jpeg"
-_JPEG_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {JPEG: {}}, "description": "the frame as a JPEG"}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {JPEG: {}}, "description": "the frame as a JPEG"},
+    **errors(404, 422),
 }
 
 
@@ -61,7 +63,7 @@ def frames_router(media: MediaIndex) -> APIRouter:
         # an archived frame never changes
         return Response(data, media_type=JPEG, headers={"Cache-Control": "max-age=86400"})
 
-    @router.get("/frames/{stream_id}.jpg", response_class=Response, responses=_JPEG_RESPONSE)
+    @router.get("/frames/{stream_id}.jpg", response_class=Response, responses=_RESPONSES)
     def frame_at(
         stream_id: str,
         t: Annotated[float, Query(description="epoch seconds")],
@@ -74,7 +76,7 @@ def frames_router(media: MediaIndex) -> APIRouter:
         """The frame of `stream_id` nearest time `t`, with an optional box drawn on it."""
         return answer(stream_id, t, (x1, y1, x2, y2), max_side)
 
-    @router.get("/frames/{stream_id}/{t}.jpg", response_class=Response, responses=_JPEG_RESPONSE)
+    @router.get("/frames/{stream_id}/{t}.jpg", response_class=Response, responses=_RESPONSES)
     def frame_at_path(
         stream_id: str,
         t: float,
