@@ -47,6 +47,7 @@ KIND_NAMES = {
     "object": "objects",
     "text": "text",
     "face": "faces",
+    "dialect": "accents",
 }
 
 
@@ -459,7 +460,7 @@ class _Run:
         occ = self.occurrences(f, self.tracked(s), limit=500) if n else []
         unit = (
             plural(s.noun or s.kind, n)
-            if s.kind in ("object", "sound", "transcript")
+            if s.kind in ("object", "sound", "transcript", "dialect")
             else ("time" if n == 1 else "times")
         )
         return self.make(f"{n} {unit}{self.context()}.", str(n), n, occ)
@@ -555,9 +556,12 @@ class _Run:
         if not values:
             return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
         shown = [str(v) for v in values]
+        if self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
+            heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
+        else:
+            heading = f"{what.capitalize()}s of {plural(self.plan.subject.noun)}"
         return self.make(
-            f"{what.capitalize()}s of {plural(self.plan.subject.noun)}{self.context()}: "
-            f"{', '.join(shown)}.",
+            f"{heading}{self.context()}: {', '.join(shown)}.",
             ", ".join(shown),
             values,
             occ,

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from senri.ask import dialects
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
 from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary
@@ -211,7 +212,10 @@ def parse(
     _check_places(rest, directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
-    _check_asked_for(main, kind)
+    if dialects.ACCENT_QUESTION.search(main) and kind == "said":
+        kind = "list"  # "what dialect was spoken": the accents, not the words
+    if not dialects.ACCENT_QUESTION.search(main):
+        _check_asked_for(main, kind)
     subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
     plan = Plan(kind, subject, streams, found.window, field, pick=pick, confidence=conf)
     if kind == "compare":
@@ -407,6 +411,16 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             _field(kind, text, (), False, "text"),
             pick,
         )
+    if dialects.ACCENT_QUESTION.search(text):
+        named = dialects.labels_in(text)
+        language = bool(dialects.LANGUAGE_QUESTION.search(text))
+        field = None
+        if kind in ("list", "which", "distinct", "colour"):
+            field = "stream_id" if re.search(_ASKS_WHERE, text) else None
+            field = field or ("attributes.cluster" if language else "label")
+        noun = " or ".join([*named, "accent"] if named else ["language" if language else "accent"])
+        noun = noun.replace(" or accent", " accent")
+        return Subject("dialect", named, (), (), noun), conf, field, pick
     said = speechy and not sounds and all(t.labels == ("person",) for t in labels)
     said = said or bool(re.search(_TOPIC, text))  # "mention the van": the van is the topic
     if kind == "said" or said:

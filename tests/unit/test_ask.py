@@ -576,3 +576,53 @@ def test_a_refusal_says_are_for_plurals() -> None:
     store.put([Event("m1", "mic9", NOW - 60, "sound", "siren", 0.9, end_time=NOW - 50)])
     answer = Asker(store, now=NOW, vocab=Vocabulary()).ask("how many objects were on camera?")
     assert answer.text == "Cannot answer: no objects are recorded in this archive.", answer.text
+
+
+# ---- accents, dialects and languages (audio.dialect) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def dialect_asker() -> Asker:
+    def span(i: int, stream: str, label: str, cluster: str) -> Event:
+        start = at(27, 9, i)
+        return Event(
+            f"d{i}", stream, start, "dialect", label, 0.6, end_time=start + 2,
+            attributes={"cluster": cluster},
+        )  # fmt: skip
+
+    store = MemoryEventStore()
+    store.put(
+        [
+            span(1, "mic1", "en-gb-scotland", "english"),
+            span(2, "mic1", "en-us", "english"),
+            span(3, "mic2", "yue", "chinese"),
+            Event("t1", "mic1", at(27, 9, 1), "transcript", "speech", 0.9,
+                  end_time=at(27, 9, 1) + 2, text="the van is at the gate"),
+        ]
+    )  # fmt: skip
+    return Asker(store, now=NOW, vocab=Vocabulary())
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("what dialect was spoken on mic 1?", ["en-gb-scotland", "en-us"]),
+        ("was anyone speaking with a scottish accent?", True),
+        ("was there a french accent?", False),
+        ("was anyone speaking in cantonese?", True),
+        ("how many times was an american accent heard?", 1),
+        ("what languages were spoken?", ["english", "chinese"]),
+    ],
+)
+def test_accent_and_language_questions_read_dialect_events(
+    dialect_asker: Asker, question: str, value: object
+) -> None:
+    answer = dialect_asker.ask(question)
+    assert not answer.refused, answer.text
+    got = sorted(answer.value) if isinstance(value, list) else answer.value
+    assert got == (sorted(value) if isinstance(value, list) else value), answer.text
+
+
+def test_speaking_in_a_place_is_still_about_speech(dialect_asker: Asker) -> None:
+    answer = dialect_asker.ask("what was said in the morning on mic 1?")
+    assert "the van is at the gate" in answer.text, answer.text
