@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from senri.ask.parser import DAY_FIELD, Directory, parse, window_label
+from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_label
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
@@ -36,6 +36,8 @@ from senri.records import Event
 MAX_FETCH = q.MAX_LIMIT
 """Events read per question for lists and times; counts (and lists, past this) aggregate."""
 MAX_ANCHORS = 200
+MAJORITY_CHECK = 200
+"""Tracks whose class is checked by a vote over their frames (one query each) per question."""
 VIDEO_KINDS = ("object", "text", "face", "motion")
 AUDIO_KINDS = ("transcript", "sound", "speech", "dialect")
 THINGS_ON_CAMERA = ("object", "motion")
@@ -49,6 +51,13 @@ KIND_NAMES = {
     "face": "faces",
     "dialect": "accents",
 }
+
+
+def describe(o: Occurrence) -> str:
+    """A thing on camera as a person would name it: "red car", "blue object", "person"."""
+    colour = o.value("attributes.colour") or o.value("attributes.upper_colour")
+    label = str(o.value("label") or "object")
+    return f"{colour} {label}" if colour else label
 
 
 def kind_filter(kind: str) -> q.Filter:
@@ -311,17 +320,49 @@ class _Run:
     def picked(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
         """Occurrences of `f`; only the first or the last when the question asks for it."""
         occ = self.occurrences(f, tracked, newest=self.plan.pick == "last")
+        if tracked:
+            occ = self.of_class(occ, self.plan.subject.labels)
         if self.plan.pick == "first":
             return occ[:1]
         if self.plan.pick == "last":
             return occ[-1:]
         return occ
 
-    def count(self, f: q.Filter, tracked: bool) -> int:
+    def count(self, f: q.Filter, tracked: bool, labels: Sequence[str] = ()) -> int:
+        """Tracks (or spans) matching `f`; with `labels`, only tracks of that class."""
         if not tracked:
             return self.store.count(f)
         buckets = self.store.aggregate(f, q.Terms("stream_id", size=1000, distinct="track_id"))
-        return sum(b.count for b in buckets)
+        n = sum(b.count for b in buckets)
+        if labels and 0 < n <= MAJORITY_CHECK:
+            was = self.truncated
+            occ = self.occurrences(f, True)
+            whole = not (self.truncated and not was) and len(occ) == n
+            self.truncated = was
+            if whole:  # every matching track was read: vote on each one's class
+                n = len(self.of_class(occ, labels))
+        return n
+
+    def of_class(self, occ: list[Occurrence], labels: Sequence[str]) -> list[Occurrence]:
+        """The tracks whose class is one of `labels`: a track's class is its most common label
+        over all its frames, so one frame of a motorcycle called "horse" makes no horse.
+        Checked for up to `MAJORITY_CHECK` tracks (one store query each); past that, a track
+        counts when any of its frames has the label."""
+        if not labels or len(occ) > MAJORITY_CHECK:
+            return occ
+        kept = []
+        for o in occ:
+            track = o.events[0].track_id
+            if track is None:
+                kept.append(o)
+                continue
+            whole = q.And(
+                q.Eq("stream_id", o.stream_id), q.Eq("track_id", track), kind_filter("object")
+            )
+            votes = Counter(e.label for e in self.store.search(q.Query(whole, limit=MAX_FETCH)))
+            if not votes or votes.most_common(1)[0][0] in labels:
+                kept.append(o)
+        return kept
 
     def anchor_filter(self) -> tuple[q.Filter | None, list[Occurrence]]:
         plan = self.plan
@@ -456,8 +497,10 @@ class _Run:
     def do_count(self, extra: q.Filter | None) -> Answer:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
-        n = self.count(f, self.tracked(s))
+        n = self.count(f, self.tracked(s), s.labels)
         occ = self.occurrences(f, self.tracked(s), limit=500) if n else []
+        if self.tracked(s):
+            occ = self.of_class(occ, s.labels)
         unit = (
             plural(s.noun or s.kind, n)
             if s.kind in ("object", "sound", "transcript", "dialect")
@@ -483,9 +526,11 @@ class _Run:
         s = self.plan.subject
         f = self.filter(s, self.plan.streams, extra)
         occ = self.occurrences(f, self.tracked(s), limit=500)
+        if self.tracked(s):
+            occ = self.of_class(occ, s.labels)
         if occ:
             first = occ[0]
-            n = self.count(f, self.tracked(s))
+            n = self.count(f, self.tracked(s), s.labels)
             found = f"{n} {plural(s.noun or s.kind, n)}{self.context()}"
             text = f"Yes: {found}, first at {stamp(first.start, self.tz)} on {first.stream_id}."
             if self.asker.per_frame:
@@ -535,7 +580,10 @@ class _Run:
             return [b.key for b in buckets], occ
         counts: Counter[Any] = Counter()
         for o in occ:
-            v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
+            if name == THING_FIELD:
+                v = describe(o)
+            else:
+                v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
             if v is not None:
                 counts[v] += 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
@@ -556,7 +604,11 @@ class _Run:
         if not values:
             return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
         shown = [str(v) for v in values]
-        if self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
+        if self.plan.field == THING_FIELD:  # "what was on camera": each thing, with its count
+            counts = Counter(describe(o) for o in occ)
+            shown = [f"{v} ×{counts[v]}" if counts[v] > 1 else str(v) for v in values]
+            heading = "On camera" if not self.plan.streams else "Seen"
+        elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
         else:
             heading = f"{what.capitalize()}s of {plural(self.plan.subject.noun)}"
@@ -639,8 +691,14 @@ class _Run:
     def do_compare(self, extra: q.Filter | None) -> Answer:
         plan = self.plan
         other = plan.other or plan.subject
-        a = self.count(self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject))
-        b = self.count(self.filter(other, plan.other_streams, extra), self.tracked(other))
+        a = self.count(
+            self.filter(plan.subject, plan.streams, extra),
+            self.tracked(plan.subject),
+            plan.subject.labels,
+        )
+        b = self.count(
+            self.filter(other, plan.other_streams, extra), self.tracked(other), other.labels
+        )
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun

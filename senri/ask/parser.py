@@ -48,7 +48,8 @@ _TOPIC = (
 )
 _GENERIC = (
     r"\b(?:activity|anything|something|objects?|things?|movement|motion|happen|happened"
-    r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest)\b"
+    r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
+    r"|on camera|on screen|in view|in shot)\b"
 )
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
@@ -216,7 +217,16 @@ def parse(
         kind = "list"  # "what dialect was spoken": the accents, not the words
     if not dialects.ACCENT_QUESTION.search(main):
         _check_asked_for(main, kind)
-    subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
+    try:
+        subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
+    except Refusal:
+        # "what was on camera 1?": naming only a camera asks about the things it saw
+        seeing = [directory.streams[s.lower()].modality == "video" for s in streams]
+        other = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA
+        if other or not seeing or not all(seeing):
+            raise
+        subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, _pick(main)
+        field = _field(kind, main, (), False, "object")
     plan = Plan(kind, subject, streams, found.window, field, pick=pick, confidence=conf)
     if kind == "compare":
         plan = _compare(plan, main, vocab, directory)
@@ -233,7 +243,10 @@ def parse(
     return plan
 
 
-DAY_FIELD, HOUR_FIELD = "@day", "@hour"
+DAY_FIELD, HOUR_FIELD, THING_FIELD = "@day", "@hour", "@thing"
+_ONLY_A_CAMERA = frozenset(
+    "what was were is are did does do there on at in by see saw seen the".split()  # noqa: SIM905
+)
 """Answer fields that are not stored but read off each occurrence's start, in the site's zone."""
 _ASKABLE = frozenset(
     """colour colours color colors plate plates registration registrations reg number numbers
@@ -299,7 +312,15 @@ def _unplaced(text: str, directory: Directory) -> str:
 
 
 def _split_join(text: str) -> tuple[str, str, str]:
-    """(what is asked, the anchor clause, its relation: during / after / before)."""
+    """(what is asked, the anchor clause, its relation: during / after / before).
+
+    The clause may lead, before a comma: "while the red object was on camera, what was said"."""
+    lead = _JOIN_RE.match(" " + text + " ")
+    if lead is not None and "," in text[lead.end() - 1 :]:
+        anchor, _, main = text[lead.end() - 1 :].partition(",")
+        rel = lead.group("rel")
+        if main.strip() and anchor.strip():
+            return main.strip(), anchor.strip(), "during" if rel is None else rel.split()[-1]
     m = _JOIN_RE.search(" " + text + " ")
     if m is None or m.start() < 2:
         return text, "", "during"
@@ -533,7 +554,7 @@ def _field(
             "label" if re.search(r"\bwhich (?:vehicle|one|animal|object)\b", text) else "stream_id"
         )
     if kind == "list":
-        return "label"
+        return THING_FIELD if subject == "object" and not names else "label"
     return None
 
 

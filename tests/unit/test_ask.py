@@ -538,6 +538,12 @@ def _motion_archive() -> list[Event]:
             for k in range(4)
         ]  # fmt: skip
     events.append(Event("m1", "mic9", at(27, 10), "sound", "siren", 0.9, end_time=at(27, 10, 1)))
+    events += [
+        Event("w1", "mic9", at(27, 10, 1) + 1, "transcript", "speech", 0.9,
+              end_time=at(27, 10, 1) + 3, text="red car on camera nine"),
+        Event("w2", "mic9", at(27, 10, 30), "transcript", "speech", 0.9,
+              end_time=at(27, 10, 30) + 3, text="all quiet now"),
+    ]  # fmt: skip
     return events
 
 
@@ -569,6 +575,16 @@ def test_moving_things_are_counted_by_track_as_objects(
 def test_more_red_or_yellow_compares_moving_things(motion_asker: Asker) -> None:
     answer = motion_asker.ask("were there more red or yellow objects?")
     assert "red: 2, yellow: 1" in answer.text, answer.text
+
+
+def test_joins_lead_with_their_clause_and_name_what_was_on_camera(motion_asker: Asker) -> None:
+    said = motion_asker.ask("while the red object was on camera, what was said?")
+    assert "red car on camera nine" in said.text and "all quiet" not in said.text, said.text
+    seen = motion_asker.ask("when the siren sounded, what was on camera?")
+    assert seen.text.startswith("On camera around a siren: red object"), seen.text
+    assert "yellow" not in seen.text  # track 2 came a minute after the siren
+    assert motion_asker.ask("what was on camera 9?").value == ["red object", "green object",
+                                                               "yellow object"]  # fmt: skip
 
 
 def test_a_refusal_says_are_for_plurals() -> None:
@@ -626,3 +642,27 @@ def test_accent_and_language_questions_read_dialect_events(
 def test_speaking_in_a_place_is_still_about_speech(dialect_asker: Asker) -> None:
     answer = dialect_asker.ask("what was said in the morning on mic 1?")
     assert "the van is at the gate" in answer.text, answer.text
+
+
+# ---- a track's class is its majority label ---------------------------------------------
+
+
+def test_a_track_counts_as_its_majority_label_not_one_stray_frame() -> None:
+    events = _track("cam5", 1, "motorcycle", at(27, 8), n=9)
+    events.append(
+        Event(Event.make_id("cam5", 1, 9), "cam5", at(27, 8) + 9, "object", "horse", 0.5,
+              track_id=1)
+    )  # fmt: skip
+    events += _track("cam5", 2, "horse", at(27, 8, 5), n=6)
+    store = MemoryEventStore()
+    store.put(events)
+    asker = Asker(store, now=NOW, vocab=Vocabulary())
+    assert asker.ask("how many horses passed camera 5?").value == 1
+    assert asker.ask("how many motorcycles passed camera 5?").value == 1
+    first = asker.ask("when was the first horse seen?")
+    assert "08:05" in first.text, first.text  # the horse, not the motorcycle's stray frame
+    assert "1 horse" in asker.ask("was there a horse on cam5?").text
+    assert asker.ask("were there more horses or motorcycles?").value == {
+        "horse": 1,
+        "motorcycle": 1,
+    }
