@@ -60,6 +60,16 @@ def describe(o: Occurrence) -> str:
     return f"{colour} {label}" if colour else label
 
 
+def phrase(thing: str, n: int) -> str:
+    """'1 person in red', '2 red cars', '1 face'."""
+    words = thing.split(" ")
+    colour, label = (words[0], " ".join(words[1:])) if len(words) > 1 else ("", thing)
+    if label == "person":
+        noun = "person" if n == 1 else "people"
+        return f"{n} {noun} in {colour}" if colour else f"{n} {noun}"
+    return f"{n} {plural(thing, n)}"
+
+
 def kind_filter(kind: str) -> q.Filter:
     """Events of `kind`; for objects, every kind of thing on camera."""
     if kind == "object":
@@ -595,6 +605,70 @@ class _Run:
         """The day (2026-11-25) or hour (14:00) of a time, in the site's zone."""
         local = dt.datetime.fromtimestamp(t, self.tz)
         return local.strftime("%Y-%m-%d" if name == DAY_FIELD else "%H:00")
+
+    def do_describe(self, extra: q.Filter | None) -> Answer:
+        """What is in view: things with their colours and counts, text in reading order,
+        faces, and (for an archived moment) the sounds and speech around it."""
+        plan = self.plan
+        clauses: list[q.Filter] = []
+        if plan.streams:
+            clauses.append(q.In("stream_id", tuple(plan.streams)))
+        w = plan.window
+        if w is not None and (w.start is not None or w.end is not None):
+            clauses.append(overlapping(w.start or 0.0, w.end or self.asker.span()[1]))
+        elif not self.asker.per_frame:
+            raise Refusal(
+                "an archive has many moments: say which, e.g. 'describe camera 1 at 10:05'"
+            )
+        scope = q.And(*clauses) if len(clauses) > 1 else clauses[0] if clauses else None
+        found = self.store.search(q.Query(scope, limit=MAX_FETCH)) if scope else []
+        if scope is None:
+            found = self.store.search(q.Query(q.Exists("kind"), limit=MAX_FETCH))
+        seen = self.group(
+            [e for e in found if e.kind in THINGS_ON_CAMERA], not self.asker.per_frame
+        )
+        seen.sort(key=lambda o: -o.confidence)  # the surest first
+        things = Counter(describe(o) for o in seen)
+        lines = sorted(
+            (e for e in found if e.kind == "text"),
+            key=lambda e: (round((e.bbox or (0, 0, 0, 0))[1] / 10), (e.bbox or (0,))[0]),
+        )
+        text = [str(e.attributes.get("text") or e.text or "") for e in lines]
+        faces = sum(e.kind == "face" for e in found)
+        heard = Counter(e.label for e in found if e.kind == "sound" and e.label != "loud")
+        said = [e.text for e in found if e.kind == "transcript" and e.text]
+        parts = [phrase(name, n) for name, n in sorted(things.items(), key=lambda kv: -kv[1])]
+        if faces:
+            parts.append(phrase("face", faces))
+        sentence = (
+            ", ".join(parts[:-1])
+            + (" and " if len(parts) > 1 else "")
+            + (parts[-1] if parts else "")
+        )
+        pieces = [sentence] if parts else []
+        if text:
+            pieces.append("text: " + " / ".join(f'"{t}"' for t in text if t))
+        if heard:
+            pieces.append("heard: " + ", ".join(n.replace("_", " ") for n in heard))
+        if said:
+            pieces.append("said: " + " / ".join(f'"{t}"' for t in said))
+        value = {"things": dict(things), "faces": faces, "text": text}
+        if not pieces:
+            return self.make(f"Nothing recognisable{self.context()}.", "nothing", value, [])
+        text_out = "; ".join(pieces) + "."
+        return self.make(text_out[0].upper() + text_out[1:], ", ".join(parts) or "text", value, [])
+
+    def group(self, events: list[Event], tracked: bool) -> list[Occurrence]:
+        """Events as occurrences: one per track (archive), one per detection (a picture)."""
+        if not tracked:
+            return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
+        groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
+        for e in events:
+            groups[(e.stream_id, e.track_id if e.track_id is not None else -id(e))].append(e)
+        return [
+            Occurrence(s, min(x.time for x in evs), max(x.time for x in evs), evs)
+            for (s, _), evs in groups.items()
+        ]
 
     def do_list(self, extra: q.Filter | None) -> Answer:
         if self.plan.field in (None, "text"):

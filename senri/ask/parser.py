@@ -70,6 +70,13 @@ _NOT_RECORDED = {
 }
 _TYPES: tuple[tuple[str, str], ...] = (
     (
+        "describe",
+        r"\bwhat(?: is|'s| was| are| were)? (?:there )?(?:in|on) (?:the |this |that )?"
+        r"(?:picture|photo|photograph|image|frame|scene|shot)\b|\bdescribe\b"
+        r"|\bwhat (?:do|can) you see\b|\bwhat does (?:the |this )?(?:picture|photo|image|frame)"
+        r" show\b",
+    ),
+    (
         "said",
         r"\bwhat\b.*\b(?:said|say|says|spoken|announced|mentioned|talked about|discussed)\b"
         r"|\bwhat\b.*\bannouncement\b|\btranscri",
@@ -217,6 +224,9 @@ def parse(
         kind = "list"  # "what dialect was spoken": the accents, not the words
     if not dialects.ACCENT_QUESTION.search(main):
         _check_asked_for(main, kind)
+    if kind == "describe":  # everything in view: objects, text, faces (and sounds, archived)
+        everything = Subject("object", (), (), (), "thing")
+        return Plan(kind, everything, streams, found.window, None, confidence=0.95)
     try:
         subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
     except Refusal:
