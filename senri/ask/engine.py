@@ -53,6 +53,22 @@ KIND_NAMES = {
 }
 
 
+_HOLDING = {
+    "object": "objects",
+    "motion": "objects",
+    "face": "faces",
+    "text": "text",
+    "transcript": "speech",
+    "sound": "sounds",
+    "dialect": "accents",
+}
+"""Event kinds as a refusal names what the archive can answer about instead."""
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def describe(o: Occurrence) -> str:
     """A thing on camera as a person would name it: "red car", "blue object", "person"."""
     colour = o.value("attributes.colour") or o.value("attributes.upper_colour")
@@ -208,6 +224,27 @@ class Asker:
             with self._lock:
                 self._holds[f] = known
         return known
+
+    def holdings(self) -> str:
+        """What the archive can answer about instead, per stream: "; it holds objects on cam1,
+        and speech, sounds and accents on mic1" (empty for an empty archive)."""
+        buckets = self.store.aggregate(None, q.Terms("stream_id", size=50))
+        per_stream: dict[str, list[str]] = {}
+        for b in buckets:
+            kinds = self.store.aggregate(q.Eq("stream_id", b.key), q.Terms("kind", size=20))
+            held = {_HOLDING.get(str(k.key), "") for k in kinds} - {""}
+            if held:
+                per_stream[str(b.key)] = sorted(held, key=list(_HOLDING.values()).index)
+        if not per_stream:
+            return ""
+        by_what: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for stream, names in per_stream.items():
+            by_what[tuple(names)].append(stream)
+        parts = [
+            f"{_and(list(names))} on {', '.join(sorted(streams))}"
+            for names, streams in by_what.items()
+        ]
+        return "; it holds " + _and(parts)
 
     def span(self) -> tuple[float, float]:
         """(first event time, the archive's clock): `now` if given, else the latest event."""
@@ -418,7 +455,7 @@ class _Run:
             where = f" on {', '.join(streams)}" if streams else " in this archive"
             name = KIND_NAMES.get(subject.kind, subject.kind)
             verb = "is" if name in ("speech", "text") else "are"
-            raise Refusal(f"no {name} {verb} recorded{where}")
+            raise Refusal(f"no {name} {verb} recorded{where}{self.asker.holdings()}")
 
     # ---- answering --------------------------------------------------------------------
 

@@ -591,7 +591,17 @@ def test_a_refusal_says_are_for_plurals() -> None:
     store = MemoryEventStore()
     store.put([Event("m1", "mic9", NOW - 60, "sound", "siren", 0.9, end_time=NOW - 50)])
     answer = Asker(store, now=NOW, vocab=Vocabulary()).ask("how many objects were on camera?")
-    assert answer.text == "Cannot answer: no objects are recorded in this archive.", answer.text
+    assert answer.text == (
+        "Cannot answer: no objects are recorded in this archive; it holds sounds on mic9."
+    ), answer.text
+
+
+def test_a_refusal_says_what_the_archive_can_answer_instead(motion_asker: Asker) -> None:
+    answer = motion_asker.ask("what was said on cam9?")
+    assert answer.refused
+    assert answer.text.endswith("it holds objects on cam9 and speech and sounds on mic9."), (
+        answer.text
+    )
 
 
 # ---- accents, dialects and languages (audio.dialect) -----------------------------------
