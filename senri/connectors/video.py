@@ -238,7 +238,7 @@ class VideoSource(ClosableSource):
                 got += 1
                 if self._stop.is_set():
                     return _Ended(got, "closed", finished=True)
-                out = self._emit(progress, offset + pts, frame, progress.start)
+                out = self._emit(progress, offset + pts, frame, progress.start, live=True)
                 if out is not None:
                     yield out
                     if self._done(progress):
@@ -250,8 +250,20 @@ class VideoSource(ClosableSource):
     # -- shared --------------------------------------------------------------------------------
 
     def _emit(
-        self, progress: _Progress, pts: Fraction, frame: VideoFrame, start: float
+        self,
+        progress: _Progress,
+        pts: Fraction,
+        frame: VideoFrame,
+        start: float,
+        *,
+        live: bool = False,
     ) -> Frame | None:
+        """The `Frame` for a decoded picture (None when the fps limit drops it).
+
+        A live frame's time is never after the moment it is read: a connection often opens
+        with a burst of seconds of buffered packets, whose presentation times would put them
+        in the future. Such a frame is stamped now, and the stream's origin moves back by the
+        excess, so the frames after the burst are stamped at their arrival too."""
         progress.next_pts = pts + _step(frame)
         if self._rate is not None:
             slot = math.floor(pts * self._rate)
@@ -259,8 +271,12 @@ class VideoSource(ClosableSource):
                 return None
             progress.last_slot = slot
         seconds = float(pts)
+        ts = start + seconds
+        if live and ts > (now := self._clock()):
+            progress.start -= ts - now
+            ts = now
         image = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-        out = Frame(self.stream_id, progress.seq, start + seconds, seconds, image)
+        out = Frame(self.stream_id, progress.seq, ts, seconds, image)
         progress.seq += 1
         return out
 

@@ -663,3 +663,21 @@ def test_open_source_errors(media: Path, spec: dict[str, Any], match: str) -> No
     spec = {k: (str(media / "clip.mp4") if v == "VIDEO" else v) for k, v in spec.items()}
     with pytest.raises(SourceError, match=match):
         open_source(spec, "s")
+
+
+def test_a_live_burst_of_buffered_frames_is_not_stamped_in_the_future(media: Path) -> None:
+    """An RTSP connection opens with seconds of buffered packets arriving at once; their
+    times must not run ahead of the clock (they were captured before, not after)."""
+    ticks = itertools.count()
+
+    def clock() -> float:
+        return 5000.0 + 0.001 * next(ticks)  # a millisecond per look: the burst is instant
+
+    src = VideoSource(media / "short.mp4", "cam", live=True, max_frames=5, clock=clock)
+    frames, _ = split(list(src))
+    latest = clock()
+    assert len(frames) == 5
+    assert frames[-1].pts == pytest.approx(4 / FPS)  # pts keep the stream's own spacing
+    assert all(f.ts <= latest for f in frames)
+    assert [f.ts for f in frames] == sorted(f.ts for f in frames)
+    assert frames[-1].ts - frames[0].ts < 0.05  # stamped as they arrived
