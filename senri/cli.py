@@ -69,8 +69,41 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _watch(runtime: Any, progress: Progress, stop: threading.Event) -> None:
-    """Show items flowing through each input and node until `stop` is set."""
+SHOWN_DEAD_LETTERS = 20
+"""Dead letters printed as they happen by `senri run`; the rest are only counted (the file has
+them all)."""
+
+
+class _DeadLetterTail:
+    """Prints each new line of the run's dead-letter file (its reason) above the progress."""
+
+    def __init__(self, runtime: Any, progress: Progress) -> None:
+        self.path: Path | None = getattr(runtime.dlq, "path", None)
+        self.progress = progress
+        self.offset = self.path.stat().st_size if self.path and self.path.exists() else 0
+        self.shown = 0
+        self.lock = threading.Lock()
+
+    def poll(self) -> None:
+        with self.lock:
+            path = self.path
+            if path is None or not path.exists() or path.stat().st_size <= self.offset:
+                return
+            with path.open(encoding="utf-8") as fh:
+                fh.seek(self.offset)
+                lines = fh.readlines()
+                self.offset = fh.tell()
+            for line in lines:
+                self.shown += 1
+                if self.shown <= SHOWN_DEAD_LETTERS:
+                    self.progress.console.print(_dead_letter_line(line))
+                elif self.shown == SHOWN_DEAD_LETTERS + 1:
+                    self.progress.console.print("[yellow]more dead letters: see the file[/]")
+
+
+def _watch(runtime: Any, progress: Progress, stop: threading.Event, tail: _DeadLetterTail) -> None:
+    """Show items flowing through each input and node until `stop` is set, and each dead
+    letter's reason as it happens (a camera that refuses, a stream that ends, a bad frame)."""
     tasks = {}
     stages = [*runtime.graph.inputs, *runtime.graph.nodes]
     for stage in stages:
@@ -81,6 +114,18 @@ def _watch(runtime: Any, progress: Progress, stop: threading.Event) -> None:
             progress.update(
                 tasks[stage], completed=done, description=f"{stage} [dim]{int(done)} items[/]"
             )
+        tail.poll()
+
+
+def _dead_letter_line(line: str) -> str:
+    import json
+
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return f"[yellow]dead letter[/] {escape(line.strip()[:200])}"
+    where = f"{row.get('stream_id', '?')} at {row.get('stage', '?')}"
+    return f"[yellow]dead letter[/] {escape(where)}: {escape(str(row.get('reason', ''))[:300])}"
 
 
 def _run_with_progress(start: Any) -> Any:
@@ -90,7 +135,8 @@ def _run_with_progress(start: Any) -> Any:
 
     def on_start(runtime: Any) -> None:
         holder["runtime"] = runtime
-        threading.Thread(target=_watch, args=(runtime, progress, stop), daemon=True).start()
+        holder["tail"] = tail = _DeadLetterTail(runtime, progress)
+        threading.Thread(target=_watch, args=(runtime, progress, stop, tail), daemon=True).start()
 
     def interrupt(signum: int, frame: object) -> None:
         runtime = holder.get("runtime")
@@ -108,7 +154,10 @@ def _run_with_progress(start: Any) -> Any:
             console=err,
             transient=True,
         ) as progress:
-            return start(on_start)
+            result = start(on_start)
+            if "tail" in holder:
+                holder["tail"].poll()  # what came in after the last look
+            return result
     finally:
         stop.set()
         signal.signal(signal.SIGINT, previous)

@@ -151,6 +151,8 @@ def test_cli_run_writes_store_and_dead_letters(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(pipeline), "--out", str(out), "--device", "cpu"])
     assert result.exit_code == DEAD_LETTER_EXIT, result.output
     assert "1 dead letters" in result.output and "dlq.jsonl" in result.output
+    # the reason is on the terminal, not only in the file
+    assert "dead letter mic2 at source.audio:" in " ".join(result.output.split())
     store = SqliteEventStore(out / "events.sqlite")
     events = store.search(Query(Eq("stream_id", "mic1")))
     assert len(events) == 1 and events[0].time == pytest.approx(100.0, abs=0.06)
