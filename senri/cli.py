@@ -285,9 +285,21 @@ def _summary_table(title: str, rows: list[tuple[str, int, int]]) -> Table:
 @app.command()
 def validate(
     pipelines: list[Path] = typer.Argument(..., help="Pipeline YAML files to check."),
+    probe: bool = typer.Option(
+        False,
+        "--probe",
+        help="Also open every input (one connection attempt for cameras) and read its first "
+        "item: a wrong URL or a camera that refuses fails here, with the reason.",
+    ),
+    probe_timeout: float = typer.Option(
+        15.0, "--probe-timeout", min=0.1, help="Seconds to wait for each input's first item."
+    ),
 ) -> None:
-    """Check pipeline files without running them; prints every problem with its line and a fix."""
-    from senri.engine.run import load_graph
+    """Check pipeline files without running them; prints every problem with its line and a fix.
+
+    Exit status: 0 all good, 1 a file (or, with --probe, an input) has a problem.
+    """
+    from senri.engine.run import load_graph, probe_sources
 
     failed = False
     for path in pipelines:
@@ -301,6 +313,11 @@ def validate(
             f"[green]✓[/] {path}: {len(graph.inputs)} input(s), {len(graph.nodes)} node(s), "
             f"{len(graph.outputs)} output(s)"
         )
+        if probe:
+            for p in probe_sources(graph, path.resolve().parent, probe_timeout):
+                mark = "[green]✓[/]" if p.ok else "[red]✗[/]"
+                (console if p.ok else err).print(f"  {mark} {p.input}: {escape(p.message)}")
+                failed = failed or not p.ok
     if failed:
         raise typer.Exit(1)
 

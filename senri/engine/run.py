@@ -66,6 +66,76 @@ def open_sources(graph: Graph, base: Path) -> dict[str, Any]:
     return sources
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What opening one input and reading its first item found."""
+
+    input: str
+    ok: bool
+    message: str
+
+
+def probe_sources(graph: Graph, base: Path, timeout: float = 15.0) -> list[Probe]:
+    """Open every non-Kafka input and wait up to `timeout` s for its first item: a wrong URL,
+    a camera that refuses or a file that does not decode fails here, with the reason, instead
+    of retrying forever in a run. Live sources get one connection attempt."""
+    probes = []
+    for name, inp in graph.inputs.items():
+        if inp.kind == "topic":
+            probes.append(Probe(name, True, f"Kafka topic {inp.settings.get('topic', '')!r}"))
+            continue
+        settings = dict(inp.settings)
+        stream = str(settings.pop("stream", name))
+        settings[inp.kind] = _resolve(settings[inp.kind], base)
+        if inp.kind == "video":
+            settings["reconnect"] = {"max_attempts": 1, "initial": 0.0, "jitter": 0.0}
+        probes.append(_probe(name, settings, stream, timeout))
+    return probes
+
+
+def _probe(name: str, settings: dict[str, Any], stream: str, timeout: float) -> Probe:
+    import threading
+    import time
+
+    from senri.connectors import open_source
+    from senri.records import AudioChunk, DeadLetter, Frame, ImageItem
+
+    started = time.perf_counter()
+    try:
+        source = open_source(settings, stream)
+    except Exception as exc:  # the source's own constructor: a bad path, a bad option
+        return Probe(name, False, str(exc))
+    got: list[Any] = []
+
+    def first() -> None:
+        try:
+            got.append(next(iter(source), None))
+        except Exception as exc:  # a source that raises instead of dead-lettering
+            got.append(exc)
+
+    reader = threading.Thread(target=first, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+    seconds = time.perf_counter() - started
+    item = got[0] if got else TimeoutError(f"nothing read within {timeout:g} s")
+    if isinstance(item, Frame):
+        return Probe(
+            name, True, f"{item.width}x{item.height} frames, the first after {seconds:.2f} s"
+        )
+    if isinstance(item, AudioChunk):
+        return Probe(name, True, f"audio at {item.sample_rate} Hz, the first after {seconds:.2f} s")
+    if isinstance(item, ImageItem):
+        return Probe(name, True, f"images, the first after {seconds:.2f} s")
+    if isinstance(item, DeadLetter):
+        return Probe(name, False, item.reason)
+    if item is None:
+        return Probe(name, False, "the source ended without an item")
+    return Probe(name, False, str(item))
+
+
 def open_sinks(graph: Graph, out_dir: Path) -> tuple[dict[str, Sink], RunResult]:
     sinks: dict[str, Sink] = {}
     result = RunResult(RunReport(), out_dir)

@@ -211,3 +211,24 @@ def test_cli_run_reports_bad_pipeline(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(pipeline), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "missing.wav" in result.output
+
+
+def test_validate_probe_opens_each_input_and_names_the_one_that_fails(tmp_path: Path) -> None:
+    write_wav(tmp_path / "good.wav", seconds=1.0)
+    write_video(tmp_path / "cam.mp4", frames=10)
+    truncate(write_video(tmp_path / "cut.mp4", frames=30, faststart=False), 0.3)
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "inputs:\n  mic: {audio: good.wav}\n  cam: {video: cam.mp4}\n"
+        "graph:\n  loud: {op: audio.loudness, from: mic}\n  m: {op: vision.motion, from: cam}\n"
+        "outputs:\n  events: {store: events, from: [loud, m]}\n"
+    )
+    result = runner.invoke(app, ["validate", "--probe", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "mic: audio at 16000 Hz" in result.output and "cam: 64x48 frames" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("cam.mp4", "cut.mp4"))
+    result = runner.invoke(app, ["validate", "--probe", str(bad)])
+    assert result.exit_code == 1, result.output
+    assert "✗ cam:" in result.output
+    assert runner.invoke(app, ["validate", str(bad)]).exit_code == 0  # without --probe: the file
