@@ -62,6 +62,22 @@ URBAN_CLASSES: dict[str, tuple[str, ...]] = {
 }
 """UrbanSound8K label → the AudioSet display names (yamnet_class_map.csv) that count as it."""
 
+NOT_EVENTS: tuple[str, ...] = (
+    "Silence",
+    "Speech",
+    "Noise",
+    "White noise",
+    "Pink noise",
+    "Static",
+    "Hiss",
+    "Hum",
+    "Environmental noise",
+    "Wind noise (microphone)",
+)
+"""AudioSet classes that never open a span of their own: silence, speech (`audio.vad` and
+`audio.speech` cover it) and a microphone's noise floor. Hiss at -50 dBFS scored "White
+noise" 0.82 and made events an archive then counted."""
+
 Probs = npt.NDArray[np.float32]
 
 
@@ -148,7 +164,7 @@ class Sounds(Operator[AudioChunk, EventBatch]):
         hop_frames: int = 48,
         top_k: int = 5,
         urban_only: bool = False,
-        ignore: tuple[str, ...] = ("Silence", "Speech"),
+        ignore: tuple[str, ...] = NOT_EVENTS,
         model: ModelName = "sounds/audioset",
     ) -> None:
         self.threshold = threshold

@@ -198,6 +198,15 @@ def test_silence_and_empty_chunks_give_no_events(speech: Speech, sounds: Sounds)
         assert run(op, items) == []
 
 
+@pytest.mark.parametrize("dbfs", [-50.0, -45.0])
+def test_a_microphones_hiss_is_no_sound_event(sounds: Sounds, dbfs: float) -> None:
+    """Hiss scored "White noise" 0.82 at -50 dBFS and opened events an archive then counted."""
+    hiss = np.random.default_rng(0).standard_normal(8 * SR).astype(np.float32)
+    hiss *= np.float32(10 ** (dbfs / 20) / hiss.std())
+    labels = {e.label for e in run(sounds, chunks(hiss, f"hiss{dbfs:g}"))}
+    assert not labels & {"White noise", "Pink noise", "Noise", "Static", "Hiss"}, labels
+
+
 def test_zero_length_chunk_inside_speech_changes_nothing(
     speech: Speech, spoken: tuple[Audio, list[tuple[float, float, str]]]
 ) -> None:
