@@ -70,22 +70,65 @@ def decode(
 
 
 class CenterNet:
-    """The converted detector on an ONNX Runtime session: images in, (boxes, scores, classes)."""
+    """The converted detector on a model session: images in, (boxes, scores, classes).
 
-    def __init__(self, session: Any, *, min_score: float = 0.3, iou: float = 0.5) -> None:
+    On a torch session on a GPU (`senri.models.torch_graph.TorchSession`) the frames are
+    resized on the device (as OpenCV's INTER_AREA: area averaging or bilinear) and go into the model
+    without a host copy of the batch; `resize_on_device` forces that path either way (tests
+    run it on the CPU against OpenCV's)."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        min_score: float = 0.3,
+        iou: float = 0.5,
+        resize_on_device: bool | None = None,
+    ) -> None:
         self.session = session
         self.input = session.get_inputs()[0].name
         self.min_score, self.iou = min_score, iou
+        device = getattr(session, "device", None)
+        on_gpu = hasattr(session, "run_tensors") and getattr(device, "type", "") == "cuda"
+        self.resize_on_device = on_gpu if resize_on_device is None else resize_on_device
+
+    def _run_on_device(self, rgbs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        device = self.session.device
+        side = (INPUT_SIDE, INPUT_SIDE)
+        with torch.inference_mode():
+            batch = torch.cat(
+                [
+                    F.interpolate(
+                        torch.from_numpy(im).to(device).permute(2, 0, 1)[None].float(),
+                        size=side,
+                        # as OpenCV's INTER_AREA: area averaging when both sides shrink,
+                        # else bilinear
+                        mode="area" if min(im.shape[:2]) >= INPUT_SIDE else "bilinear",
+                    )
+                    for im in rgbs
+                ]
+            ).permute(0, 2, 3, 1)
+            out = self.session.run_tensors({self.input: batch})
+            return out["keypoints"].float().cpu().numpy(), out["wh"].float().cpu().numpy()
 
     def detect(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per image: boxes (N, 4) in its own pixels, scores (N,), COCO class indices (N,)."""
         if not images:
             return []
         rgbs = [as_rgb(im) for im in images]
-        batch = np.stack(
-            [cv2.resize(im, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_AREA) for im in rgbs]
-        ).astype(np.float32)
-        heat, wh = self.session.run(["keypoints", "wh"], {self.input: batch})
+        if self.resize_on_device:
+            heat, wh = self._run_on_device(rgbs)
+        else:
+            batch = np.stack(
+                [
+                    cv2.resize(im, (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_AREA)
+                    for im in rgbs
+                ]
+            ).astype(np.float32)
+            heat, wh = self.session.run(["keypoints", "wh"], {self.input: batch})
         out = []
         for i, im in enumerate(rgbs):
             boxes, scores, classes = decode(heat[i], wh[i], min_score=self.min_score, iou=self.iou)
