@@ -224,6 +224,16 @@ def parse(
         kind = "list"  # "what dialect was spoken": the accents, not the words
     if not dialects.ACCENT_QUESTION.search(main):
         _check_asked_for(main, kind)
+    saw = re.search(
+        r"^what (?:did|does|do|has|have) .+ (?:see|saw|seen|record|recorded|capture|captured"
+        r"|detect|detected|pick up|picked up)$",
+        main,
+    )
+    said_of = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA - _SAW_WORDS
+    if saw and not anchor_text and not said_of:  # "the thermal camera": no such thing, refused
+        # "what did camera 1 see?": each thing it saw, with its count
+        things = Subject("object", (), (), (), "object")
+        return Plan("list", things, streams, found.window, THING_FIELD, confidence=0.9)
     if kind == "describe":  # everything in view: objects, text, faces (and sounds, archived)
         everything = Subject("object", (), (), (), "thing")
         return Plan(kind, everything, streams, found.window, None, confidence=0.95)
@@ -254,6 +264,10 @@ def parse(
 
 
 DAY_FIELD, HOUR_FIELD, THING_FIELD = "@day", "@hour", "@thing"
+_SAW_WORDS = frozenset(
+    ("camera", "cameras", "cam", "cams", "has", "have", "do", "does", "record", "recorded",
+     "capture", "captured", "detect", "detected", "pick", "up", "picked", "seen")
+)  # fmt: skip
 _ONLY_A_CAMERA = frozenset(
     "what was were is are did does do there on at in by see saw seen the".split()  # noqa: SIM905
 )

@@ -676,3 +676,11 @@ def test_a_track_counts_as_its_majority_label_not_one_stray_frame() -> None:
         "horse": 1,
         "motorcycle": 1,
     }
+
+
+def test_what_a_camera_saw_lists_its_things_and_an_unknown_camera_is_refused(
+    motion_asker: Asker,
+) -> None:
+    saw = motion_asker.ask("what did camera 9 see?")
+    assert saw.value == ["red object", "green object", "yellow object"], saw.text
+    assert motion_asker.ask("what did the thermal camera detect?").refused
