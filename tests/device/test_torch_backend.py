@@ -168,3 +168,18 @@ def test_an_unsupported_graph_is_refused_with_its_op() -> None:
 def test_cuda_without_a_gpu_is_an_error_not_a_fallback() -> None:
     with pytest.raises(DeviceError, match=r"cuda:0 was asked for, but torch sees 0 GPU"):
         onnx.load("detector/coco", Device("cuda"))
+
+
+@pytest.mark.skipif(
+    os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia"),
+    reason="this machine has an NVIDIA driver",
+)
+def test_auto_picks_the_cpu_without_importing_torch_where_no_driver_is_loaded() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from senri.device import Device; print(Device.auto(), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["cpu", "False"]
