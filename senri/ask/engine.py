@@ -354,15 +354,8 @@ class _Run:
         if newest:
             events.reverse()
         if not tracked:
-            return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
-        groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
-        for e in events:
-            groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
-        out = [
-            Occurrence(s, min(e.time for e in evs), max(e.time for e in evs), evs)
-            for (s, _), evs in groups.items()
-        ]
-        return sorted(out, key=lambda o: (o.start, o.stream_id))
+            return self.group(events, tracked)
+        return sorted(self.group(events, tracked), key=lambda o: (o.start, o.stream_id))
 
     def picked(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
         """Occurrences of `f`; only the first or the last when the question asks for it."""
@@ -696,12 +689,13 @@ class _Run:
         return self.make(text_out[0].upper() + text_out[1:], ", ".join(parts) or "text", value, [])
 
     def group(self, events: list[Event], tracked: bool) -> list[Occurrence]:
-        """Events as occurrences: one per track (archive), one per detection (a picture)."""
+        """Events as occurrences: one per track (untracked ones of a stream together), or
+        one per event (spans, and the detections of one picture)."""
         if not tracked:
             return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
         groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
         for e in events:
-            groups[(e.stream_id, e.track_id if e.track_id is not None else -id(e))].append(e)
+            groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
         return [
             Occurrence(s, min(x.time for x in evs), max(x.time for x in evs), evs)
             for (s, _), evs in groups.items()
