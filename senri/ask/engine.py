@@ -651,9 +651,7 @@ class _Run:
                 "an archive has many moments: say which, e.g. 'describe camera 1 at 10:05'"
             )
         scope = q.And(*clauses) if len(clauses) > 1 else clauses[0] if clauses else None
-        found = self.store.search(q.Query(scope, limit=MAX_FETCH)) if scope else []
-        if scope is None:
-            found = self.store.search(q.Query(q.Exists("kind"), limit=MAX_FETCH))
+        found = self.store.search(q.Query(scope, limit=MAX_FETCH))  # no scope: the picture
         seen = self.group(
             [e for e in found if e.kind in THINGS_ON_CAMERA], not self.asker.per_frame
         )
