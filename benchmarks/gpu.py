@@ -101,17 +101,20 @@ def faces_and_embeddings(device: Device, batch: int, seconds: float) -> None:
     marks = np.repeat(faces.landmarks[:1], batch, 0)
     embedder = ImageEmbedder(onnx.load("image/embed", device), batch_size=batch)
     photos = [sample_photo(PHOTOS[i % len(PHOTOS)]) for i in range(batch)]
-    rows = [
-        ("face detector (512x512 photo, batch of the photo)", finder.detect, [image] * batch),
-        ("face descriptor + gender/age (224x224 crops)", None, None),
-        ("image embedder (224x224)", embedder.embed, photos),
+    rows: list[tuple[str, Any]] = [
+        (
+            "face detector (512x512 photo, batch of the photo)",
+            lambda: finder.detect([image] * batch),
+        ),
+        (
+            "face descriptor + gender/age (224x224 crops)",
+            lambda: describer.describe(image, boxes, marks),
+        ),
+        ("image embedder (224x224)", lambda: embedder.embed(photos)),
     ]
     print(f"\n2. images/s on {device}, batch {batch} (with pre/post-processing)")
-    for name, fn, arg in rows:
-        if fn is None:
-            rate = _rate(lambda: describer.describe(image, boxes, marks), batch, device, seconds)
-        else:
-            rate = _rate(lambda fn=fn, arg=arg: fn(arg), batch, device, seconds)
+    for name, run in rows:
+        rate = _rate(run, batch, device, seconds)
         print(f"{name:<52} {rate:>10.1f}")
 
 
