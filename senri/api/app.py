@@ -34,13 +34,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from senri.api.auth import KeyRing
+from senri.api.collections import Collections, collections_router, replica_health
+from senri.api.guard import Guard
 from senri.device import Device
 from senri.engine.session import GraphSession
 from senri.errors import DecodeError, StoreError
-from senri.indexes.vectors.collections import CollectionError, collection_path
+from senri.indexes.vectors.collections import CollectionError
 from senri.operators.embed import decode_image, image_size, phash
-from senri.search.similar import SimilarIndex, image_embedder
 
 try:
     from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -69,55 +69,6 @@ class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_k: int = 100
-
-
-class _Collections:
-    """Opened collections by name, reloaded when their directory changes on disk; replicas
-    (collections followed from their Kafka embeddings topic) are served as they are."""
-
-    def __init__(
-        self,
-        embedder: GraphSession | None,
-        replicas: Mapping[str, Any],
-        device: Device | None = None,
-    ) -> None:
-        self._embedder = embedder
-        self.replicas = dict(replicas)
-        self.device = device
-        self._open: dict[str, tuple[float, SimilarIndex]] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def embedder(self) -> GraphSession:
-        with self._lock:
-            if self._embedder is None:
-                self._embedder = image_embedder()
-            return self._embedder
-
-    def get(self, name: str) -> SimilarIndex:
-        if name in self.replicas:
-            return SimilarIndex(name, self.replicas[name], self.embedder)
-        path = collection_path(name)
-        try:
-            stamp = path.stat().st_mtime
-        except FileNotFoundError:
-            raise CollectionError(f"no collection {name!r}") from None
-        embedder = self.embedder
-        with self._lock:
-            cached = self._open.get(name)
-            if cached is None or cached[0] != stamp:
-                cached = (stamp, SimilarIndex.open(name, embedder=embedder, device=self.device))
-                self._open[name] = cached
-        return cached[1]
-
-
-def _replica_health(replica: Any) -> dict[str, Any]:
-    try:
-        lag: int | None = replica.lag()
-        error = None
-    except Exception as exc:  # the broker is away: the replica still serves what it has
-        lag, error = None, f"{type(exc).__name__}: {exc}"
-    return {"topic": replica.topic, "items": len(replica), "lag": lag, "error": error}
 
 
 def _metadata_filter(text: str | None) -> Any:
@@ -157,7 +108,8 @@ def create_app(
     tz: str = "UTC",
     replicas: Mapping[str, Any] | None = None,
     device: Device | None = None,
-    keys: KeyRing | None = None,
+    guard: Guard | None = None,
+    redact: bool = False,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
     `senri.search.similar.image_embedder`, loaded at the first similar-by-image request.
@@ -167,19 +119,22 @@ def create_app(
     streams are; `media` (a `senri.ask.frame.MediaIndex`) serves ``/frames`` thumbnails;
     `replicas` (name → started `VectorReplica`) are collections followed from Kafka, searched
     by ``/similar`` and reported (items, lag) by ``/healthz``; `device` is where the vector
-    searches of the collections opened here run (default cpu; see `FaissCollection`); `keys`
-    (a `senri.api.auth.KeyRing`) makes every route but ``/healthz`` and the page require an
-    API key with the route's scope (None: open, for a server on localhost).
+    searches of the collections opened here run (default cpu; see `FaissCollection`); `guard`
+    (a `senri.api.guard.Guard`: API keys, rate limits, audit log) decides who may call each
+    route but ``/healthz`` and the page (None: everyone, unlimited, for a server on
+    localhost). Frames show faces and number plates pixelated to keys without the
+    ``sensitive`` scope, and to everyone with `redact`.
     """
+    from senri.api.admin import admin_router
     from senri.api.ask_routes import AskServices, ask_router
-    from senri.api.auth import requirement
     from senri.api.events import events_router
     from senri.api.openapi import allow_every_method, errors
 
-    needs = requirement(keys)
-    denied = errors(401, 403) if keys else None
+    guard = guard or Guard()
+    needs = guard.needs
+    denied = errors(*guard.statuses()) or None
     lim = limits or Limits()
-    collections = _Collections(embedder, replicas or {}, device)
+    collections = Collections(embedder, replicas or {}, device)
     detectors: list[Any] = []  # one face detector per app, made on first use
     detector_lock = threading.Lock()
     app = FastAPI(title="senri", summary="similar-by-image over senri collections")
@@ -193,6 +148,26 @@ def create_app(
                 status_code=413,
             )
         return await call_next(request)
+
+    @app.middleware("http")
+    async def audit_writes(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        path = request.url.path
+        if guard.audit is not None and (
+            path.startswith("/admin/")
+            or (path.startswith("/collections/") and request.method not in ("GET", "HEAD"))
+        ):
+            key = getattr(request.state, "key", None)
+            guard.audit.write(
+                {
+                    "key": key.name if key is not None else None,
+                    "client": request.client.host if request.client else None,
+                    "method": request.method,
+                    "path": path,
+                    "status": response.status_code,
+                }
+            )
+        return response
 
     def open_archive() -> Any:
         if store is None:
@@ -223,7 +198,7 @@ def create_app(
         health: dict[str, Any] = {"status": "ok"}
         if collections.replicas:
             health["replicas"] = {
-                name: _replica_health(replica) for name, replica in collections.replicas.items()
+                name: replica_health(replica) for name, replica in collections.replicas.items()
             }
         return health
 
@@ -257,9 +232,9 @@ def create_app(
         if k > lim.max_k:
             raise HTTPException(422, f"k must be at most {lim.max_k}; got {k}")
 
-    uploads = errors(400, 404, 413, 415, 422)
+    uploads = errors(400, 404, 413, 415, 422, *guard.statuses())
 
-    @app.post("/similar", dependencies=needs("similar"), responses=uploads)
+    @app.post("/similar", dependencies=needs("read"), responses=uploads)
     def similar(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -282,7 +257,7 @@ def create_app(
             "hits": [h.as_dict() for h in hits],
         }
 
-    @app.post("/faces/search", dependencies=needs("similar"), responses=uploads)
+    @app.post("/faces/search", dependencies=needs("read"), responses=uploads)
     def faces_search(
         image: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF or BMP")],
         collection: Annotated[str, Form(min_length=1, max_length=64)],
@@ -306,15 +281,29 @@ def create_app(
 
     app.include_router(
         events_router(services.store, services.thumbnail),
-        dependencies=needs("events"),
+        dependencies=needs("read"),
         responses=denied,
     )
     app.include_router(
         ask_router(services, read_image), dependencies=needs("ask"), responses=denied
     )
+    app.include_router(
+        collections_router(collections, read_image, needs("write")), responses=denied
+    )
+    if guard.keys is not None:
+        app.include_router(admin_router(guard), responses=denied)
     if media is not None:
-        from senri.api.frames import frames_router
+        from senri.api.frames import Redactor, frames_router
 
-        app.include_router(frames_router(media), dependencies=needs("events"), responses=denied)
+        redactor = Redactor()
+        app.include_router(
+            frames_router(
+                media,
+                redact=lambda request: redactor if redact or not guard.sees_all(request) else None,
+                private=guard.keys is not None,
+            ),
+            dependencies=needs("read"),
+            responses=denied,
+        )
     allow_every_method(app)
     return app

@@ -1,15 +1,18 @@
-"""API keys with scopes for `senri serve`: who may read events, ask, or search by image.
+"""API keys with scopes for `senri serve`: who may read the archive, ask, change collections.
 
 Keys live in a JSON file (``$SENRI_HOME/api_keys.json`` unless `senri serve --api-keys` names
-another), one entry per key: a name, its scopes and the SHA-256 of the key. The key itself is
-shown once, when `senri keys add` makes it, and never stored. A request presents it as
-``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; a missing or unknown key is 401, a key
-without the route's scope 403. `/healthz` stays open for load balancers and probes.
+another), one entry per key: a name, its scopes, an optional rate (requests per minute) and
+the SHA-256 of the key. The key itself is shown once, when `senri keys create` makes it, and
+never stored. A request presents it as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; a
+missing or unknown key is 401, a key without the route's scope 403 (`senri.api.guard`).
+`/healthz` stays open for load balancers and probes.
 
-Scopes:
-    events   GET/POST /events, GET /frames (the archive's events and thumbnails)
-    ask      POST /ask, POST /vqa (questions over the archive and about a picture)
-    similar  POST /similar, POST /faces/search (search the collections by image)
+Scopes (``admin`` holds every other one):
+    read       GET/POST /events, GET /frames, POST /similar, POST /faces/search
+    ask        POST /ask, POST /vqa
+    write      PUT/DELETE /collections/{name}/items/{id} (audited)
+    admin      GET /admin/keys, GET /admin/audit, and every scope above
+    sensitive  frames with faces and number plates as recorded (others see them pixelated)
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,15 @@ from typing import Any
 from senri.errors import SenriError
 
 SCOPES: dict[str, str] = {
-    "events": "read events and frame thumbnails (GET/POST /events, GET /frames)",
+    "read": "read events and frames, search collections (/events, /frames, /similar, /faces)",
     "ask": "ask questions over the archive and about pictures (POST /ask, /vqa)",
-    "similar": "search collections by image (POST /similar, /faces/search)",
+    "write": "add and delete items of collections (PUT/DELETE /collections/...)",
+    "admin": "list keys, read the audit log, and every other scope",
+    "sensitive": "see faces and number plates in frames (others see them pixelated)",
 }
+DEFAULT_SCOPES = ("read", "ask")
+# scopes of key files written before the scopes were renamed
+_RENAMED = {"events": "read", "similar": "read"}
 PREFIX = "snr_"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -44,6 +52,11 @@ class ApiKey:
     name: str
     scopes: frozenset[str]
     sha256: str
+    rate: float | None = None
+    """Requests per minute this key may make; None: the server's default."""
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
 
 
 def digest(key: str) -> str:
@@ -61,37 +74,69 @@ class KeyRing:
 
     Example:
         >>> ring = KeyRing(Path("keys.json"))  # doctest: +SKIP
-        >>> key = ring.add("dashboard", ["ask", "events"])  # shown once
+        >>> key = ring.create("dashboard", ["ask", "read"])  # shown once
         >>> ring.check(key).name
         'dashboard'
     """
 
-    def __init__(self, path: Path, keys: Iterable[ApiKey] = ()) -> None:
+    def __init__(
+        self, path: Path, keys: Iterable[ApiKey] = (), stamp: tuple[int, ...] | None = None
+    ) -> None:
         self.path = path
         self.keys = {k.name: k for k in keys}
+        self.stamp = stamp
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
         """The keys in `path` (none when the file does not exist)."""
-        if not path.exists():
+        try:
+            stamp = _stamp(path)
+        except FileNotFoundError:
             return cls(path)
+        except OSError as exc:
+            raise ApiKeyError(f"cannot read API keys from {path}: {exc}") from None
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             keys = [
-                ApiKey(str(k["name"]), frozenset(k["scopes"]), str(k["sha256"]))
+                ApiKey(
+                    str(k["name"]),
+                    frozenset(_RENAMED.get(s, s) for s in k["scopes"]),
+                    str(k["sha256"]),
+                    _rate(k.get("rate")),
+                )
                 for k in doc["keys"]
             ]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ApiKeyError(f"cannot read API keys from {path}: {exc}") from None
         for key in keys:
             _check_scopes(key.scopes)
-        return cls(path, keys)
+        return cls(path, keys, stamp)
+
+    def reloaded(self) -> KeyRing:
+        """This ring, or the file's keys when the file changed since it was read (so a key
+        revoked with `senri keys revoke` stops working without a restart). A file that has
+        become unreadable keeps the keys last read, so a bad edit locks no one out."""
+        try:
+            stamp: tuple[int, ...] | None = _stamp(self.path)
+        except OSError:
+            stamp = None
+        if stamp == self.stamp:
+            return self
+        try:
+            return KeyRing.load(self.path)
+        except ApiKeyError:
+            return self
 
     def save(self) -> None:
         """Write the file atomically, readable by its owner only (it holds digests, not keys)."""
         doc = {
             "keys": [
-                {"name": k.name, "scopes": sorted(k.scopes), "sha256": k.sha256}
+                {
+                    "name": k.name,
+                    "scopes": sorted(k.scopes),
+                    "sha256": k.sha256,
+                    **({"rate": k.rate} if k.rate is not None else {}),
+                }
                 for k in self.keys.values()
             ]
         }
@@ -101,20 +146,22 @@ class KeyRing:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2)
         os.replace(tmp, self.path)
+        self.stamp = _stamp(self.path)
 
-    def add(self, name: str, scopes: Iterable[str]) -> str:
-        """A new key called `name` with `scopes`; returns the key (the only time it is seen)."""
+    def create(self, name: str, scopes: Iterable[str] = (), rate: float | None = None) -> str:
+        """A new key called `name` with `scopes` (none: read and ask) and `rate` requests per
+        minute (None: the server's default); returns the key, the only time it is seen."""
         if not name or not all(c.isalnum() or c in "-_." for c in name):
             raise ApiKeyError(f"a key name is letters, digits, '-', '_' or '.'; got {name!r}")
         if name in self.keys:
-            raise ApiKeyError(f"a key called {name!r} exists; remove it first")
-        wanted = frozenset(scopes) or frozenset(SCOPES)
+            raise ApiKeyError(f"a key called {name!r} exists; revoke it first")
+        wanted = frozenset(scopes) or frozenset(DEFAULT_SCOPES)
         _check_scopes(wanted)
         key = PREFIX + secrets.token_urlsafe(32)
-        self.keys[name] = ApiKey(name, wanted, digest(key))
+        self.keys[name] = ApiKey(name, wanted, digest(key), _rate(rate))
         return key
 
-    def remove(self, name: str) -> None:
+    def revoke(self, name: str) -> None:
         if self.keys.pop(name, None) is None:
             raise ApiKeyError(f"no key called {name!r}")
 
@@ -131,43 +178,22 @@ class KeyRing:
         return bool(self.keys)
 
 
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What changes when the file is rewritten (a save replaces it, so the inode changes)."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _rate(value: Any) -> float | None:
+    if value is None:
+        return None
+    rate = float(value)
+    if not 0 < rate < float("inf"):
+        raise ApiKeyError(f"a key's rate is a positive number of requests per minute; got {value}")
+    return rate
+
+
 def _check_scopes(scopes: Iterable[str]) -> None:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ApiKeyError(f"unknown scope(s) {', '.join(unknown)}; scopes: {', '.join(SCOPES)}")
-
-
-def requirement(ring: KeyRing | None) -> Callable[[str], list[Any]]:
-    """`needs(scope)`: the FastAPI dependencies a route adds to require `scope` (none when
-    the server runs without keys). They declare both header schemes in the OpenAPI document."""
-    from fastapi import Depends, HTTPException, Security
-    from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-
-    header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
-    bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
-
-    def needs(scope: str) -> list[Any]:
-        if ring is None:
-            return []
-
-        def check(
-            api_key: str | None = Security(header),
-            token: HTTPAuthorizationCredentials | None = Security(bearer),
-        ) -> ApiKey:
-            presented = api_key or (token.credentials if token else None)
-            if not presented:
-                raise HTTPException(
-                    401,
-                    "an API key is required: send X-API-Key or Authorization: Bearer",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            key = ring.check(presented)
-            if key is None:
-                raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-            if scope not in key.scopes:
-                raise HTTPException(403, f"key {key.name!r} lacks the {scope!r} scope")
-            return key
-
-        return [Depends(check)]
-
-    return needs

@@ -53,7 +53,7 @@ def serve(
         None,
         "--api-keys",
         help="The key file (default `$SENRI_HOME/api_keys.json`). When it holds keys, every "
-        "route but /healthz needs one (`senri keys add`).",
+        "route but /healthz needs one (`senri keys create`).",
     ),
     insecure: bool = typer.Option(
         False,
@@ -61,15 +61,42 @@ def serve(
         help="Serve a non-loopback --host without API keys (anyone who reaches it may read "
         "the archive).",
     ),
+    rate_limit: float | None = typer.Option(
+        None,
+        "--rate-limit",
+        min=0.001,
+        help="Requests per minute per key (per client address without keys), bursts of ten "
+        "seconds' worth; over it is 429 with Retry-After. A key's own --rate wins. "
+        "Default: no limit.",
+    ),
+    audit_log: Path | None = typer.Option(
+        None,
+        "--audit-log",
+        help="Where writes and admin requests are logged, one JSON line each (default "
+        "`$SENRI_HOME/audit.log`).",
+    ),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", exists=True, dir_okay=False, help="Serve HTTPS: the certificate (PEM)."
+    ),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", exists=True, dir_okay=False, help="The certificate's private key (PEM)."
+    ),
+    redact: bool = typer.Option(
+        False,
+        "--redact",
+        help="Pixelate faces and number plates in /frames for every caller (with keys, callers "
+        "without the `sensitive` scope always get them pixelated).",
+    ),
 ) -> None:
     """Serve the HTTP API with uvicorn: /similar, /faces/search, /events, /ask, /vqa, /frames.
 
     With --follow, each --collection is a replica that keeps up with its Kafka topic in the
     background; /healthz reports its items and lag.
 
-    When the key file holds keys (`senri keys add NAME`), requests need one, as `X-API-Key:
-    KEY` or `Authorization: Bearer KEY`, with the route's scope. A --host other than
-    127.0.0.1, ::1 or localhost is refused without keys unless --insecure says so.
+    When the key file holds keys (`senri keys create NAME`), requests need one, as `X-API-Key:
+    KEY` or `Authorization: Bearer KEY`, with the route's scope; the file is re-read when it
+    changes. A --host other than 127.0.0.1, ::1 or localhost is refused without keys unless
+    --insecure says so. --tls-cert and --tls-key serve HTTPS.
     """
     try:
         import uvicorn
@@ -78,6 +105,7 @@ def serve(
         return
     from senri.api.app import Limits, create_app
     from senri.api.auth import LOOPBACK, KeyRing, default_path
+    from senri.api.guard import AuditLog, Guard
     from senri.ask.cli import parse_places
     from senri.ask.engine import time_zone
     from senri.indexes.vectors.placement import search_engine
@@ -108,15 +136,30 @@ def serve(
     except SenriError as exc:
         _fail(str(exc), 2)
         return
+    if (tls_cert is None) != (tls_key is None):
+        _fail("--tls-cert and --tls-key go together", 2)
     if not ring and host not in LOOPBACK:
         if not insecure:
             _fail(
                 f"--host {host} would answer anyone who can reach it, with no API keys: "
-                "create one with `senri keys add NAME` (then requests need it), or pass "
+                "create one with `senri keys create NAME` (then requests need it), or pass "
                 "--insecure",
                 2,
             )
-        err.print(f"[bold yellow]warning:[/] serving {host} without API keys (--insecure)")
+        err.print(
+            f"[bold yellow]warning: serving {escape(host)} WITHOUT API KEYS (--insecure): "
+            "anyone who reaches it may read the archive and change collections[/]"
+        )
+    elif ring and host not in LOOPBACK and tls_cert is None:
+        err.print(
+            f"[yellow]warning:[/] keys travel in clear text to {escape(host)}: give --tls-cert "
+            "and --tls-key, or put a TLS proxy in front"
+        )
+    from senri import config
+
+    guard = Guard(
+        ring or None, rate=rate_limit, audit=AuditLog(audit_log or config.home() / "audit.log")
+    )
     if collections and follow is None:
         _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
     replicas = _replicas(follow, collections, where) if follow else {}
@@ -128,10 +171,17 @@ def serve(
         tz=tz,
         replicas=replicas,
         device=where,
-        keys=ring or None,
+        guard=guard,
+        redact=redact,
     )
     try:
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+        )
     finally:
         for replica in replicas.values():
             replica.snapshot()
@@ -165,7 +215,7 @@ def _replicas(follow: str, names: list[str], device: Device) -> dict[str, Any]:
 
 keys_app = typer.Typer(
     rich_markup_mode="markdown",
-    help="API keys for `senri serve`: add, list and remove (the file keeps SHA-256 digests).",
+    help="API keys for `senri serve`: create, list and revoke (the file keeps SHA-256 digests).",
     no_args_is_help=True,
 )
 KEY_FILE = typer.Option(
@@ -182,47 +232,61 @@ def _ring(path: Path | None) -> Any:
         _fail(str(exc), 2)
 
 
-@keys_app.command("add")
-def keys_add(
+@keys_app.command("create")
+def keys_create(
     name: str = typer.Argument(..., help="What the key is for: dashboard, grafana, alice."),
     scope: list[str] = typer.Option(
         [],
         "--scope",
-        help="events, ask or similar (repeatable; none: all three).",
+        help="read, ask, write, admin or sensitive (repeatable; none: read and ask). admin "
+        "holds every other scope.",
+    ),
+    rate: float | None = typer.Option(
+        None,
+        "--rate",
+        min=0.001,
+        help="Requests per minute for this key (default: the server's --rate-limit).",
     ),
     api_keys: Path | None = KEY_FILE,
 ) -> None:
-    """Make a key and print it once; only its SHA-256 is kept."""
+    """Make a key and print it once; only its SHA-256 is kept.
+
+    Scopes: read (/events, /frames, /similar, /faces/search), ask (/ask, /vqa), write
+    (PUT/DELETE /collections/...), admin (/admin/keys, /admin/audit, and all the others),
+    sensitive (faces and number plates unpixelated in /frames).
+    """
     ring = _ring(api_keys)
     try:
-        key = ring.add(name, scope)
+        key = ring.create(name, scope, rate)
         ring.save()
     except (SenriError, OSError) as exc:
         _fail(str(exc), 2)
     typer.echo(key)
     scopes = ", ".join(sorted(ring.keys[name].scopes))
-    err.print(f"key {escape(name)!r} ({scopes}) added to {ring.path}; it is not shown again")
+    err.print(f"key {escape(name)!r} ({scopes}) written to {ring.path}; it is not shown again")
 
 
 @keys_app.command("list")
 def keys_list(api_keys: Path | None = KEY_FILE) -> None:
-    """The keys' names and scopes (the keys themselves are not kept)."""
+    """The keys' names, scopes and rates, tab-separated (the keys themselves are not kept)."""
     from senri.api.auth import SCOPES
 
     ring = _ring(api_keys)
     if not ring:
         err.print(f"no keys in {ring.path}: senri serve answers without them on localhost")
     for key in ring.keys.values():
-        typer.echo(f"{key.name}\t{','.join(s for s in SCOPES if s in key.scopes)}")
+        scopes = ",".join(s for s in SCOPES if s in key.scopes)
+        rate = f"{key.rate:g}/min" if key.rate is not None else "server default"
+        typer.echo(f"{key.name}\t{scopes}\t{rate}")
 
 
-@keys_app.command("remove")
-def keys_remove(name: str = typer.Argument(...), api_keys: Path | None = KEY_FILE) -> None:
-    """Revoke a key (a running server reads the file when it starts)."""
+@keys_app.command("revoke")
+def keys_revoke(name: str = typer.Argument(...), api_keys: Path | None = KEY_FILE) -> None:
+    """Revoke a key; a running server re-reads the file and refuses it from the next request."""
     ring = _ring(api_keys)
     try:
-        ring.remove(name)
+        ring.revoke(name)
         ring.save()
     except (SenriError, OSError) as exc:
         _fail(str(exc), 2)
-    err.print(f"key {escape(name)!r} removed from {ring.path}")
+    err.print(f"key {escape(name)!r} revoked in {ring.path}")

@@ -19,10 +19,12 @@ ERROR_TEXT = {
     400: "Not a request the server can read (a broken multipart body)",
     401: "No API key, or an unknown one (when the server requires keys)",
     403: "The key lacks this route's scope",
-    404: "Nothing there: an unknown collection or stream, or no frame at that time",
+    404: "Nothing there: an unknown collection, item or stream, or no frame at that time",
+    409: "A collection this server follows from Kafka; write to its topic instead",
     413: "The body or the image is over the server's limits",
     415: "Not an image type the server reads, or bytes that are not the declared type",
     422: "A field is missing or malformed; `detail` says which and why",
+    429: "Over the caller's rate limit; `Retry-After` says when to come back",
     503: "The event store or a model is not available",
 }
 

@@ -29,7 +29,7 @@ import math
 import os
 import threading
 import time as clock
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -316,16 +316,20 @@ class MediaIndex:
         max_side: int = 320,
         bbox: Sequence[float] | None = None,
         quality: int = 85,
+        redact: Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]] | None = None,
     ) -> bytes:
         """A JPEG of the frame nearest `time`, at most `max_side` px on its longer side.
 
-        `bbox` (x1, y1, x2, y2 in the video's pixels, as events carry it) is outlined.
+        `bbox` (x1, y1, x2, y2 in the video's pixels, as events carry it) is outlined;
+        `redact` (e.g. `senri.api.frames.Redactor`) is applied to the whole frame first.
         Raises as `frame` does, and `ValueError` for a bad `bbox` or `max_side`.
         """
         if not 16 <= max_side <= 4096:
             raise ValueError(f"max_side must be within 16..4096; got {max_side}")
         box = None if bbox is None else _check_box(bbox)
         image, _ = self.frame(stream_id, time)
+        if redact is not None:
+            image = redact(image)
         h, w = image.shape[:2]
         scale = min(1.0, max_side / max(h, w))
         if scale < 1.0:

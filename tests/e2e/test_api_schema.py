@@ -1,4 +1,4 @@
-"""The OpenAPI document tells the truth: Schemathesis against a running `senri serve`.
+"""The OpenAPI document tells the truth: Schemathesis against a running `senri serve` with keys.
 
 Every operation is fuzzed from the document itself; each response must be declared (status,
 content type, headers, body schema), no request may cause a 5xx, and a method a path does not
@@ -6,10 +6,13 @@ take is 405 with an honest ``Allow``. Two checks are left out, on purpose: the s
 numbers and booleans written as strings in queries and bodies (so "schema-violating" data is
 accepted), and some rules span fields (an upload or a stream and a time; all four corners of
 a box), which the document cannot express (so some "schema-valid" data is rejected, with 422).
+Requests carry an admin key with the ``sensitive`` scope; the ``ignored_auth`` check sends
+them without it too, and expects 401.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from senri import config
+from senri.api.auth import KeyRing
 from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds import shapes
@@ -35,8 +40,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     root = tmp_path_factory.mktemp("api")
+    home = root / "home"  # collections the fuzzer writes land here, not in the user's home
+    home.mkdir()
+    (home / "models").symlink_to(config.models_dir())
+    ring = KeyRing(root / "keys.json")
+    key = ring.create("fuzzer", ["admin", "sensitive"])
+    ring.save()
     world = shapes.generate(root / "world", seed=7, duration=6.0)
     pipeline = root / "pipeline.yaml"
     video = f"{{video: {world.video}, stream: cam1, start_time: 0}}"
@@ -55,8 +66,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "senri", "serve", "--port", str(port),
          "--store", f"sqlite:{root / 'events.sqlite'}", "--media", str(pipeline),
-         "--api-keys", str(root / "no-keys.json")],
-        stdout=log, stderr=subprocess.STDOUT,
+         "--api-keys", str(ring.path), "--rate-limit", "1000000",
+         "--audit-log", str(root / "audit.log")],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SENRI_HOME": str(home)},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         else:
             proc.kill()
             pytest.fail(f"senri serve did not start: {(root / 'serve.log').read_text()}")
-        yield url
+        yield url, key
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -77,11 +89,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.timeout(600)
-def test_every_operation_answers_as_its_schema_says(server: str) -> None:
+def test_every_operation_answers_as_its_schema_says(server: tuple[str, str]) -> None:
+    url, key = server
     st = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert st, "schemathesis is in the dev extra"
     done = subprocess.run(
-        [st, "--no-color", "run", f"{server}/openapi.json", "--checks", "all",
+        [st, "--no-color", "run", f"{url}/openapi.json", "--checks", "all",
+         "--header", f"X-API-Key: {key}",
          "--exclude-checks", "positive_data_acceptance,negative_data_rejection",
          "--max-examples", "40", "--seed", "1", "--workers", "1"],
         capture_output=True, text=True, timeout=580,
