@@ -26,12 +26,15 @@ import contextlib
 import logging
 import os
 import re
+import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from senri import codec
+from senri.credentials import kafka_options
+from senri.errors import SenriError
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +147,50 @@ class TopicSpec:
         return cls(name, 1, configs=config)
 
 
+class KafkaAccessError(SenriError):
+    """The broker refused the client's login or TLS handshake; the message says which."""
+
+
+@contextlib.contextmanager
+def access_explained(bootstrap: str) -> Iterator[None]:
+    """Re-raise a client's failure as `KafkaAccessError` with the reason its connection logged.
+
+    kafka-python reports a refused SASL login as "broker does not support MetadataRequest_v0"
+    and a certificate it does not trust as "no brokers available"; the real reason is only in
+    its log, so it is caught there while the block runs.
+    """
+    reasons: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if any(word in text for word in ("Sasl", "SSL", "uthentication")):
+                reasons.append(text.split(">: ", 1)[-1])
+
+    handler = Catch(logging.WARNING)
+    conn_log = logging.getLogger("kafka.conn")
+    conn_log.addHandler(handler)
+    try:
+        yield
+    except ssl.SSLError as exc:
+        raise KafkaAccessError(
+            f"TLS with Kafka at {bootstrap} failed: {exc} (SENRI_KAFKA_CA_FILE names the CA "
+            "that signed the brokers' certificates)"
+        ) from exc
+    except Exception as exc:
+        if not reasons or isinstance(exc, SenriError):
+            raise
+        raise KafkaAccessError(
+            f"Kafka at {bootstrap} refused this client: {reasons[-1]} "
+            "(check the SENRI_KAFKA_* security settings, docs/deploy.md)"
+        ) from exc
+    finally:
+        conn_log.removeHandler(handler)
+
+
 def ensure_topics(bootstrap: str, topics: Iterable[TopicSpec], timeout_s: float = 30.0) -> None:
-    """Create the topics that do not exist yet (idempotent; existing ones are left as they are)."""
+    """Create the topics that do not exist yet (idempotent; existing ones are left as they are).
+    A broker that refuses the login or the TLS handshake raises `KafkaAccessError`."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
@@ -153,7 +198,10 @@ def ensure_topics(bootstrap: str, topics: Iterable[TopicSpec], timeout_s: float 
     wanted = {t.name: t for t in topics}
     if not wanted:
         return
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="senri-admin")
+    with access_explained(bootstrap):
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="senri-admin", **kafka_options()
+        )
     try:
         missing = [t for name, t in wanted.items() if name not in set(admin.list_topics())]
         if missing:
@@ -187,7 +235,9 @@ def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
     """Delete the named topics that exist (for tests and `reset`-like tools)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="senri-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="senri-admin", **kafka_options()
+    )
     try:
         existing = set(admin.list_topics())
         doomed = [n for n in names if n in existing]
@@ -215,6 +265,7 @@ def read_to_end(
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed" if committed else "read_uncommitted",
+        **kafka_options(),
         **options,
     )
     try:
@@ -273,6 +324,7 @@ class BusProducer:
             delivery_timeout_ms=60_000,
             request_timeout_ms=15_000,
             max_block_ms=60_000,
+            **kafka_options(),
         )
         self.window = window
         self.give_up_s = give_up_s

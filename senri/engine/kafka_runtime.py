@@ -51,6 +51,7 @@ from senri.connectors.kafka import (
     results_topic,
     topic_part,
 )
+from senri.credentials import kafka_options
 from senri.engine.graph import Graph
 from senri.engine.kafka_state import ChangelogState, partition_key, read_changelog
 from senri.engine.kafka_worker_setup import (
@@ -167,6 +168,7 @@ class KafkaWorker:
                 else None
             ),
             transaction_timeout_ms=int(self.config.transaction_timeout_s * 1000),
+            **kafka_options(),
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap,
@@ -179,6 +181,7 @@ class KafkaWorker:
             max_poll_records=self.config.max_poll_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=max(1024 * 1024, self.config.max_message_bytes + 4096),
+            **kafka_options(),
         )
         self._subscribe()
         await self._producer.start()

@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from senri.connectors.kafka import changelog_topic, delete_topics
+from senri.credentials import kafka_options
 from senri.worlds import shapes
 from senri.worlds.shapes.run import demo_pipeline
 
@@ -253,7 +254,9 @@ class Scenario:
     def _committed(self, group: str, topic: str) -> dict[int, int]:
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="senri-chaos")
+        admin = KafkaAdminClient(
+            bootstrap_servers=self.bootstrap, client_id="senri-chaos", **kafka_options()
+        )
         try:
             offsets = admin.list_consumer_group_offsets(group)
         except Exception:  # the group does not exist yet
@@ -332,7 +335,9 @@ class Scenario:
 
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="senri-chaos")
+        admin = KafkaAdminClient(
+            bootstrap_servers=self.bootstrap, client_id="senri-chaos", **kafka_options()
+        )
         try:
             doomed = [t for t in admin.list_topics() if t.startswith(run_id)]
             delete_topics(self.bootstrap, [*doomed, changelog_topic(group)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from senri.services.process import marker
@@ -31,8 +32,11 @@ log4j.logger.kafka.request.logger=WARN
 """
 
 
-def server_properties(state: Path, endpoint: Endpoint) -> str:
-    """KRaft combined-mode config; the controller listens on the client port + 1."""
+def server_properties(
+    state: Path, endpoint: Endpoint, overrides: Mapping[str, str] | None = None
+) -> str:
+    """KRaft combined-mode config; the controller listens on the client port + 1. `overrides`
+    replace or add broker settings (listeners with TLS and SASL, for instance)."""
     controller = Endpoint(endpoint.host, endpoint.port + 1)
     settings = {
         "process.roles": "broker,controller",
@@ -55,17 +59,21 @@ def server_properties(state: Path, endpoint: Endpoint) -> str:
         "delete.topic.enable": "true",
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.hours": "168",
+        **(overrides or {}),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def prepare(jars: Jars, state: Path, endpoint: Endpoint) -> list[str]:
-    """Write the configuration, format the storage if new, and return the broker's command."""
+def prepare(
+    jars: Jars, state: Path, endpoint: Endpoint, overrides: Mapping[str, str] | None = None
+) -> list[str]:
+    """Write the configuration, format the storage if new, and return the broker's command;
+    `overrides` as for `server_properties`."""
     config = state / "config"
     config.mkdir(parents=True, exist_ok=True)
     (state / "data").mkdir(exist_ok=True)
     properties = config / "server.properties"
-    properties.write_text(server_properties(state, endpoint))
+    properties.write_text(server_properties(state, endpoint, overrides))
     (config / "log4j.properties").write_text(_LOG4J)
     java = _java_command(jars, state, "kafka-format")
     if not (state / "data" / "meta.properties").exists():

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from senri.credentials import elasticsearch_options
 from senri.errors import MissingDependencyError, StoreError
 
 try:
@@ -68,7 +69,11 @@ class ElasticsearchEventStore:
         self.query_timeout = query_timeout
         self._own_client = client is None
         self.client = client or Elasticsearch(
-            self.url, request_timeout=30, max_retries=0, retry_on_timeout=False
+            self.url,
+            request_timeout=30,
+            max_retries=0,
+            retry_on_timeout=False,
+            **elasticsearch_options(),
         )
         self._ensure_index()
         self._writer = BulkWriter(self.client, index, batch_size=batch_size, max_buffer=max_buffer)

@@ -1,4 +1,7 @@
-"""Event stores by URL: ``sqlite:PATH`` or ``elasticsearch://HOST:PORT[/INDEX]``.
+"""Event stores by URL: ``sqlite:PATH`` or ``elasticsearch[+https]://HOST:PORT[/INDEX]``.
+
+``elasticsearch+https://`` speaks TLS to the node; credentials and the CA bundle come from the
+environment (`senri.credentials`), never from the URL, so they stay out of logs.
 
 One registry of URL schemes, in the layer that owns the stores, so the CLI, the worker, the
 API and `senri ask` open an archive the same way::
@@ -14,7 +17,7 @@ from typing import Any
 
 from senri.errors import StoreError
 
-STORE_URL = "sqlite:PATH or elasticsearch://HOST:PORT[/INDEX]"
+STORE_URL = "sqlite:PATH or elasticsearch[+https]://HOST:PORT[/INDEX]"
 
 
 def _sqlite(rest: str) -> Any:
@@ -23,17 +26,27 @@ def _sqlite(rest: str) -> Any:
     return SqliteEventStore(rest)
 
 
-def _elasticsearch(rest: str) -> Any:
-    from senri.indexes.events.elasticsearch import ElasticsearchEventStore
+def _elasticsearch(scheme: str) -> Callable[[str], Any]:
+    def open_index(rest: str) -> Any:
+        from senri.indexes.events.elasticsearch import ElasticsearchEventStore
 
-    host, _, index = rest.lstrip("/").partition("/")
-    return ElasticsearchEventStore(f"http://{host}", *([index] if index else []))
+        host, _, index = rest.lstrip("/").partition("/")
+        if "@" in host:
+            raise StoreError(
+                "put Elasticsearch credentials in SENRI_ES_API_KEY or SENRI_ES_USERNAME/"
+                "SENRI_ES_PASSWORD (docs/deploy.md), not in the store URL"
+            )
+        return ElasticsearchEventStore(f"{scheme}://{host}", *([index] if index else []))
+
+    return open_index
 
 
 SCHEMES: dict[str, Callable[[str], Any]] = {
     "sqlite": _sqlite,
-    "elasticsearch": _elasticsearch,
-    "es": _elasticsearch,
+    "elasticsearch": _elasticsearch("http"),
+    "es": _elasticsearch("http"),
+    "elasticsearch+https": _elasticsearch("https"),
+    "es+https": _elasticsearch("https"),
 }
 """URL scheme → a function of the rest of the URL that opens the store."""
 

@@ -52,6 +52,7 @@ import numpy as np
 
 from senri.codec import ENVELOPE_VERSION, MAGIC
 from senri.connectors.kafka import TopicSpec, ensure_topics
+from senri.credentials import kafka_options
 from senri.errors import DecodeError
 from senri.indexes.vectors.backend import Metric
 from senri.indexes.vectors.collection import FaissCollection
@@ -166,6 +167,7 @@ def _producer(target: Any) -> tuple[Any, bool]:
         enable_idempotence=True,
         linger_ms=10,
         max_request_size=16 * 1024 * 1024,
+        **kafka_options(),
     )
     return producer, True
 
@@ -360,6 +362,7 @@ class VectorReplica:
             client_id="senri-vector-replica",
             max_partition_fetch_bytes=16 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            **kafka_options(),
         )
 
     def _assign(self) -> list[Any]:
