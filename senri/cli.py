@@ -24,6 +24,7 @@ from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.evaluation.ask.cli import eval_app
+from senri.retention_cli import retention_app
 from senri.search import cli as similar_cli
 from senri.services.cli import app as services_app
 
@@ -524,6 +525,7 @@ app.command("worker")(worker)
 similar_cli.mount(app)
 app.command("serve")(serve)
 app.add_typer(keys_app, name="keys")
+app.add_typer(retention_app, name="retention")
 ask_cli.mount(app)
 app.add_typer(eval_app, name="eval")
 

@@ -144,6 +144,37 @@ class ElasticsearchEventStore:
                 raise rejection(event_id, result["error"])
         return sum(result.get("result") == "deleted" for result in results)
 
+    def delete_matching(self, filter: q.Filter, *, page: int = 5000) -> int:
+        """Remove every event `filter` matches, after the queued writes.
+
+        Pages of matching ids are deleted with bulk requests and the index refreshed, until a
+        search finds none (``_delete_by_query`` lives in the reindex module, which the embedded
+        node lacks; this works on any node).
+        """
+        self._writer.drain(self.flush_timeout)
+        self._writer.raise_errors()
+        query = esq.compile_filter(filter)
+        removed = 0
+        while True:
+            self._call("refresh", self.client.indices.refresh, index=self.index)
+            found = self._call(
+                "finding events to delete",
+                self.client.search,
+                index=self.index,
+                query=query,
+                size=page,
+                source=False,
+                sort=["_doc"],
+            )["hits"]["hits"]
+            if not found:
+                return removed
+            ids = [hit["_id"] for hit in found]
+            results = self._writer.send([Op.delete(i) for i in ids], self.flush_timeout)
+            for event_id, result in zip(ids, results, strict=True):
+                if "error" in result:
+                    raise rejection(event_id, result["error"])
+            removed += sum(result.get("result") == "deleted" for result in results)
+
     def clear(self) -> None:
         """Drop queued writes and every stored event, by deleting and re-creating the index."""
         self._writer.discard()

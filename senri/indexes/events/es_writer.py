@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from elastic_transport import TlsError
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
 from senri.errors import StoreError
@@ -34,7 +35,10 @@ _FIELD = re.compile(r"field \[([^\]]+)\]")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a failed request is worth retrying: no answer, or an overloaded/unready node."""
+    """Whether a failed request is worth retrying: no answer, or an overloaded/unready node.
+    A certificate that does not verify is not: waiting will not change it."""
+    if isinstance(exc, TlsError):
+        return False
     if isinstance(exc, ConnectionError | ConnectionTimeout):
         return True
     return isinstance(exc, ApiError) and (exc.status_code == 429 or exc.status_code >= 500)
@@ -55,6 +59,12 @@ def with_retries(
         try:
             return call()
         except Exception as exc:
+            if isinstance(exc, TlsError):
+                cause = exc.errors[0] if exc.errors else exc.__cause__
+                raise StoreError(
+                    f"{what} failed: TLS with Elasticsearch failed: {cause} (SENRI_ES_CA_FILE "
+                    "names the CA that signed the node's certificate)"
+                ) from None
             if not is_transient(exc):
                 raise StoreError(f"{what} failed: {exc}") from None
             delay = backoff(attempt)

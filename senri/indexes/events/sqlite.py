@@ -214,6 +214,14 @@ class SqliteEventStore:
             self._db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in ids])
             return self._db.total_changes - before
 
+    def delete_matching(self, filter: q.Filter) -> int:
+        params: list[Any] = []
+        where = compile_filter(filter, params)
+        with self._lock:
+            before = self._db.total_changes
+            self._db.execute(f"DELETE FROM events WHERE {where}", params)
+            return self._db.total_changes - before
+
     def flush(self) -> None:
         pass  # every put commits
 

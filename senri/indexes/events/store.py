@@ -35,6 +35,10 @@ class EventStore(Protocol):
     def delete(self, ids: Sequence[str]) -> int:
         """Remove events by id; returns how many existed."""
 
+    def delete_matching(self, filter: q.Filter) -> int:
+        """Remove every event `filter` matches (retention: ``Range("time", lt=cutoff)``);
+        returns how many were removed."""
+
     def flush(self) -> None:
         """Make every accepted write visible to queries."""
 
@@ -78,6 +82,9 @@ class MemoryEventStore:
     def delete(self, ids: Sequence[str]) -> int:
         with self._lock:
             return sum(self._events.pop(i, None) is not None for i in ids)
+
+    def delete_matching(self, filter: q.Filter) -> int:
+        return self.delete([e.id for e in self._snapshot() if q.matches(filter, e)])
 
     def flush(self) -> None:
         pass

@@ -219,6 +219,17 @@ class EventStoreContract:
         loaded.flush()
         assert loaded.count() == 0
 
+    def test_delete_matching_removes_what_the_filter_matches(self, loaded: Any) -> None:
+        events = loaded.search(Query(limit=1000))
+        cutoff = sorted(e.time for e in events)[len(events) // 2]
+        older = Range("time", lt=cutoff)
+        expected = sum(e.time < cutoff for e in events)
+        assert 0 < expected < len(events)
+        assert loaded.delete_matching(older) == expected
+        loaded.flush()
+        assert loaded.count(older) == 0 and loaded.count() == len(events) - expected
+        assert loaded.delete_matching(older) == 0
+
     def test_hostile_strings_are_values(self, loaded: Any) -> None:
         for text in ["'; DROP TABLE events; --", '{"match_all": {}}', "label:*", "%", "_"]:
             assert loaded.count(Eq("label", text)) == 0
