@@ -14,14 +14,25 @@ from pathlib import Path
 
 from senri.services.process import marker
 from senri.services.resolve import LAUNCHER_CLASS, Jars
-from senri.services.settings import Endpoint, extra_java_opts, heap, java_tool
+from senri.services.settings import Endpoint, extra_java_opts, heap, java_tool, listen_host
 
 NAME = "elasticsearch"
 
 
 def node_settings(state: Path, endpoint: Endpoint) -> dict[str, str]:
-    """Node settings: single-node discovery, loopback only, transport on the HTTP port + 100."""
+    """Node settings: single-node discovery, transport on the HTTP port + 100, bound to the
+    endpoint's host (loopback by default) or to ``$SENRI_ELASTICSEARCH_LISTEN`` (`listen_host`)
+    while publishing the endpoint's host."""
     host = "_local_" if endpoint.host == "localhost" else endpoint.host
+    bind = listen_host(NAME)
+    network = (
+        {"network.host": host}
+        if bind is None
+        else {
+            "network.bind_host": bind,
+            "network.publish_host": host,
+        }
+    )
     return {
         "path.home": str(state),
         "path.data": str(state / "data"),
@@ -29,7 +40,7 @@ def node_settings(state: Path, endpoint: Endpoint) -> dict[str, str]:
         "cluster.name": "senri",
         "node.name": "senri-1",
         "discovery.type": "single-node",
-        "network.host": host,
+        **network,
         "http.port": str(endpoint.port),
         "transport.port": str(endpoint.port + 100),
         # a nearly full developer disk must not turn every index read-only mid-test

@@ -16,7 +16,14 @@ from pathlib import Path
 
 from senri.services.process import marker
 from senri.services.resolve import Jars
-from senri.services.settings import Endpoint, ServiceError, extra_java_opts, heap, java_tool
+from senri.services.settings import (
+    Endpoint,
+    ServiceError,
+    extra_java_opts,
+    heap,
+    java_tool,
+    listen_host,
+)
 
 NAME = "kafka"
 
@@ -35,14 +42,17 @@ log4j.logger.kafka.request.logger=WARN
 def server_properties(
     state: Path, endpoint: Endpoint, overrides: Mapping[str, str] | None = None
 ) -> str:
-    """KRaft combined-mode config; the controller listens on the client port + 1. `overrides`
-    replace or add broker settings (listeners with TLS and SASL, for instance)."""
+    """KRaft combined-mode config; the controller listens on the client port + 1. Clients are
+    told `endpoint`; the broker binds ``$SENRI_KAFKA_LISTEN`` when set (`listen_host`), else
+    the same address. `overrides` replace or add broker settings (listeners with TLS and SASL,
+    for instance)."""
     controller = Endpoint(endpoint.host, endpoint.port + 1)
+    bind = listen_host(NAME) or endpoint.host
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{controller}",
-        "listeners": f"PLAINTEXT://{endpoint},CONTROLLER://{controller}",
+        "listeners": f"PLAINTEXT://{bind}:{endpoint.port},CONTROLLER://{bind}:{controller.port}",
         "advertised.listeners": f"PLAINTEXT://{endpoint}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",

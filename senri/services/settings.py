@@ -81,6 +81,20 @@ class Endpoint:
         return f"{self.host}:{self.port}"
 
 
+def listen_host(service: str) -> str | None:
+    """``$SENRI_<SERVICE>_LISTEN``: the address `up` binds the service to when it is not the one
+    clients are told (e.g. ``0.0.0.0`` in a container or on a host with several interfaces,
+    while `SENRI_KAFKA` names the address other hosts reach); None: bind the advertised one."""
+    value = (os.environ.get(f"SENRI_{service.upper()}_LISTEN") or "").strip()
+    if not value:
+        return None
+    if any(c in value for c in " /:") and not value.startswith("["):
+        raise ServiceError(
+            f"SENRI_{service.upper()}_LISTEN must be an address such as 0.0.0.0, got {value!r}"
+        )
+    return value
+
+
 def kafka_endpoint() -> Endpoint:
     """The first bootstrap server: where `up` binds the broker and where probes connect."""
     first = kafka_bootstrap().split(",")[0].strip()
