@@ -31,6 +31,9 @@ from senri.cli_options import (
 if TYPE_CHECKING:
     from senri.engine.kafka_runtime import Crash
 
+PARTITIONS_HELP = (
+    "Partitions of the topic when ingest creates it (default: $SENRI_KAFKA_PARTITIONS or 3)."
+)
 ingest_app = typer.Typer(
     rich_markup_mode="markdown",
     help="Produce video, audio or images onto Kafka. Exit status: 0 sent; 1 an error stopped "
@@ -89,7 +92,9 @@ def ingest_video(
     fps: float | None = typer.Option(None, "--fps", help="Keep at most N frames per second."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.STREAM."),
-    partitions: int = typer.Option(3, "--partitions", min=1),
+    partitions: int | None = typer.Option(
+        None, "--partitions", min=1, help=PARTITIONS_HELP, show_default=False
+    ),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N records per second."),
@@ -129,7 +134,9 @@ def ingest_audio(
     sample_rate: int = typer.Option(16000, "--sample-rate"),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.audio.STREAM."),
-    partitions: int = typer.Option(3, "--partitions", min=1),
+    partitions: int | None = typer.Option(
+        None, "--partitions", min=1, help=PARTITIONS_HELP, show_default=False
+    ),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
@@ -162,7 +169,9 @@ def ingest_images(
     collection: str = typer.Option(..., "--collection", help="Collection name (the key)."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
     topic: str | None = typer.Option(None, "--topic", help="Default: senri.images.COLLECTION."),
-    partitions: int = typer.Option(3, "--partitions", min=1),
+    partitions: int | None = typer.Option(
+        None, "--partitions", min=1, help=PARTITIONS_HELP, show_default=False
+    ),
     dlq: str = typer.Option("senri.dlq", "--dlq", help="Where unreadable items go."),
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,
     rate: float | None = typer.Option(None, "--rate", help="Send at most N images per second."),

@@ -29,6 +29,7 @@ from senri.connectors.kafka import (
     ensure_topics,
     frames_topic,
     images_topic,
+    topic_partitions,
 )
 from senri.records import DeadLetter
 
@@ -86,7 +87,7 @@ def ingest(
     topic: str,
     bootstrap: str,
     *,
-    partitions: int = 3,
+    partitions: int | None = None,
     rate: float | None = None,
     progress: bool = False,
     total: int | None = None,
@@ -96,11 +97,13 @@ def ingest(
 ) -> IngestReport:
     """Produce every record of `records` onto `topic` (created if missing); dead letters to DLQ.
 
-    `rate` limits records per second; `duration` stops after that many seconds (a live camera
+    `partitions` is the new topic's count (default `topic_partitions()`); `rate` limits
+    records per second; `duration` stops after that many seconds (a live camera
     has no end); `progress` shows a rich progress bar on stderr, counting sent records and dead
     letters apart. Ctrl-C stops reading, and what was read is still sent and counted.
     """
-    ensure_topics(bootstrap, [TopicSpec(topic, partitions), TopicSpec(dlq_topic, 1)])
+    made = partitions if partitions is not None else topic_partitions()
+    ensure_topics(bootstrap, [TopicSpec(topic, made), TopicSpec(dlq_topic, 1)])
     report = IngestReport(topic)
     limiter = RateLimiter(rate)
     own = producer is None

@@ -125,6 +125,15 @@ def topic_replication() -> int:
     return int(value)
 
 
+def topic_partitions() -> int:
+    """Partitions of the input and results topics senri creates when not told:
+    ``$SENRI_KAFKA_PARTITIONS``, default 3 (workers of one group share at most that many)."""
+    value = os.environ.get("SENRI_KAFKA_PARTITIONS", "3").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SENRI_KAFKA_PARTITIONS must be a whole number >= 1; got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """A topic to create: partitions, replication (default `topic_replication()`), extra

@@ -50,6 +50,7 @@ from senri.connectors.kafka import (
     envelope_headers,
     results_topic,
     topic_part,
+    topic_partitions,
 )
 from senri.credentials import kafka_options
 from senri.engine.graph import Graph
@@ -148,7 +149,7 @@ class KafkaWorker:
             await loop.run_in_executor(self._pool, op.setup, node.device or self.config.device)
             self._ops[name] = op
         self._state = ChangelogState(self._ops)
-        topics = [TopicSpec(self.results, 3), TopicSpec(self.config.dlq_topic, 1)]
+        topics = [TopicSpec(self.results, topic_partitions()), TopicSpec(self.config.dlq_topic, 1)]
         if self._state.enabled:
             topics.append(TopicSpec.changelog(self.changelog))
         await loop.run_in_executor(self._pool, ensure_topics, self.config.bootstrap, topics)

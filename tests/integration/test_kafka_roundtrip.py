@@ -12,6 +12,7 @@ import asyncio
 import re
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,23 @@ async def _aiokafka_round_trip(bootstrap: str, topic: str) -> None:
     finally:
         await admin.delete_topics([topic])
         await admin.close()
+
+
+def test_ingest_makes_topics_with_the_partitions_setting(
+    bootstrap: str, topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafka import KafkaAdminClient
+
+    from senri.connectors.kafka import delete_topics
+    from senri.ingest import ingest_images
+
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\nnot an image")  # a dead letter is fine
+    monkeypatch.setenv("SENRI_KAFKA_PARTITIONS", "5")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="senri-test")
+    try:
+        ingest_images(str(tmp_path), "c", bootstrap, topic=topic, dlq_topic=f"{topic}.dlq")
+        (described,) = admin.describe_topics([topic])
+        assert len(described["partitions"]) == 5
+    finally:
+        admin.close()
+        delete_topics(bootstrap, [topic, f"{topic}.dlq"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from senri.connectors.kafka import TopicSpec, parse_bus, topic_part
+from senri.connectors.kafka import TopicSpec, parse_bus, topic_part, topic_partitions
 
 
 def test_replication_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,3 +30,13 @@ def test_bus_urls_and_topic_parts() -> None:
     with pytest.raises(ValueError, match="only kafka://"):
         parse_bus("redis://x:1")
     assert topic_part("cam 1/é") == "cam-1--"  # only what a topic name may hold
+
+
+def test_partitions_follow_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENRI_KAFKA_PARTITIONS", raising=False)
+    assert topic_partitions() == 3
+    monkeypatch.setenv("SENRI_KAFKA_PARTITIONS", "12")
+    assert topic_partitions() == 12
+    monkeypatch.setenv("SENRI_KAFKA_PARTITIONS", "0")
+    with pytest.raises(ValueError, match="SENRI_KAFKA_PARTITIONS must be a whole number >= 1"):
+        topic_partitions()
