@@ -495,4 +495,4 @@ def test_cli_store_problems_exit_1(tmp_path: Path) -> None:
     assert not missing.exists()  # a search never creates a store
     r = _run("--store", "redis://x")
     assert r.exit_code == 1
-    assert "use sqlite:PATH or elasticsearch://" in r.output
+    assert "use sqlite:PATH or elasticsearch[+https]://" in r.output
