@@ -36,6 +36,8 @@ if [ "$services" = 1 ]; then
   [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
   [ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)
   [ -d /usr/share/fonts/opentype/urw-base35 ] || need+=(fonts-urw-base35)
+  # the browser the web page's tests drive through Playwright (no browser download)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

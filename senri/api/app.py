@@ -110,6 +110,7 @@ def create_app(
     device: Device | None = None,
     guard: Guard | None = None,
     redact: bool = False,
+    status: Any = None,
 ) -> FastAPI:
     """The API application; `embedder` (a ``vision.embed`` graph) defaults to
     `senri.search.similar.image_embedder`, loaded at the first similar-by-image request.
@@ -123,12 +124,14 @@ def create_app(
     (a `senri.api.guard.Guard`: API keys, rate limits, audit log) decides who may call each
     route but ``/healthz`` and the page (None: everyone, unlimited, for a server on
     localhost). Frames show faces and number plates pixelated to keys without the
-    ``sensitive`` scope, and to everyone with `redact`.
+    ``sensitive`` scope, and to everyone with `redact`. `status` (a
+    `senri.api.status.KafkaStatus`) serves ``/status``: the worker groups' lag and rates.
     """
     from senri.api.admin import admin_router
     from senri.api.ask_routes import AskServices, ask_router
     from senri.api.events import events_router
     from senri.api.openapi import allow_every_method, errors
+    from senri.api.timeline import timeline_router
 
     guard = guard or Guard()
     needs = guard.needs
@@ -288,10 +291,19 @@ def create_app(
         ask_router(services, read_image), dependencies=needs("ask"), responses=denied
     )
     app.include_router(
+        timeline_router(services.store, services.thumbnail),
+        dependencies=needs("read"),
+        responses=denied,
+    )
+    app.include_router(
         collections_router(collections, read_image, needs("write")), responses=denied
     )
     if guard.keys is not None:
         app.include_router(admin_router(guard), responses=denied)
+    if status is not None:
+        from senri.api.status import status_router
+
+        app.include_router(status_router(status), dependencies=needs("read"), responses=denied)
     if media is not None:
         from senri.api.frames import Redactor, frames_router
 

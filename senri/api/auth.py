@@ -8,7 +8,8 @@ missing or unknown key is 401, a key without the route's scope 403 (`senri.api.g
 `/healthz` stays open for load balancers and probes.
 
 Scopes (``admin`` holds every other one):
-    read       GET/POST /events, GET /frames, POST /similar, POST /faces/search
+    read       GET/POST /events, GET /frames, /streams, /timeline, /around, /status,
+               POST /similar, POST /faces/search
     ask        POST /ask, POST /vqa
     write      PUT/DELETE /collections/{name}/items/{id} (audited)
     admin      GET /admin/keys, GET /admin/audit, and every scope above

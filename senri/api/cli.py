@@ -48,6 +48,12 @@ def serve(
     collections: list[str] = typer.Option(
         [], "--collection", help="An image collection to follow with --follow (repeatable)."
     ),
+    bus: str | None = typer.Option(
+        None,
+        "--bus",
+        help="Kafka bootstrap, kafka://HOST:PORT, whose worker groups /status and the web "
+        "page's status view report: lag, records/s, dead letters.",
+    ),
     device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
     api_keys: Path | None = typer.Option(
         None,
@@ -163,6 +169,15 @@ def serve(
     if collections and follow is None:
         _fail("--collection names a collection to follow: give --follow kafka://HOST:PORT", 2)
     replicas = _replicas(follow, collections, where) if follow else {}
+    status = None
+    if bus is not None:
+        from senri.api.status import KafkaStatus
+        from senri.connectors.kafka import parse_bus
+
+        try:
+            status = KafkaStatus(parse_bus(bus))
+        except ValueError as exc:
+            _fail(str(exc), 2)
     app = create_app(
         limits=Limits(max_bytes=max_bytes, max_pixels=max_pixels),
         store=store or None,
@@ -173,6 +188,7 @@ def serve(
         device=where,
         guard=guard,
         redact=redact,
+        status=status,
     )
     try:
         uvicorn.run(

@@ -112,6 +112,20 @@ class Occurrence:
         return max(e.confidence for e in self.events)
 
 
+def group_events(events: list[Event], tracked: bool) -> list[Occurrence]:
+    """Events as occurrences: one per track (untracked ones of a stream together), or one per
+    event (spans, and the detections of one picture)."""
+    if not tracked:
+        return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
+    groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
+    for e in events:
+        groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
+    return [
+        Occurrence(s, min(x.time for x in evs), max(x.time for x in evs), evs)
+        for (s, _), evs in groups.items()
+    ]
+
+
 def overlapping(start: float, end: float) -> q.Filter:
     """Events whose span (or moment, without `end_time`) touches [start, end]."""
     return q.And(
@@ -687,17 +701,7 @@ class _Run:
         return self.make(text_out[0].upper() + text_out[1:], ", ".join(parts) or "text", value, [])
 
     def group(self, events: list[Event], tracked: bool) -> list[Occurrence]:
-        """Events as occurrences: one per track (untracked ones of a stream together), or
-        one per event (spans, and the detections of one picture)."""
-        if not tracked:
-            return [Occurrence(e.stream_id, e.time, e.end_time or e.time, [e]) for e in events]
-        groups: dict[tuple[str, int], list[Event]] = defaultdict(list)
-        for e in events:
-            groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
-        return [
-            Occurrence(s, min(x.time for x in evs), max(x.time for x in evs), evs)
-            for (s, _), evs in groups.items()
-        ]
+        return group_events(events, tracked)
 
     def do_list(self, extra: q.Filter | None) -> Answer:
         if self.plan.field in (None, "text"):
