@@ -29,6 +29,7 @@ from senri.engine.operator import (
     Device,
     Operator,
     OperatorRegistry,
+    Stateless,
     declares_state,
     registry,
 )
@@ -265,6 +266,15 @@ def _build_node(ns: NodeSpec, ops: OperatorRegistry, errors: list[GraphError]) -
                 "(snapshot/restore) nor Stateless",
                 line=ns.line_of("op"),
                 hint="an operator that carries anything across items must snapshot it",
+            )
+        )
+    if cls.in_flight > 1 and not issubclass(cls, Stateless):
+        errors.append(
+            GraphError(
+                f"node '{ns.name}': operator '{ns.op}' keeps state but allows "
+                f"{cls.in_flight} batches at once",
+                line=ns.line_of("op"),
+                hint="only a Stateless operator may run batches side by side (in_flight > 1)",
             )
         )
     accepted = OperatorRegistry.params_of(cls)

@@ -18,7 +18,7 @@ import asyncio
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -249,14 +249,23 @@ class LocalRuntime:
         loop = asyncio.get_running_loop()
         op = self._ops[node.name]
         batcher = MicroBatcher(queue, node.batch, producers)
-        while (batch := await batcher.next_batch()) is not None:
-            self.metrics.queue_depth.labels(node.name).set(queue.qsize())
-            results, dead, _ = await loop.run_in_executor(
-                pool, run_node, node, op, batch, self.metrics
-            )
+        depth = max(1, min(op.in_flight, self.workers))
+        running: deque[asyncio.Future[Any]] = deque()  # in the order their batches came
+        depth_gauge = self.metrics.queue_depth.labels(node.name)
+
+        async def deliver() -> None:
+            results, dead, _ = await running.popleft()
             for letter in dead:
                 await dlq.put(letter)
             await self._forward(results, targets)
+
+        while (batch := await batcher.next_batch()) is not None:
+            depth_gauge.set(queue.qsize())
+            running.append(loop.run_in_executor(pool, run_node, node, op, batch, self.metrics))
+            if len(running) >= depth:
+                await deliver()
+        while running:
+            await deliver()
         final = await loop.run_in_executor(pool, op.finish)
         await self._emit(node.name, stamp(node.name, final), targets)
         for q in targets:

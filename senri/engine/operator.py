@@ -54,6 +54,11 @@ class Operator(Generic[In, Out]):
     batch: ClassVar[BatchPolicy] = BatchPolicy()
     fields: ClassVar[tuple[str, ...]] = ()
     """Per-detection fields a `where` predicate may use on this operator's output."""
+    in_flight: ClassVar[int] = 1
+    """Batches of this operator that may run at once on the runtime's threads. More than one
+    only for a `Stateless` operator whose `process` may be called from several threads at
+    once (an ONNX Runtime session may); results still leave in the order batches came in.
+    While one batch computes, the next is handed over, so the hand-off costs no model time."""
 
     def setup(self, device: Device) -> None:
         """Load models; called once per worker before the first batch (idempotent)."""

@@ -441,3 +441,70 @@ def test_frames_from_many_streams_share_one_batch() -> None:
     assert sum(len(b) >= 6 for b in batches) >= len(batches) // 2  # most span 6+ cameras
     for cam in cams:
         assert [i.seq for i in sink.items if i.stream_id == cam] == list(range(50))
+
+
+class Overlapping(Passthrough):
+    """A stateless operator that allows two batches at once, and records how many ran so."""
+
+    name = "test.overlap"
+    in_flight = 2
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def process(self, items: list[Item]) -> list[Item]:
+        cls = type(self)
+        with cls.lock:
+            cls.running += 1
+            cls.most = max(cls.most, cls.running)
+        try:
+            return super().process(items)
+        finally:
+            with cls.lock:
+                cls.running -= 1
+
+
+OPS.register(Overlapping)
+
+
+def test_batches_in_flight_overlap_and_still_leave_in_order() -> None:
+    """Two batches run at once (the second waits for no hand-off), their results leave in
+    the order the batches came, whichever finishes first, and a failing item stays its own."""
+    Overlapping.most = 0
+    g = graph({"p": {"op": "test.overlap", "from": "items", "batch": 2, "max_wait_ms": 1,
+                     "jitter_ms": 6, "fail_on": 77}})  # fmt: skip
+    sink, dlq = MemorySink(), MemorySink()
+    LocalRuntime(g, sources={"items": items("a", 300)}, sinks={"out": sink}, dlq=dlq,
+                 workers=4).run()  # fmt: skip
+    seqs = [i.seq for i in sink.items]
+    assert seqs == [s for s in range(300) if s != 77]
+    assert [d.key for d in dlq.items] == ["a:77"] and Overlapping.most == 2
+
+
+class Remembers(Operator[Item, Item]):
+    name = "test.remembers"
+    input_type = Item
+    output_type = Item
+    in_flight = 2
+
+    def snapshot(self, stream_id: str) -> Any:
+        return {}
+
+    def restore(self, stream_id: str, state: Any) -> None:
+        pass
+
+    def process(self, items: list[Item]) -> list[Item]:
+        return items
+
+
+def test_a_stateful_operator_may_not_run_batches_side_by_side() -> None:
+    from senri.errors import PipelineError
+
+    ops = OperatorRegistry()
+    ops.register(Remembers)
+    doc = {"inputs": {"items": {"memory": "python"}},
+           "graph": {"r": {"op": "test.remembers", "from": "items"}},
+           "outputs": {"out": {"memory": "x", "from": ["r"]}}}  # fmt: skip
+    with pytest.raises(PipelineError, match="keeps state but allows 2 batches at once"):
+        build(spec.from_mapping(doc), ops=ops, input_types={"items": Item},
+              sink_kinds={"memory": object})  # fmt: skip
