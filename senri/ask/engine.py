@@ -26,6 +26,7 @@ from typing import Any
 
 from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_label
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
+from senri.ask.schema import NOUNS, kinds
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
@@ -38,31 +39,7 @@ MAX_FETCH = q.MAX_LIMIT
 MAX_ANCHORS = 200
 MAJORITY_CHECK = 200
 """Tracks whose class is checked by a vote over their frames (one query each) per question."""
-VIDEO_KINDS = ("object", "text", "face", "motion")
-AUDIO_KINDS = ("transcript", "sound", "speech", "dialect")
-THINGS_ON_CAMERA = ("object", "motion")
-"""Event kinds that are things on camera: detector objects and moving things (`vision.motion`,
-whose events carry tracks and colours but the label "object")."""
-KIND_NAMES = {
-    "transcript": "speech",
-    "sound": "sounds",
-    "object": "objects",
-    "text": "text",
-    "face": "faces",
-    "dialect": "accents",
-}
-
-
-_HOLDING = {
-    "object": "objects",
-    "motion": "objects",
-    "face": "faces",
-    "text": "text",
-    "transcript": "speech",
-    "sound": "sounds",
-    "dialect": "accents",
-}
-"""Event kinds as a refusal names what the archive can answer about instead."""
+# Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
 
 
 def _and(items: list[str]) -> str:
@@ -87,9 +64,9 @@ def phrase(thing: str, n: int) -> str:
 
 
 def kind_filter(kind: str) -> q.Filter:
-    """Events of `kind`; for objects, every kind of thing on camera."""
+    """Events of `kind`; for objects, every kind the operators declare a thing on camera."""
     if kind == "object":
-        return q.In("kind", THINGS_ON_CAMERA)
+        return q.In("kind", kinds().things)
     return q.Eq("kind", kind)
 
 
@@ -243,12 +220,13 @@ class Asker:
         """What the archive can answer about instead, per stream: "; it holds objects on cam1,
         and speech, sounds and accents on mic1" (empty for an empty archive)."""
         buckets = self.store.aggregate(None, q.Terms("stream_id", size=50))
+        declared = kinds()
         per_stream: dict[str, list[str]] = {}
         for b in buckets:
-            kinds = self.store.aggregate(q.Eq("stream_id", b.key), q.Terms("kind", size=20))
-            held = {_HOLDING.get(str(k.key), "") for k in kinds} - {""}
+            found = self.store.aggregate(q.Eq("stream_id", b.key), q.Terms("kind", size=20))
+            held = {noun for k in found if (noun := declared.noun(str(k.key)))}
             if held:
-                per_stream[str(b.key)] = sorted(held, key=list(_HOLDING.values()).index)
+                per_stream[str(b.key)] = sorted(held, key=NOUNS.index)
         if not per_stream:
             return ""
         by_what: dict[tuple[str, ...], list[str]] = defaultdict(list)
@@ -281,11 +259,12 @@ class Asker:
         with self._lock:
             if self._directory is None:
                 every = self.store.aggregate(None, q.Terms("stream_id", size=1000))
+                declared = kinds()
                 video = self.store.aggregate(
-                    q.In("kind", VIDEO_KINDS), q.Terms("stream_id", size=1000)
+                    q.In("kind", declared.video), q.Terms("stream_id", size=1000)
                 )
                 audio = self.store.aggregate(
-                    q.In("kind", AUDIO_KINDS), q.Terms("stream_id", size=1000)
+                    q.In("kind", declared.audio), q.Terms("stream_id", size=1000)
                 )
                 modality = {str(b.key): "audio" for b in audio} | {
                     str(b.key): "video" for b in video
@@ -460,7 +439,7 @@ class _Run:
             base.append(q.In("stream_id", tuple(streams)))
         if not self.asker.holds(q.And(*base)):
             where = f" on {', '.join(streams)}" if streams else " in this archive"
-            name = KIND_NAMES.get(subject.kind, subject.kind)
+            name = kinds().noun(subject.kind) or subject.kind
             verb = "is" if name in ("speech", "text") else "are"
             raise Refusal(f"no {name} {verb} recorded{where}{self.asker.holdings()}")
 
@@ -666,9 +645,7 @@ class _Run:
             )
         scope = q.And(*clauses) if len(clauses) > 1 else clauses[0] if clauses else None
         found = self.store.search(q.Query(scope, limit=MAX_FETCH))  # no scope: the picture
-        seen = self.group(
-            [e for e in found if e.kind in THINGS_ON_CAMERA], not self.asker.per_frame
-        )
+        seen = self.group([e for e in found if e.kind in kinds().things], not self.asker.per_frame)
         seen.sort(key=lambda o: -o.confidence)  # the surest first
         things = Counter(describe(o) for o in seen)
         lines = sorted(
@@ -787,7 +764,7 @@ class _Run:
 
     def side(self, streams: Sequence[str], subject: Subject) -> str:
         """A compared side's name: its streams that can hold the subject (cam1, not mic1)."""
-        want = "video" if subject.kind in VIDEO_KINDS else "audio"
+        want = "video" if subject.kind in kinds().video else "audio"
         fit = [
             s
             for s in streams

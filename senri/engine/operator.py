@@ -22,13 +22,29 @@ import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from senri.device import Device
 
 In = TypeVar("In")
 Out = TypeVar("Out")
 JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Emits:
+    """An event kind an operator writes, and what a question calls such events.
+
+    `means` is the noun questions use for them ("objects": things on camera, also asked as
+    things, vehicles or people; "faces", "text", "speech", "sounds", "accents"), or None for
+    events that only support others (the voice-activity spans a transcript is cut from).
+    `senri.ask.schema` reads these declarations, so an operator that declares what it emits
+    is askable without a change to the question parser.
+    """
+
+    kind: str
+    medium: Literal["video", "audio"]
+    means: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +70,8 @@ class Operator(Generic[In, Out]):
     batch: ClassVar[BatchPolicy] = BatchPolicy()
     fields: ClassVar[tuple[str, ...]] = ()
     """Per-detection fields a `where` predicate may use on this operator's output."""
+    emits: ClassVar[tuple[Emits, ...]] = ()
+    """The event kinds this operator's output becomes in an archive (see `Emits`)."""
     in_flight: ClassVar[int] = 1
     """Batches of this operator that may run at once on the runtime's threads. More than one
     only for a `Stateless` operator whose `process` may be called from several threads at

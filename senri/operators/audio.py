@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Emits, Operator, register
 from senri.models.registry import ModelName
 from senri.operators.melspec import decode, encode
 from senri.operators.spans import Span, SpanTracker
@@ -88,6 +88,7 @@ class Loudness(_SpanOperator):
     """Spans whose short-term level (RMS over `window_ms`) stays above `threshold_db` dBFS."""
 
     name = "audio.loudness"
+    emits = (Emits("sound", "audio", "sounds"),)
     batch = BatchPolicy(max_size=8, max_wait_ms=20)
     kind = "sound"
     label = "loud"
@@ -137,6 +138,7 @@ class VoiceActivity(_SpanOperator):
     """
 
     name = "audio.vad"
+    emits = (Emits("speech", "audio", None),)
     batch = BatchPolicy(max_size=8, max_wait_ms=20)
     kind = "speech"
     label = "speech"

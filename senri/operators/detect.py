@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
+from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName, card
 from senri.operators.faces import as_rgb, nms
@@ -144,6 +144,7 @@ class DetectObjects(Stateless, Operator[Frame, FrameDetections]):
     """COCO objects in frames: ``class_id`` (COCO index) and ``label`` (its name)."""
 
     name = "vision.detect"
+    emits = (Emits("object", "video", "objects"),)
     input_type = Frame
     output_type = FrameDetections
     batch = BatchPolicy(max_size=16, max_wait_ms=20)

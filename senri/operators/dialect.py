@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import Device, register
+from senri.engine.operator import Device, Emits, register
 from senri.models.registry import ModelName
 from senri.operators.gated import SpanAudio, VadGated
 from senri.operators.melspec import log_mel
@@ -51,6 +51,7 @@ class DialectId(VadGated):
     """
 
     name = "audio.dialect"
+    emits = (Emits("dialect", "audio", "accents"),)
     kind = "dialect"
 
     def __init__(

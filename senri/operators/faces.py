@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
+from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName
 from senri.records import Detections, Frame, FrameDetections
@@ -285,6 +285,7 @@ class FaceDetect(Stateless, Operator[Frame, FrameDetections]):
     """Find faces in frames: ``FrameDetections(kind="face")``, label ``face``, ``landmarks``."""
 
     name = "vision.faces"
+    emits = (Emits("face", "video", "faces"),)
     input_type = Frame
     output_type = FrameDetections
     batch = BatchPolicy(max_size=8, max_wait_ms=20)

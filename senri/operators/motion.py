@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from senri.engine.operator import BatchPolicy, Operator, register
+from senri.engine.operator import BatchPolicy, Emits, Operator, register
 from senri.records import Detections, Frame, FrameDetections
 
 
@@ -41,6 +41,7 @@ class MotionDetector(Operator[Frame, FrameDetections]):
     """Boxes around regions that differ from the learned background by more than `threshold`."""
 
     name = "vision.motion"
+    emits = (Emits("motion", "video", "objects"),)
     input_type = Frame
     output_type = FrameDetections
     batch = BatchPolicy(max_size=8, max_wait_ms=20)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, Stateless, register
+from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.models.registry import ModelName
 from senri.operators.faces import as_rgb
 from senri.records import Detections, Frame, FrameDetections
@@ -238,6 +238,7 @@ class ReadFrameText(_Reads, Stateless, Operator[Frame, FrameDetections]):
     """Read every text line of a frame: ``kind="text"``, label ``text``, columns ``text``."""
 
     name = "vision.read_text"
+    emits = (Emits("text", "video", "text"),)
     input_type = Frame
     output_type = FrameDetections
     batch = BatchPolicy(max_size=4, max_wait_ms=20)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.engine.operator import BatchPolicy, Device, Emits, Operator, register
 from senri.errors import MissingDependencyError
 from senri.models.registry import ModelName
 from senri.operators.melspec import (
@@ -149,6 +149,7 @@ class Sounds(Operator[AudioChunk, EventBatch]):
     """
 
     name = "audio.sounds"
+    emits = (Emits("sound", "audio", "sounds"),)
     input_type = AudioChunk
     output_type = EventBatch
     batch = BatchPolicy(max_size=8, max_wait_ms=20)

@@ -23,7 +23,7 @@ import gc
 import json
 import logging
 
-from senri.engine.operator import Device, register
+from senri.engine.operator import Device, Emits, register
 from senri.errors import MissingDependencyError, ModelUnavailableError
 from senri.models.registry import ModelName
 from senri.operators.gated import SAMPLE_RATE, SpanAudio, VadGated
@@ -42,6 +42,7 @@ class Speech(VadGated):
     """
 
     name = "audio.speech"
+    emits = (Emits("transcript", "audio", "speech"),)
     kind = "transcript"
     label = "speech"
 
