@@ -154,6 +154,19 @@ def stamp(t: float, tz: dt.tzinfo = dt.UTC) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
 
 
+def moment(o: Occurrence, tz: dt.tzinfo = dt.UTC, *, span: bool = True) -> str:
+    """When an occurrence happened, to the second: "10:00:14–10:00:16" (its start alone
+    without `span`, or when it lasted under a second)."""
+    start = dt.datetime.fromtimestamp(o.start, tz).strftime("%H:%M:%S")
+    if not span or o.end - o.start < 1.0:
+        return start
+    return f"{start}–{dt.datetime.fromtimestamp(o.end, tz).strftime('%H:%M:%S')}"
+
+
+def article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
 def time_zone(name: str | dt.tzinfo | None) -> dt.tzinfo:
     """A tzinfo from an IANA name ("Europe/London"), "UTC" or None (UTC)."""
     if name is None or isinstance(name, dt.tzinfo):
@@ -300,6 +313,8 @@ class _Run:
         self.directory = asker.directory()
         self.truncated = False
         """Whether some question read only `MAX_FETCH` events of more that matched."""
+        self.anchors: list[Occurrence] = []
+        """The partner events a joined question was related to (its anchors)."""
         self.tz = asker.tz
 
     # ---- compiling --------------------------------------------------------------------
@@ -462,6 +477,7 @@ class _Run:
             extra, anchors = self.anchor_filter()
             if plan.anchor is not None and not anchors:
                 return self.no_anchor()
+            self.anchors = anchors
         answer: Answer = getattr(self, f"do_{plan.type}")(extra)
         return answer
 
@@ -480,8 +496,21 @@ class _Run:
         text = self.where() + window_label(self.plan.window, self.tz)
         if self.plan.anchor is not None:
             relation = {"after": "after", "before": "before"}.get(self.plan.relation, "around")
-            text += f" {relation} a {self.plan.anchor.noun}"
+            text += f" {relation} {self.partners()}"
         return text
+
+    def partners(self) -> str:
+        """The anchors a joined answer relates to, with their times: "the siren at
+        10:00:14–10:00:16 on mic1", "3 sirens (10:00:01, 10:05:02, 11:20:40)"."""
+        assert self.plan.anchor is not None
+        noun = self.plan.anchor.noun or self.plan.anchor.kind
+        if not self.anchors:
+            return f"{article(noun)} {noun}"
+        first, n = self.anchors[0], len(self.anchors)
+        if n == 1:
+            return f"the {noun} at {moment(first, self.tz)} on {first.stream_id}"
+        times = ", ".join(moment(a, self.tz, span=False) for a in self.anchors[:3])
+        return f"{n} {plural(noun, n)} ({times}{', …' if n > 3 else ''})"
 
     def make(
         self,
@@ -492,7 +521,8 @@ class _Run:
         *,
         confidence: float | None = None,
     ) -> Answer:
-        evidence = tuple(self.evidence(o) for o in occ[:10])
+        # what was asked about first, then the partner events it was related to
+        evidence = tuple(self.evidence(o) for o in [*occ[:10], *self.anchors[:5]])
         if self.truncated:
             text += f" (more than {MAX_FETCH} events matched; this reads the first {MAX_FETCH})"
         data = (
@@ -754,6 +784,9 @@ class _Run:
         quoted = "; ".join(
             f'{stamp(o.start, self.tz)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
         )
+        if self.plan.anchor is not None:  # say what it was said around, and when that was
+            relation = {"after": "After", "before": "Before"}.get(self.plan.relation, "Around")
+            quoted = f"{relation} {self.partners()}: {quoted}"
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
     def more(self, winner: str) -> str:

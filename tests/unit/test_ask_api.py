@@ -175,7 +175,10 @@ def test_what_was_said_while_the_siren_sounded(client: TestClient, archive: arc.
     assert body["refused"] is False
     assert sorted(body["value"]) == expected
     assert body["short"] == ", ".join(expected)
-    assert all(e["stream_id"] == "mic1" and e["kind"] == "transcript" for e in body["evidence"])
+    said = [e for e in body["evidence"] if e["kind"] == "transcript"]
+    partners = body["evidence"][len(said) :]  # then the sirens it was said around
+    assert said and all(e["stream_id"] == "mic1" for e in said)
+    assert partners and all(e["label"] == "siren" for e in partners)
 
 
 def test_now_moves_yesterday(client: TestClient, archive: arc.Archive) -> None:
