@@ -185,12 +185,14 @@ class Sign:
 
 @dataclass(frozen=True)
 class Truth:
-    """What really happened: the entities questions are answered from."""
+    """What really happened: the entities questions are answered from, and where each stream
+    is (a join pairs a camera and a microphone at the same place)."""
 
     tracks: tuple[Track, ...]
     utterances: tuple[Utterance, ...]
     sounds: tuple[Sound, ...]
     signs: tuple[Sign, ...]
+    places: Mapping[str, str] = field(default_factory=lambda: dict(PLACES))
 
 
 @dataclass(frozen=True)

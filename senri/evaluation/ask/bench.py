@@ -30,6 +30,10 @@ from senri.evaluation.ask.oracle import Expected, evaluate
 from senri.worlds.archive import Archive
 
 QUESTIONS = Path(__file__).with_name("questions.jsonl")
+WORLD_QUESTIONS = Path(__file__).with_name("questions_worlds.jsonl")
+"""Questions over all three archives, written by someone who had not seen the parser."""
+ARCHIVES = ("archive", "demo", "street")
+"""The generated four-day archive, and the archives of the two `senri demo` worlds."""
 TYPES = (
     "count",
     "exists",
@@ -106,6 +110,7 @@ class Question:
     truth: dict[str, Any]
     seen: bool = False
     answers: tuple[str, ...] = ()
+    archive: str = "archive"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Question:
@@ -118,13 +123,19 @@ class Question:
             truth=dict(d["truth"]),
             seen=bool(d.get("seen", False)),
             answers=tuple(str(a) for a in d.get("answers", ())),
+            archive=str(d.get("archive", "archive")),
         )
 
 
 def load_questions(path: str | Path | None = None) -> list[Question]:
-    """The questions of a jsonl file (default: the packaged benchmark)."""
-    lines = Path(path or QUESTIONS).read_text(encoding="utf-8").splitlines()
-    return [Question.from_dict(json.loads(line)) for line in lines if line.strip()]
+    """The questions of a jsonl file (default: both packaged files)."""
+    files = [Path(path)] if path is not None else [QUESTIONS, WORLD_QUESTIONS]
+    lines = [ln for f in files for ln in f.read_text(encoding="utf-8").splitlines()]
+    found = [Question.from_dict(json.loads(line)) for line in lines if line.strip()]
+    unknown = {q.archive for q in found} - set(ARCHIVES)
+    if unknown:
+        raise ValueError(f"questions for unknown archive(s) {sorted(unknown)}; use {ARCHIVES}")
+    return found
 
 
 def expected(question: Question, archive: Archive) -> Expected:

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from senri.ask.types import UNANSWERABLE
-from senri.worlds.archive import PLACES, TRACK_ATTRIBUTES, Truth
+from senri.worlds.archive import TRACK_ATTRIBUTES, Truth
 
 KINDS = ("tracks", "utterances", "sounds", "signs")
 OPS = (
@@ -117,7 +117,7 @@ def rows(truth: Truth, of: str) -> list[Row]:
     else:
         raise SpecError(f"'of' must be one of {KINDS}; got {of!r}")
     for row in out:
-        row["place"] = PLACES[row["stream"]]
+        row["place"] = truth.places.get(row["stream"], row["stream"])
     return out
 
 
@@ -181,10 +181,10 @@ def _times(matches: Sequence[Row], pick: str | None) -> tuple[str, list[str]]:
     return canonical, ([_join_list(rounded)] if rounded != exact else [])
 
 
-def _stream_aliases(stream: str) -> list[str]:
+def _stream_aliases(stream: str, places: Mapping[str, str]) -> list[str]:
     number = "".join(ch for ch in stream if ch.isdigit())
     device = "camera" if stream.startswith("cam") else "microphone"
-    return [f"{device} {number}", PLACES[stream]]
+    return [f"{device} {number}", places[stream]]
 
 
 def _join(truth: Truth, spec: Mapping[str, Any]) -> list[Row]:
@@ -202,7 +202,11 @@ def _join(truth: Truth, spec: Mapping[str, Any]) -> list[Row]:
 
 
 def _answer(
-    op: str, matches: Sequence[Row], spec: Mapping[str, Any], overlap_count: int
+    op: str,
+    matches: Sequence[Row],
+    spec: Mapping[str, Any],
+    overlap_count: int,
+    places: Mapping[str, str],
 ) -> tuple[str, list[str], bool]:
     """(canonical, near misses, ambiguous) of a single-filter op over its matches."""
     field = str(spec.get("field", "colour" if op == "colour" else "label"))
@@ -228,7 +232,7 @@ def _answer(
             value, tie = (_join_list(values), False) if values else ("none", True)
         else:
             value, tie = _top([str(r[field]) for r in matches if r.get(field) not in (None, "")])
-        near = _stream_aliases(value) if field == "stream" and value in PLACES else []
+        near = _stream_aliases(value, places) if field == "stream" and value in places else []
         return value, near, tie
     raise SpecError(f"unknown op {op!r}; use one of {OPS}")
 
@@ -255,7 +259,7 @@ def evaluate(spec: Mapping[str, Any], truth: Truth, extra: Sequence[str] = ()) -
         if len(names) != 2 or not all(isinstance(n, str) for n in names):
             raise SpecError("compare needs two 'names' or a single label in each filter")
         canonical = "same" if len(a) == len(b) else names[0] if len(a) > len(b) else names[1]
-        near = _stream_aliases(canonical) if canonical in PLACES else []
+        near = _stream_aliases(canonical, truth.places) if canonical in truth.places else []
         matches, ambiguous = len(a) + len(b), False
     elif op == "join":
         found = _join(truth, spec)
@@ -265,12 +269,14 @@ def evaluate(spec: Mapping[str, Any], truth: Truth, extra: Sequence[str] = ()) -
             canonical, near, ambiguous = (_join_list(texts) if texts else "none"), [], not texts
         else:
             sub_op = {"label": "list", "stream": "list"}.get(answer, answer)
-            canonical, near, ambiguous = _answer(sub_op, found, {"field": answer}, len(found))
+            canonical, near, ambiguous = _answer(
+                sub_op, found, {"field": answer}, len(found), truth.places
+            )
         matches = len(found)
     elif op in OPS:
         found = select(truth, spec)
         overlap = len(select(truth, spec, overlap=True)) if op == "count" else len(found)
-        canonical, near, ambiguous = _answer(op, found, spec, overlap)
+        canonical, near, ambiguous = _answer(op, found, spec, overlap, truth.places)
         matches = len(found)
     else:
         raise SpecError(f"unknown op {op!r}; use one of {OPS}")

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from senri.records import AttrValue
-from senri.worlds.archive import Sound, Track, Truth, Utterance
+from senri.worlds.archive import Archive, Sound, Track, Truth, Utterance
 
 DEMO_LABEL = "object"
 """What the shapes camera calls everything it tracks: it detects motion, not kinds."""
+DEMO_PLACE = "yard"
+"""Where the shapes world's camera and microphone both are, so joins pair them."""
+STREET_PLACE = "street"
 
 
 def _now(truth: Mapping[str, Any]) -> float:
@@ -54,7 +58,8 @@ def demo_truth(truth: Mapping[str, Any]) -> tuple[Truth, float]:
         Sound(audio, i, str(s["label"]), origin + float(s["start"]), origin + float(s["end"]))
         for i, s in enumerate(truth["sounds"], start=1)
     )
-    return Truth(tracks, utterances, sounds, ()), _now(truth)
+    places = {video: DEMO_PLACE, audio: DEMO_PLACE}
+    return Truth(tracks, utterances, sounds, (), places), _now(truth)
 
 
 def plate_text(plate: str) -> str:
@@ -99,4 +104,21 @@ def street_truth(truth: Mapping[str, Any]) -> tuple[Truth, float]:
                 attributes=attrs,
             )
         )
-    return Truth(tuple(tracks), (), (), ()), _now(truth)
+    return Truth(tuple(tracks), (), (), (), {stream: STREET_PLACE}), _now(truth)
+
+
+def media_archive(name: str, root: Path, *, seed: int = 7) -> tuple[Archive, Path]:
+    """World `name` ("demo": the shapes world, or "street") generated under `root` and run
+    through its pipeline, as `senri demo` does: the benchmark's `Archive` (truth, clock,
+    places) and the SQLite store the pipeline wrote."""
+    from senri import worlds
+
+    world, truth_file, read = {
+        "demo": ("shapes", "truth.json", demo_truth),
+        "street": ("street", "street_truth.json", street_truth),
+    }[name]
+    result, _ = worlds.run(world, root, seed=seed)
+    doc = worlds.load_truth(root / truth_file)
+    truth, now = read(doc)
+    archive = Archive([], truth, now, dict(truth.places), float(doc["start_time"]))
+    return archive, Path(result.stores["events"])
