@@ -287,8 +287,8 @@ class Asker:
 
     def plan(self, question: str) -> Plan:
         """The typed plan of a question (raises `Refusal`)."""
-        _, now = self.span()
-        return parse(question, self.directory(), self.vocab, now, self.tz)
+        first, now = self.span()
+        return parse(question, self.directory(), self.vocab, now, self.tz, first)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for a bad question, refuses with the reason."""

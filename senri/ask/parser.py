@@ -203,13 +203,19 @@ def clean(question: str) -> str:
 
 
 def parse(
-    question: str, directory: Directory, vocab: Vocabulary, now: float, tz: dt.tzinfo = dt.UTC
+    question: str,
+    directory: Directory,
+    vocab: Vocabulary,
+    now: float,
+    tz: dt.tzinfo = dt.UTC,
+    start: float | None = None,
 ) -> Plan:
-    """Read a question into a plan against the archive's streams, clock and time zone."""
+    """Read a question into a plan against the archive's streams, clock (`start` is its first
+    moment, for "in the first ten minutes") and time zone."""
     text = clean(question).lower().rstrip("?!. ")
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
-    found = find_window(text, now, tz)
+    found = find_window(text, now, tz, start)
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
     rest = found.rest
@@ -503,7 +509,10 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     if not labels:
         if colours or asks_plate or plates:
             labels = [Term("object", "vehicle", VEHICLES)]
-        elif re.search(_GENERIC, text):
+        elif re.search(_GENERIC, text) or (
+            kind in ("which", "list", "distinct", "colour") and re.search(r"\bcolou?rs?\b", text)
+        ):
+            # "which colour was seen most?": colours are of the things on camera
             field = _field(kind, text, (), False, "object")
             return Subject("object", (), (), (), "object"), conf, field, pick
         else:

@@ -46,7 +46,16 @@ NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-five": 45, "a": 1, "an": 1, "half": 0.5,
 }  # fmt: skip
-UNITS = {"minute": 60.0, "min": 60.0, "hour": 3600.0, "hr": 3600.0, "day": DAY, "week": 7 * DAY}
+UNITS = {
+    "second": 1.0,
+    "sec": 1.0,
+    "minute": 60.0,
+    "min": 60.0,
+    "hour": 3600.0,
+    "hr": 3600.0,
+    "day": DAY,
+    "week": 7 * DAY,
+}
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,17 @@ class Window:
     end: float | None = None
 
     def describe(self, tz: dt.tzinfo = UTC) -> str:
+        ends = [t for t in (self.start, self.end) if t is not None]
+        # to the second when a minute would hide it ("10:00:00 to 10:00:10")
+        exact = any(t % 60 for t in ends)
+        form = "%Y-%m-%d %H:%M:%S" if exact else "%Y-%m-%d %H:%M"
+
         def fmt(t: float) -> str:
-            return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
+            return dt.datetime.fromtimestamp(t, tz).strftime(form)
 
         if self.start is not None and self.end is not None:
-            return f"{fmt(self.start)} to {fmt(self.end)}"
+            same_day = fmt(self.start)[:10] == fmt(self.end)[:10]
+            return f"{fmt(self.start)} to {fmt(self.end)[11:] if same_day else fmt(self.end)}"
         if self.start is not None:
             return f"after {fmt(self.start)}"
         if self.end is not None:
@@ -95,7 +110,7 @@ def _hour_re(name: str) -> str:
 
 
 _NUM = r"(?P<n>\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
-_UNIT = r"(?P<u>minutes?|mins?|hours?|hrs?|days?|weeks?)"
+_UNIT = r"(?P<u>seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)"
 _DAYWORD = (
     r"(?P<day>the day before yesterday|yesterday|today|"
     + "|".join(WEEKDAYS)
@@ -122,6 +137,14 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "between",
             r"\b(?:between|from)\s+" + _hour_re("a") + r"\s+(?:and|to|until|till|-)\s+"
             r"" + _hour_re("b"),
+        ),
+        (
+            "first",
+            r"\b(?:in |during |over |within )?(?:the )?(?:first|opening)\s+"
+            + _NUM
+            + r"?\s*"
+            + _UNIT
+            + r"\b",
         ),
         ("lastnight", r"\b(?:last night|overnight)\b"),
         (
@@ -200,10 +223,11 @@ def _day_start(text: str, now: float, tz: dt.tzinfo) -> dt.date | None:
         return None
 
 
-def find_window(text: str, now: float, tz: dt.tzinfo = UTC) -> Found:
+def find_window(text: str, now: float, tz: dt.tzinfo = UTC, start: float | None = None) -> Found:
     """The time window a question names (None if it names none) and the rest of the text.
 
-    Days and times of day are read in `tz` (the site's time zone; UTC by default)."""
+    Days and times of day are read in `tz` (the site's time zone; UTC by default); "in the
+    first N minutes" counts from `start`, the archive's first moment (ignored without it)."""
     rest = text
     spans: dict[str, re.Match[str]] = {}
     for name, rx in PATTERNS:
@@ -218,7 +242,7 @@ def find_window(text: str, now: float, tz: dt.tzinfo = UTC) -> Found:
         rest = rest[: m.start()] + " " + rest[m.end() :]
     rest = re.sub(r"\s+", " ", rest).strip(" ,")
     future = spans["future"].group(0) if "future" in spans else None
-    window = _resolve(spans, now, tz)
+    window = _resolve(spans, now, tz, start)
     return Found(window, rest, future)
 
 
@@ -232,19 +256,24 @@ def _looks_like_time(m: re.Match[str]) -> bool:
     )
 
 
-def _resolve(spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo) -> Window | None:
-    if not any(
-        k in spans
-        for k in ("last", "between", "lastnight", "part", "after", "before", "at", "day", "ever")
-    ):
+def _length(m: re.Match[str]) -> float:
+    """Seconds of a matched "N units" ("the last 10 minutes", "the first hour")."""
+    raw = (m.group("n") or "1").lower()
+    n = float(raw) if raw.isdigit() else float(NUMBER_WORDS.get(raw, 1))
+    unit = m.group("u").lower().rstrip("s")
+    return n * UNITS.get(unit, UNITS.get(unit[:3], 3600.0))
+
+
+def _resolve(
+    spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo, start: float | None = None
+) -> Window | None:
+    keys = ("last", "first", "between", "lastnight", "part", "after", "before", "at", "day", "ever")
+    if not any(k in spans for k in keys):
         return None
     if "last" in spans:
-        m = spans["last"]
-        raw = (m.group("n") or "1").lower()
-        n = float(raw) if raw.isdigit() else float(NUMBER_WORDS.get(raw, 1))
-        unit = m.group("u").lower().rstrip("s")
-        seconds = n * UNITS.get(unit, UNITS.get(unit[:3], 3600.0))
-        return Window(now - seconds, now)
+        return Window(now - _length(spans["last"]), now)
+    if "first" in spans and start is not None:
+        return Window(start, start + _length(spans["first"]))
     today = _date(now, tz)
     if "lastnight" in spans:
         return Window(_at(today - dt.timedelta(days=1), tz, 18), _at(today, tz, 6))
