@@ -416,9 +416,10 @@ class _Run:
         plan = self.plan
         if plan.anchor is None:
             return None, []
-        anchors = self.occurrences(
-            self.filter(plan.anchor, plan.anchor_streams), self.tracked(plan.anchor)
-        )
+        tracked = self.tracked(plan.anchor)
+        anchors = self.occurrences(self.filter(plan.anchor, plan.anchor_streams), tracked)
+        if tracked:  # a horse is a track that is mostly a horse, as when it is counted
+            anchors = self.of_class(anchors, plan.anchor.labels)
         if not anchors:
             return None, []
         ranges: list[q.Filter] = []

@@ -636,7 +636,8 @@ def _about(text: str) -> tuple[str, ...]:
 
 
 def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:
-    base = "vehicle" if any(t.value == "vehicle" for t in labels) else " or ".join(names)
+    group = next((t.value for t in labels if t.value in ("vehicle", "animal")), None)
+    base = group or " or ".join(names)
     colours = [
         " or ".join(map(str, c.values)) for c in conditions if any("colour" in f for f in c.fields)
     ]

@@ -25,6 +25,8 @@ from senri import config
 from senri.operators.colour import COLOURS
 
 VEHICLES = ("car", "truck", "bus", "motorcycle")
+ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
+"""The COCO detector's animals: what "animals" asks about."""
 SOUNDS = (
     "siren", "dog_bark", "car_horn", "children_playing", "street_music", "drilling",
     "engine_idling", "jackhammer", "gun_shot", "air_conditioner",
@@ -104,6 +106,7 @@ _PHRASES: dict[str, Term] = {
     "cell phone": _t("flag", "phone"),
 }
 _VEHICLE_GROUP = "vehicle vehicles traffic"
+_ANIMAL_GROUP = "animal animals creature creatures wildlife livestock"
 _COLOUR_WORDS = {
     "red": "red crimson scarlet maroon burgundy",
     "orange": "orange amber",
@@ -134,6 +137,8 @@ def _build_terms() -> dict[str, Term]:
             terms[w] = _t("object", label)
     for w in _VEHICLE_GROUP.split():
         terms[w] = Term("object", "vehicle", VEHICLES)
+    for w in _ANIMAL_GROUP.split():
+        terms[w] = Term("object", "animal", ANIMALS)
     for label, words in _SOUND_WORDS.items():
         for w in words.split():
             terms[w] = _t("sound", label)
@@ -163,6 +168,7 @@ for _colour in COLOURS:
 for _flag in PERSON_FLAGS:
     _DESCRIPTIONS[Term("flag", _flag)] = _flag
 _DESCRIPTIONS[Term("object", "vehicle", VEHICLES)] = "vehicle"
+_DESCRIPTIONS[Term("object", "animal", ANIMALS)] = "animal"
 
 STOPWORDS = frozenset(
     """a an the of on in at to by for from with without and or but is was were are be been

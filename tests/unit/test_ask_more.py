@@ -1,0 +1,60 @@
+"""Questions a short camera-and-microphone archive gets: animals, colours without a noun,
+the first seconds of a recording, and partners of a join counted by their majority label."""
+
+from __future__ import annotations
+
+import pytest
+
+from senri.ask.engine import Asker
+from senri.ask.vocab import Vocabulary
+from senri.indexes.events.store import MemoryEventStore
+from senri.records import Event
+
+pytestmark = pytest.mark.unit
+T0 = 1_767_261_600.0
+
+
+def track(stream: str, tid: int, start: float, labels: list[str], colour: str) -> list[Event]:
+    attrs = {"colour": colour}
+    return [Event(f"{stream}-{tid}-{i}", stream, T0 + start + i, "object", label, 0.8,
+                  track_id=tid, attributes=attrs) for i, label in enumerate(labels)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def asker() -> Asker:
+    store = MemoryEventStore()
+    store.put(
+        track("cam1", 1, 1, ["horse"] * 3, "brown")
+        + track("cam1", 2, 20, ["motorcycle", "horse", "motorcycle", "motorcycle"], "red")
+        + track("cam1", 3, 40, ["dog"] * 2, "red")
+        + track("cam1", 4, 50, ["car"] * 2, "blue")
+        + [Event("s1", "mic1", T0 + 2, "transcript", "speech", 0.9, end_time=T0 + 4,
+                 text="look at that horse")]
+        + [Event("s2", "mic1", T0 + 21, "transcript", "speech", 0.9, end_time=T0 + 22,
+                 text="loud bike")]
+    )  # fmt: skip
+    places = {"cam1": "yard", "mic1": "yard"}
+    return Asker(store, now=T0 + 60, places=places, vocab=Vocabulary())
+
+
+def test_animals_are_a_group(asker: Asker) -> None:
+    assert asker.ask("how many animals passed?").value == 2  # a horse and a dog
+    assert set(asker.ask("which animals were seen?").short.split(", ")) == {"horse", "dog"}
+
+
+def test_colour_questions_need_no_noun(asker: Asker) -> None:
+    assert asker.ask("how many different colours were there?").value == 3
+    assert asker.ask("which colour was seen most?").short == "red"
+
+
+def test_the_first_seconds_of_a_recording(asker: Asker) -> None:
+    answer = asker.ask("how many things moved past the camera in the first 30 seconds?")
+    assert answer.value == 2 and "10:00:01 to 10:00:31" in answer.text  # from the first event
+    assert asker.ask("how many objects in the last 15 seconds?").value == 1  # the car
+
+
+def test_a_join_anchors_on_tracks_that_are_mostly_their_label(asker: Asker) -> None:
+    said = asker.ask("what was said when the horse was on camera?")
+    # one horse track (the motorcycle with one horse frame is no horse): its words only
+    assert said.short == "look at that horse", said.text
+    assert "around the horse at 10:00:01–10:00:03 on cam1" in said.text.lower()
