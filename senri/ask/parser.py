@@ -47,7 +47,8 @@ _TOPIC = (
     r"|saying|announce|announced) about|brought up)\b"
 )
 _GENERIC = (
-    r"\b(?:activity|anything|something|objects?|things?|movement|motion|happen|happened"
+    r"\b(?:activity|anything|something|objects?|things?|shapes?|items?|movement|motion"
+    r"|happen|happened"
     r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
     r"|on camera|on screen|in view|in shot)\b"
 )

@@ -100,7 +100,7 @@ class Found:
 
 
 _HOUR = (
-    r"(?P<{n}h>\d{{1,2}}|noon|midday|midnight)(?::(?P<{n}m>\d{{2}}))?"
+    r"(?P<{n}h>\d{{1,2}}|noon|midday|midnight)(?::(?P<{n}m>\d{{2}})(?::(?P<{n}s>\d{{2}}))?)?"
     r"\s*(?P<{n}ap>a\.?m\.?|p\.?m\.?|o'?clock)?"
 )
 
@@ -162,7 +162,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 
 
 def _hour(m: re.Match[str], n: str) -> tuple[int, int] | None:
-    """(hour, minute) of a matched time of day; None if it does not look like one."""
+    """(hour, minute) of a matched time of day; None if it does not look like one (its
+    seconds, "10:00:05", are `_second`)."""
     raw = (m.group(f"{n}h") or "").lower()
     if raw in ("noon", "midday"):
         return 12, 0
@@ -180,6 +181,11 @@ def _hour(m: re.Match[str], n: str) -> tuple[int, int] | None:
     elif not ap and m.group(f"{n}m") is None and 1 <= hour <= 5:
         hour += 12
     return hour, minute
+
+
+def _second(m: re.Match[str], n: str) -> int:
+    sec = int(m.group(f"{n}s") or 0)
+    return sec if sec < 60 else 0
 
 
 def _date(t: float, tz: dt.tzinfo) -> dt.date:
@@ -302,7 +308,7 @@ def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) 
     def at(m: re.Match[str], n: str) -> float:
         hm = _hour(m, n)
         assert hm is not None
-        return _at(day, tz, hm[0], hm[1])
+        return _at(day, tz, hm[0], hm[1]) + _second(m, n)
 
     if "between" in spans:
         m = spans["between"]
@@ -321,5 +327,6 @@ def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) 
     if "at" in spans:
         m = spans["at"]
         t = at(m, "a")
-        return Window(t, t + (60.0 if m.group("am") else 3600.0))
+        span = 1.0 if m.group("as") else 60.0 if m.group("am") else 3600.0
+        return Window(t, t + span)
     return None

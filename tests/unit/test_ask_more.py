@@ -58,3 +58,10 @@ def test_a_join_anchors_on_tracks_that_are_mostly_their_label(asker: Asker) -> N
     # one horse track (the motorcycle with one horse frame is no horse): its words only
     assert said.short == "look at that horse", said.text
     assert "around the horse at 10:00:01–10:00:03 on cam1" in said.text.lower()
+
+
+def test_clock_times_to_the_second_and_shapes(asker: Asker) -> None:
+    between = asker.ask("how many objects between 10:00:19 and 10:00:45?")
+    assert between.value == 2 and "10:00:19 to 10:00:45" in between.text  # motorcycle, dog
+    assert asker.ask("what was on camera at 10:00:41?").short == "red dog"
+    assert asker.ask("how many shapes crossed the screen?").value == 4
