@@ -28,7 +28,7 @@ from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_la
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.schema import NOUNS, kinds
 from senri.ask.types import Answer, Evidence
-from senri.ask.vocab import TextEmbedder, Vocabulary, plural
+from senri.ask.vocab import TERMS, TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
 from senri.indexes.events import query as q
 from senri.indexes.events.store import EventStore
@@ -821,6 +821,10 @@ class _Run:
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
         winner = "same" if a == b else (name_a if a > b else name_b)
+        short = winner
+        if a != b and not by_stream and plan.subject.labels != other.labels:
+            # two kinds of thing: answer in the question's own word ("motorbikes")
+            short = self.said_as(plan.subject if a > b else other) or winner
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window, self.tz)}" + (
             " (the same)."
             if a == b
@@ -829,4 +833,16 @@ class _Run:
         occ = self.occurrences(
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200
         )[:5]
-        return self.make(text, winner, {name_a: a, name_b: b}, occ)
+        return self.make(text, short, {name_a: a, name_b: b}, occ)
+
+    def said_as(self, subject: Subject) -> str | None:
+        """The word the question used for `subject`'s kind ("motorbikes", "lorries",
+        "animals"), or None when it named it otherwise (a colour, a place)."""
+        want = set(subject.labels)
+        if not want:
+            return None
+        for token in re.findall(r"[a-z]+", self.question.lower()):
+            term = TERMS.get(token)
+            if term is not None and term.kind == "object" and set(term.labels) == want:
+                return token
+        return None

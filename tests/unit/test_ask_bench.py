@@ -210,3 +210,23 @@ def test_the_held_out_questions_cover_every_archive_and_type(
         for question in mine:
             exp = evaluate(question.truth, truths[name], question.answers)
             assert not exp.ambiguous and exp.answerable == (question.type != "refuse"), question.id
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference"),
+    [
+        ("cars", "car"),
+        ("lorries", "lorry"),
+        ("buses", "bus"),
+        ("people", "person"),
+        ("car horns", "car horn"),
+        ("red, blue and green", "green, red, blue"),
+    ],  # fmt: skip
+)
+def test_plural_and_singular_answers_are_the_same_answer(answer: str, reference: str) -> None:
+    assert bench.vqa_accuracy(answer, [reference] * 3) == 1.0
+
+
+@pytest.mark.parametrize("word", ["yes", "bus", "glass", "status", "siren", "10:00"])
+def test_words_that_are_not_plurals_stay(word: str) -> None:
+    assert bench.normalise(word) == word

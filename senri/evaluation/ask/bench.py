@@ -73,15 +73,34 @@ AskerFactory = Callable[..., Asker]
 """Called as ``factory(store, now=archive.now, places=archive.places)``."""
 
 
+_IRREGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman"}
+
+
+def singular(word: str) -> str:
+    """A plural noun's singular ("cars" → "car", "lorries" → "lorry", "buses" → "bus",
+    "people" → "person"); other words as they are. "More cars or trucks?" is answered by
+    "cars" as well as by "car"."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def _words(text: str) -> str:
     text = _TIME.sub("\x00", text.lower().replace("_", " "))
     text = _PUNCT.sub(" ", text).replace("\x00", ":")
-    words = [_NUMBER.get(w, w) for w in text.split() if w not in _ARTICLES]
+    words = [singular(_NUMBER.get(w, w)) for w in text.split() if w not in _ARTICLES]
     return " ".join(words)
 
 
 def normalise(text: str) -> str:
-    """Lowercase, drop articles and punctuation (not a time's ":"), number words to digits.
+    """Lowercase, drop articles and punctuation (not a time's ":"), number words to digits,
+    plural nouns to singular.
 
     A list ("red, blue and white") becomes its distinct items, sorted, joined by ", ".
     """
