@@ -212,17 +212,11 @@ def test_the_held_out_questions_cover_every_archive_and_type(
             assert not exp.ambiguous and exp.answerable == (question.type != "refuse"), question.id
 
 
-@pytest.mark.parametrize(
-    ("answer", "reference"),
-    [
-        ("cars", "car"),
-        ("lorries", "lorry"),
-        ("buses", "bus"),
-        ("people", "person"),
-        ("car horns", "car horn"),
-        ("red, blue and green", "green, red, blue"),
-    ],  # fmt: skip
-)
+PLURALS = [("cars", "car"), ("lorries", "lorry"), ("buses", "bus"), ("people", "person"),
+           ("car horns", "car horn"), ("red, blue and green", "green, red, blue")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "reference"), PLURALS)
 def test_plural_and_singular_answers_are_the_same_answer(answer: str, reference: str) -> None:
     assert bench.vqa_accuracy(answer, [reference] * 3) == 1.0
 
