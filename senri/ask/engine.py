@@ -27,6 +27,7 @@ from typing import Any
 from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_label
 from senri.ask.plan import AFTER, Plan, Refusal, Subject
 from senri.ask.schema import NOUNS, kinds
+from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import TERMS, TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
@@ -444,10 +445,8 @@ class _Run:
         if w is None:
             return
         if (w.end is not None and w.end <= first) or (w.start is not None and w.start > now):
-            raise Refusal(
-                f"the archive covers {stamp(first, self.tz)} to {stamp(now, self.tz)}, "
-                f"not {w.describe(self.tz)}"
-            )
+            held = Window(first, now).describe(self.tz)  # to the second for a short archive
+            raise Refusal(f"the archive covers {held}, not {w.describe(self.tz)}")
 
     def check_recorded(self, subject: Subject, streams: Sequence[str]) -> None:
         base: list[q.Filter] = [kind_filter(subject.kind)]

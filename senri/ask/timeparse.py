@@ -293,8 +293,9 @@ def _resolve(
     clock = _clock_window(spans, day, tz)
     if clock is not None:
         loose = named is None and "part" not in spans
-        if loose and clock.start is not None and clock.start > now:
-            # "at 8" when it is 07:00: yesterday's
+        if loose and clock.start is not None and clock.start > now + 60:
+            # "at 8" when it is 07:00: yesterday's (a time within the archive's last minute,
+            # "after 10:00:19" when it ends at 10:00:18, is still today's)
             return _clock_window(spans, day - dt.timedelta(days=1), tz)
         if loose:
             return clock
