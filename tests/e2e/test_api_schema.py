@@ -12,39 +12,27 @@ them without it too, and expects 401.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from senri import config
 from senri.api.auth import KeyRing
 from senri.indexes.events.sqlite import SqliteEventStore
 from senri.records import Event
 from senri.worlds import shapes
+from tests.serving import home_with_models, serve
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     root = tmp_path_factory.mktemp("api")
-    home = root / "home"  # collections the fuzzer writes land here, not in the user's home
-    home.mkdir()
-    (home / "models").symlink_to(config.models_dir())
+    home = home_with_models(root)  # collections the fuzzer writes land here
     ring = KeyRing(root / "keys.json")
     key = ring.create("fuzzer", ["admin", "sensitive"])
     ring.save()
@@ -61,31 +49,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         ]
     )  # fmt: skip
     store.close()
-    port = _free_port()
-    log = (root / "serve.log").open("w")  # a pipe nobody reads would fill and stall the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "senri", "serve", "--port", str(port),
-         "--store", f"sqlite:{root / 'events.sqlite'}", "--media", str(pipeline),
-         "--api-keys", str(ring.path), "--rate-limit", "1000000",
-         "--audit-log", str(root / "audit.log")],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SENRI_HOME": str(home)},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            pytest.fail(f"senri serve did not start: {(root / 'serve.log').read_text()}")
+    args = ["--store", f"sqlite:{root / 'events.sqlite'}", "--media", str(pipeline),
+            "--api-keys", str(ring.path), "--rate-limit", "1000000",
+            "--audit-log", str(root / "audit.log")]  # fmt: skip
+    with serve(args, root / "serve.log", home=home) as url:
         yield url, key
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.mark.timeout(600)

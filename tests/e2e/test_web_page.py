@@ -14,10 +14,6 @@ import base64
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,7 +25,6 @@ import cv2
 import numpy as np
 import pytest
 
-from senri import config
 from senri.api.auth import KeyRing
 from senri.engine.run import run_file
 from senri.models.photos import photo_path
@@ -38,6 +33,7 @@ from senri.services.probes import probe_kafka
 from senri.services.settings import kafka_endpoint
 from senri.worlds import shapes
 from senri.worlds.shapes.run import demo_pipeline
+from tests.serving import home_with_models, serve
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SENRI_SCREENSHOTS")  # a folder to keep the views' pictures in
@@ -50,12 +46,6 @@ class Site:
     truth: dict[str, Any]
     group: str
     shots: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _call(url: str, key: str, method: str = "GET", **form: tuple[str, bytes, str]) -> Any:
@@ -106,41 +96,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     truth = shapes.load_truth(world.truth)
     pipeline = demo_pipeline(world, truth)
     archive = run_file(pipeline, root / "run").stores["events"]
-    home = root / "home"
-    home.mkdir()
-    (home / "models").symlink_to(config.models_dir())
+    home = home_with_models(root)
     ring = KeyRing(root / "keys.json")
     key = ring.create("investigator", ["read", "ask", "write"])
     ring.save()
     topic, group = _lagging_group(kafka_bootstrap())
-    port = _free_port()
-    log = (root / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "senri", "serve", "--port", str(port), "--store",
-         f"sqlite:{archive}", "--media", str(pipeline), "--api-keys", str(ring.path),
-         "--bus", f"kafka://{kafka_bootstrap()}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SENRI_HOME": str(home)},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    args = ["--store", f"sqlite:{archive}", "--media", str(pipeline), "--api-keys",
+            str(ring.path), "--bus", f"kafka://{kafka_bootstrap()}"]  # fmt: skip
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"senri serve did not start: {(root / 'serve.log').read_text()}")
-        for name in ("astronaut.png", "camera.png", "coffee.png"):
-            item = f"{url}/collections/photos/items/{name}"
-            _call(item, key, "PUT", image=(name, photo_path(name).read_bytes(), "image/png"))
-        shots = Path(SCREENSHOTS) if SCREENSHOTS else root / "shots"
-        shots.mkdir(parents=True, exist_ok=True)
-        yield Site(url, key, truth, group, shots)
+        with serve(args, root / "serve.log", home=home) as url:
+            for name in ("astronaut.png", "camera.png", "coffee.png"):
+                item = f"{url}/collections/photos/items/{name}"
+                _call(item, key, "PUT", image=(name, photo_path(name).read_bytes(), "image/png"))
+            shots = Path(SCREENSHOTS) if SCREENSHOTS else root / "shots"
+            shots.mkdir(parents=True, exist_ok=True)
+            yield Site(url, key, truth, group, shots)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
         from senri.connectors.kafka import delete_topics
 
         delete_topics(kafka_bootstrap(), [topic])

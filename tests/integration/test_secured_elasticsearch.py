@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import http.client
-import shutil
 import ssl
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -33,24 +31,12 @@ from senri.records import Event
 from senri.services import elasticsearch_url, manager
 from senri.services.probes import probe_elasticsearch
 from senri.services.settings import elasticsearch_endpoint
+from tests.serving import self_signed
 
 pytestmark = pytest.mark.integration
 API_KEY = base64.b64encode(b"key-id:key-secret").decode()
 USER, PASSWORD = "archivist", "s3cret words"
 ALLOWED = {f"ApiKey {API_KEY}", "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is part of the base system senri's setup expects"
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +45,7 @@ def front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     if not probe_elasticsearch(elasticsearch_endpoint(), 3.0).healthy:
         manager.up(only="elasticsearch", say=lambda _: None)
     node = urlsplit(elasticsearch_url())
-    cert, key = _certificate(tmp_path_factory.mktemp("es-tls"))
+    cert, key = self_signed(tmp_path_factory.mktemp("es-tls"))
     seen: list[str] = []
 
     class Door(BaseHTTPRequestHandler):

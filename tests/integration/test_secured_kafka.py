@@ -9,7 +9,6 @@ client that does not trust the certificate both fail, saying why.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -38,6 +37,7 @@ from senri.services import kafka as kafka_service
 from senri.services.resolve import resolved
 from senri.services.settings import Endpoint
 from senri.worlds import shapes
+from tests.serving import self_signed
 
 pytestmark = pytest.mark.integration
 USER, PASSWORD = "senri-worker", "correct horse battery staple"
@@ -59,29 +59,15 @@ def _free_ports(n: int) -> int:
     raise AssertionError("no free ports")
 
 
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    """(server.pem with the key and the certificate, the certificate alone for clients)."""
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is part of the base system senri's setup expects"
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    server = folder / "server.pem"
-    server.write_text(key.read_text() + cert.read_text())
-    return server, cert
-
-
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(bootstrap, CA file) of a SASL_SSL-only broker; stopped at the end."""
     jars = resolved()
     assert jars is not None, "the services' jars are resolved by `senri services up`"
     root = tmp_path_factory.mktemp("secure-kafka")
-    server, cert = _certificate(root)
+    cert, key = self_signed(root)
+    server = root / "server.pem"  # the broker's PEM keystore: the key, then the certificate
+    server.write_text(key.read_text() + cert.read_text())
     port = _free_ports(3)
     client, controller, internal = port, port + 1, port + 2
     login = "org.apache.kafka.common.security.plain.PlainLoginModule"

@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from senri import config
 from senri.api.app import create_app
 from senri.api.auth import ApiKeyError, KeyRing
 from senri.api.guard import AuditLog, Guard, RateLimiter
@@ -24,6 +23,7 @@ from senri.cli import app as cli
 from senri.engine.session import GraphSession
 from senri.models.photos import sample_photo
 from senri.worlds import shapes
+from tests.serving import home_with_models
 
 pytestmark = pytest.mark.unit
 
@@ -137,10 +137,7 @@ def writable(
     keys = {n: ring.create(n, s) for n, s in
             (("writer", ["write", "read"]), ("reader", ["read"]), ("boss", ["admin"]))}  # fmt: skip
     ring.save()
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "models").symlink_to(config.models_dir())  # collections here, models as they are
-    monkeypatch.setenv("SENRI_HOME", str(home))
+    monkeypatch.setenv("SENRI_HOME", str(home_with_models(tmp_path)))  # collections land here
     guard = Guard(KeyRing.load(ring.path), audit=AuditLog(tmp_path / "audit.log"))
     with TestClient(create_app(embedder=embed_graph, guard=guard)) as c:
         yield c, guard, keys
