@@ -25,12 +25,28 @@ SEARCH_DEVICE_HELP = (
 )
 
 
-def search_device(text: str) -> Device:
+def search_device(text: str | Device) -> Device:
     """The `Device` of a ``--device`` option for vector search: ``cpu``, ``cuda`` or ``cuda:N``
     (no ``auto``: whether a search runs on a GPU is said, not guessed); `ValueError` if not."""
+    if isinstance(text, Device):
+        return text
     if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
         raise ValueError(f"bad --device {text!r}: use cpu, cuda or cuda:N")
     return Device.parse(text)
+
+
+def _device_option(text: str | Device) -> Device:
+    try:
+        return search_device(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+SEARCH_DEVICE = typer.Option(
+    "cpu", "--device", help=SEARCH_DEVICE_HELP, parser=_device_option, metavar="cpu|cuda|cuda:N"
+)
+"""The ``--device`` option of the commands that search collections; a bad value is a usage
+error (exit 2) that names what is accepted."""
 
 
 DEAD_LETTER_EXIT = 3

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from senri.cli_options import SEARCH_DEVICE_HELP, STORE_URL, search_device
+from senri.cli_options import SEARCH_DEVICE, STORE_URL
 from senri.device import Device
 from senri.errors import SenriError
 
@@ -54,7 +54,7 @@ def serve(
         help="Kafka bootstrap, kafka://HOST:PORT, whose worker groups /status and the web "
         "page's status view report: lag, records/s, dead letters.",
     ),
-    device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
+    device: Device = SEARCH_DEVICE,
     api_keys: Path | None = typer.Option(
         None,
         "--api-keys",
@@ -116,11 +116,7 @@ def serve(
     from senri.ask.engine import time_zone
     from senri.indexes.vectors.placement import search_engine
 
-    try:
-        where = search_device(device)
-    except ValueError as exc:
-        _fail(str(exc), 2)
-        return
+    where = device
     try:
         search_engine(where)  # a GPU that is not there fails now, not at the first request
     except SenriError as exc:

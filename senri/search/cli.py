@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from senri.cli_options import SEARCH_DEVICE_HELP, search_device
+from senri.cli_options import SEARCH_DEVICE
+from senri.device import Device
 from senri.errors import SenriError
 
 index_app = typer.Typer(
@@ -132,7 +133,7 @@ def similar(
         False, "--same-only", help="Only near-duplicates (perceptual hash within the threshold)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    device: str = typer.Option("cpu", "--device", help=SEARCH_DEVICE_HELP),
+    device: Device = SEARCH_DEVICE,
 ) -> None:
     """The images of a collection that look most like IMAGE, with same-product flags."""
     import json
@@ -140,11 +141,7 @@ def similar(
     from senri.operators.embed import decode_image
     from senri.search.similar import SimilarIndex
 
-    try:
-        where = search_device(device)
-    except ValueError as exc:
-        _fail(str(exc), 2)
-        return
+    where = device
     try:
         rgb = decode_image(image.read_bytes())
         index = SimilarIndex.open(collection, device=where)
