@@ -146,6 +146,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             + _UNIT
             + r"\b",
         ),
+        ("half", r"\b(?:in |during )?the (?P<half>first|second|last|latter) half\b"),
         ("lastnight", r"\b(?:last night|overnight)\b"),
         (
             "part",
@@ -273,13 +274,18 @@ def _length(m: re.Match[str]) -> float:
 def _resolve(
     spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo, start: float | None = None
 ) -> Window | None:
-    keys = ("last", "first", "between", "lastnight", "part", "after", "before", "at", "day", "ever")
+    keys = ("last", "first", "half", "between", "lastnight", "part", "after", "before", "at")
+    keys += ("day", "ever")
     if not any(k in spans for k in keys):
         return None
     if "last" in spans:
         return Window(now - _length(spans["last"]), now)
     if "first" in spans and start is not None:
         return Window(start, start + _length(spans["first"]))
+    if "half" in spans and start is not None:  # of the archive: "in the second half"
+        middle = (start + now) / 2
+        early = spans["half"].group("half") == "first"
+        return Window(start, middle) if early else Window(middle, now)
     today = _date(now, tz)
     if "lastnight" in spans:
         return Window(_at(today - dt.timedelta(days=1), tz, 18), _at(today, tz, 6))

@@ -74,7 +74,6 @@ _SOUND_WORDS = {
     "siren": "siren sirens ambulance ambulances alarm alarms",
     "dog_bark": "bark barks barking barked",
     "car_horn": "horn horns honk honks honking honked hooting beeping",
-    "children_playing": "playing",
     "street_music": "music busker buskers band",
     "drilling": "drill drills drilling",
     "engine_idling": "idling",

@@ -65,3 +65,9 @@ def test_clock_times_to_the_second_and_shapes(asker: Asker) -> None:
     assert between.value == 2 and "10:00:19 to 10:00:45" in between.text  # motorcycle, dog
     assert asker.ask("what was on camera at 10:00:41?").short == "red dog"
     assert asker.ask("how many shapes crossed the screen?").value == 4
+
+
+def test_halves_of_the_recording(asker: Asker) -> None:
+    first = asker.ask("how many objects in the first half?")  # 10:00:01 to 10:00:30.5
+    assert first.value == 2 and "10:00:01 to 10:00:30" in first.text
+    assert asker.ask("how many objects in the second half?").value == 2  # the dog, the car
