@@ -80,6 +80,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (
         "said",
         r"\bwhat\b.*\b(?:said|say|says|spoken|announced|mentioned|talked about|discussed)\b"
+        r"|\bwhich (?:sentence|phrase|words?|utterance|announcement)s?\b.*\b(?:said|spoken|heard)\b"
         r"|\bwhat\b.*\bannouncement\b|\btranscri",
     ),
     (
@@ -286,7 +287,8 @@ _ASKABLE = frozenset(
     location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
     noises object objects thing things animal animals time times was were is are did does do
     has have had of the a an else sign signs text words word one ones day days hour hours
-    happened happens exactly other was date dates weekday weekdays""".split()  # noqa: SIM905
+    happened happens exactly other was date dates weekday weekdays sentence sentences phrase
+    phrases utterance utterances""".split()  # noqa: SIM905
 )
 
 
@@ -607,7 +609,7 @@ def _pick(text: str) -> str:
 _ABOUT_STOP = frozenset(
     """on at in by near camera cam mic microphone the a an anything something any this that
     today yesterday morning afternoon evening anyone someone somebody and or was were is
-    mentioned discussed said""".split()  # noqa: SIM905
+    mentioned discussed said first last earliest latest then""".split()  # noqa: SIM905
 )
 
 

@@ -71,3 +71,8 @@ def test_halves_of_the_recording(asker: Asker) -> None:
     first = asker.ask("how many objects in the first half?")  # 10:00:01 to 10:00:30.5
     assert first.value == 2 and "10:00:01 to 10:00:30" in first.text
     assert asker.ask("how many objects in the second half?").value == 2  # the dog, the car
+
+
+def test_which_sentence_first_or_last(asker: Asker) -> None:
+    assert asker.ask("which sentence was spoken first?").short == "look at that horse"
+    assert asker.ask("which phrase was said last?").short == "loud bike"
