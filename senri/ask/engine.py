@@ -499,6 +499,13 @@ class _Run:
             text += f" {relation} {self.partners()}"
         return text
 
+    def at(self, t: float) -> str:
+        """A moment in an answer: to the minute, or to the second in an archive under an hour
+        long, where minutes would not tell one event from the next."""
+        first, now = self.asker.span()
+        form = "%Y-%m-%d %H:%M:%S" if now - first < 3600 else "%Y-%m-%d %H:%M"
+        return dt.datetime.fromtimestamp(t, self.tz).strftime(form)
+
     def partners(self) -> str:
         """The anchors a joined answer relates to, with their times: "the siren at
         10:00:14–10:00:16 on mic1", "3 sirens (10:00:01, 10:05:02, 11:20:40)"."""
@@ -595,7 +602,7 @@ class _Run:
             first = occ[0]
             n = self.count(f, self.tracked(s), s.labels)
             found = f"{n} {plural(s.noun or s.kind, n)}{self.context()}"
-            text = f"Yes: {found}, first at {stamp(first.start, self.tz)} on {first.stream_id}."
+            text = f"Yes: {found}, first at {self.at(first.start)} on {first.stream_id}."
             if self.asker.per_frame:
                 text = f"Yes: {found}."
             return self.make(text, "yes", True, occ)
@@ -619,7 +626,7 @@ class _Run:
         if not occ:
             return self.make(f"No {s.noun or s.kind}{self.context()}.", "none", [], occ)
         times = [hhmm(o.start, self.tz) for o in occ]
-        listed = ", ".join(f"{stamp(o.start, self.tz)} ({o.stream_id})" for o in occ[:20])
+        listed = ", ".join(f"{self.at(o.start)} ({o.stream_id})" for o in occ[:20])
         more = f" and {len(occ) - 20} more" if len(occ) > 20 else ""
         return self.make(
             f"{plural(s.noun or s.kind, len(occ)).capitalize()}{self.context()}: {listed}{more}.",
@@ -782,7 +789,7 @@ class _Run:
         if self.asker.per_frame:
             return self.make(f'It reads: "{" / ".join(texts)}".', ", ".join(texts), texts, occ)
         quoted = "; ".join(
-            f'{stamp(o.start, self.tz)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
+            f'{self.at(o.start)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
         )
         if self.plan.anchor is not None:  # say what it was said around, and when that was
             relation = {"after": "After", "before": "Before"}.get(self.plan.relation, "Around")

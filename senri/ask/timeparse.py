@@ -274,8 +274,8 @@ def _length(m: re.Match[str]) -> float:
 def _resolve(
     spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo, start: float | None = None
 ) -> Window | None:
-    keys = ("last", "first", "half", "between", "lastnight", "part", "after", "before", "at")
-    keys += ("day", "ever")
+    keys: tuple[str, ...] = ("last", "first", "half", "between", "lastnight", "part", "after")
+    keys += ("before", "at", "day", "ever")
     if not any(k in spans for k in keys):
         return None
     if "last" in spans:
