@@ -33,6 +33,7 @@ from senri.ask.vocab import TERMS, TextEmbedder, Vocabulary, plural
 from senri.errors import QueryError
 from senri.indexes.events import query as q
 from senri.indexes.events.store import EventStore
+from senri.operators.audio import Loudness
 from senri.records import Event
 
 MAX_FETCH = q.MAX_LIMIT
@@ -41,6 +42,8 @@ MAX_ANCHORS = 200
 MAJORITY_CHECK = 200
 """Tracks whose class is checked by a vote over their frames (one query each) per question."""
 # Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
+LOUD = Loudness.label
+"""What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
 
 
 def _and(items: list[str]) -> str:
@@ -636,7 +639,17 @@ class _Run:
         )
 
     def values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
-        """Distinct values of the plan's field, most common (by track) first."""
+        """Distinct values of the plan's field, most common (by track) first. Among kinds of
+        sound, `audio.loudness`'s "loud" is a level, not a kind: it is left out when any
+        recognised kind is there."""
+        found, occ = self._values(extra)
+        s = self.plan.subject
+        if s.kind == "sound" and not s.labels and (self.plan.field or "label") == "label":
+            kinds_heard = [v for v in found if v != LOUD]
+            found = kinds_heard or found
+        return found, occ
+
+    def _values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
         s, name = self.plan.subject, self.plan.field or "label"
         f = self.filter(s, self.plan.streams, extra)
         occ = self.picked(f, self.tracked(s))
@@ -691,7 +704,7 @@ class _Run:
         )
         text = [str(e.attributes.get("text") or e.text or "") for e in lines]
         faces = sum(e.kind == "face" for e in found)
-        heard = Counter(e.label for e in found if e.kind == "sound" and e.label != "loud")
+        heard = Counter(e.label for e in found if e.kind == "sound" and e.label != LOUD)
         said = [e.text for e in found if e.kind == "transcript" and e.text]
         parts = [phrase(name, n) for name, n in sorted(things.items(), key=lambda kv: -kv[1])]
         if faces:

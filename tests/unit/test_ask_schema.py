@@ -62,3 +62,16 @@ def test_a_new_operators_events_become_askable_by_declaring_them(
     assert not counted.refused and counted.value == 3, counted.text  # three tracks
     assert after.ask("how many dogs were on cam9?").value == 2
     assert "objects on cam9" in after.holdings()
+
+
+def test_loud_is_a_level_not_a_kind_of_sound() -> None:
+    store = MemoryEventStore()
+    store.put([Event("l1", "mic1", T0, "sound", "loud", 0.9, end_time=T0 + 1),
+               Event("l2", "mic1", T0 + 5, "sound", "loud", 0.9, end_time=T0 + 6),
+               Event("h1", "mic1", T0 + 5, "sound", "siren", 0.7, end_time=T0 + 6)])  # fmt: skip
+    asker = Asker(store, now=T0 + 10, vocab=Vocabulary())
+    assert asker.ask("what kinds of sounds were there?").short == "siren"
+    only_loud = MemoryEventStore()
+    only_loud.put([Event("l1", "mic1", T0, "sound", "loud", 0.9, end_time=T0 + 1)])
+    alone = Asker(only_loud, now=T0 + 10, vocab=Vocabulary())
+    assert alone.ask("what kinds of sounds were there?").short == "loud"  # nothing else known
