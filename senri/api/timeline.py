@@ -78,16 +78,18 @@ def _span(e: Event, thumbnail: Callable[[Event], str | None]) -> dict[str, Any]:
 
 
 def lanes(
-    events: list[Event], thumbnail: Callable[[Event], str | None]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(tracks, spans) of `events`: tracked events collapsed to one bar per track."""
+    archive: EventStore, f: q.Filter, thumbnail: Callable[[Event], str | None]
+) -> dict[str, Any]:
+    """The tracks and spans of the events `f` matches (at most `MAX_EVENTS`): tracked events
+    collapsed to one bar per track, the others one each; `truncated` when the cap cut."""
+    events = archive.search(q.Query(f, limit=MAX_EVENTS))
     tracked = [e for e in events if e.track_id is not None]
     tracks = sorted(
         (_track(o, thumbnail) for o in group_events(tracked, tracked=True)),
         key=lambda t: (t["start"], t["stream_id"]),
     )
     spans = [_span(e, thumbnail) for e in events if e.track_id is None]
-    return tracks, spans
+    return {"truncated": len(events) == MAX_EVENTS, "tracks": tracks, "spans": spans}
 
 
 def timeline_router(
@@ -144,16 +146,8 @@ def timeline_router(
                 hi = last[0].time if last else 0.0
             if lo is None:
                 lo = hi - DEFAULT_SPAN_S
-            events = archive.search(q.Query(q.And(mine, overlapping(lo, hi)), limit=MAX_EVENTS))
-            tracks, spans = lanes(events, thumbnail)
-            return {
-                "stream_id": stream_id,
-                "start": lo,
-                "end": hi,
-                "truncated": len(events) == MAX_EVENTS,
-                "tracks": tracks,
-                "spans": spans,
-            }
+            drawn = lanes(archive, q.And(mine, overlapping(lo, hi)), thumbnail)
+            return {"stream_id": stream_id, "start": lo, "end": hi, **drawn}
 
         return read("timeline", draw)
 
@@ -166,16 +160,8 @@ def timeline_router(
         _finite("t", t)
 
         def near(archive: EventStore) -> dict[str, Any]:
-            f = overlapping(t - window, t + window)
-            events = archive.search(q.Query(f, limit=MAX_EVENTS))
-            tracks, spans = lanes(events, thumbnail)
-            return {
-                "t": t,
-                "window": window,
-                "truncated": len(events) == MAX_EVENTS,
-                "tracks": tracks,
-                "spans": spans,
-            }
+            drawn = lanes(archive, overlapping(t - window, t + window), thumbnail)
+            return {"t": t, "window": window, **drawn}
 
         return read("around", near)
 
