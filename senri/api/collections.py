@@ -82,9 +82,12 @@ class Collections:
                 self._open[name] = cached
         return cached[1]
 
-    def write(self, name: str, change: Callable[[SimilarIndex], Any], *, create: bool) -> Any:
-        """`change(index)` on collection `name` (made first with `create`), saved before this
-        returns; writes are one at a time, searches go on meanwhile."""
+    def write(
+        self, name: str, change: Callable[[SimilarIndex], tuple[Any, bool]], *, create: bool
+    ) -> Any:
+        """`change(index)` on collection `name` (made first with `create`), which answers
+        (result, whether it changed anything); a change is saved before this returns. Writes
+        are one at a time, searches go on meanwhile."""
         if name in self.replicas:
             raise HTTPException(
                 409, f"collection {name!r} follows its Kafka topic; write to the topic instead"
@@ -98,10 +101,11 @@ class Collections:
                 index = SimilarIndex.open(
                     name, create=True, embedder=self.embedder, device=self.device
                 )
-            result = change(index)
-            path = index.save()
-            with self._lock:
-                self._open[name] = (path.stat().st_mtime, index)
+            result, changed = change(index)
+            if changed:
+                path = index.save()
+                with self._lock:
+                    self._open[name] = (path.stat().st_mtime, index)
             return result
 
 
@@ -155,10 +159,10 @@ def collections_router(
         meta = _metadata(metadata)
         rgb = read_image(image)
 
-        def put(index: SimilarIndex) -> bool:
+        def put(index: SimilarIndex) -> tuple[bool, bool]:
             existed = index.collection.get(item_id) is not None
             index.add([item_id], [rgb], [meta])
-            return existed
+            return existed, True
 
         try:
             replaced = collections.write(name, put, create=True)
@@ -176,9 +180,12 @@ def collections_router(
         """Remove `item_id` from the collection."""
         _check_name(name)
         try:
-            removed = collections.write(
-                name, lambda index: index.collection.delete([item_id]), create=False
-            )
+
+            def delete(index: SimilarIndex) -> tuple[int, bool]:
+                removed = index.collection.delete([item_id])
+                return removed, removed > 0  # nothing removed: nothing to save
+
+            removed = collections.write(name, delete, create=False)
         except CollectionError as exc:
             raise HTTPException(404, str(exc)) from None
         if not removed:
