@@ -198,6 +198,8 @@ def serve(
         for replica in replicas.values():
             replica.snapshot()
             replica.close()
+        if status is not None:
+            status.close()
 
 
 def _replicas(follow: str, names: list[str], device: Device) -> dict[str, Any]:

@@ -4,7 +4,8 @@ For every worker group (``senri.worker.*``) and each topic it reads: the records
 topic, how many the group has committed, the lag between them, and the rates of both since
 the previous sample (records/s in and done; frames/s for a camera's topic). Dead letters are
 the records on ``senri.dlq`` and on any ``*.dlq`` topic. Offsets are read with the same
-Kafka settings as every client (`senri.credentials`); answers are cached for `every_s`.
+Kafka settings as every client (`senri.credentials`), by clients kept open between samples;
+answers are cached for `every_s`.
 
 Served when `senri serve --bus kafka://HOST:PORT` names the cluster; 503 while it cannot be
 reached, with the reason.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from senri.api.openapi import errors
+from senri.connectors.kafka import DLQ_TOPIC
 from senri.credentials import kafka_options
 
 try:
@@ -46,18 +48,34 @@ class KafkaStatus:
         self._last: _Sample | None = None
         self._previous: _Sample | None = None
         self._dlq: set[str] = set()
+        self._clients: tuple[Any, Any] | None = None  # (admin, consumer), kept between samples
         self._lock = threading.Lock()
 
-    def _sample(self) -> tuple[_Sample, set[str]]:
-        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    def _connect(self) -> tuple[Any, Any]:
+        from kafka import KafkaAdminClient, KafkaConsumer
 
-        options = kafka_options()
-        admin = KafkaAdminClient(
-            bootstrap_servers=self.bootstrap, client_id="senri-status", **options
-        )
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, client_id="senri-status", **options
-        )
+        if self._clients is None:
+            options = kafka_options()
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, client_id="senri-status", **options
+            )
+            consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, client_id="senri-status", **options
+            )
+            self._clients = (admin, consumer)
+        return self._clients
+
+    def close(self) -> None:
+        if self._clients is not None:
+            admin, consumer = self._clients
+            self._clients = None
+            consumer.close()
+            admin.close()
+
+    def _sample(self) -> tuple[_Sample, set[str]]:
+        from kafka import TopicPartition
+
+        admin, consumer = self._connect()
         try:
             groups = sorted(
                 g for g, *_ in admin.list_consumer_groups() if g.startswith(GROUP_PREFIX)
@@ -69,7 +87,7 @@ class KafkaStatus:
                     parts.add(tp)
                     key = (group, tp.topic)
                     done[key] = done.get(key, 0) + max(0, meta.offset)
-            dlq = {t for t in admin.list_topics() if t == "senri.dlq" or t.endswith(".dlq")}
+            dlq = {t for t in admin.list_topics() if t == DLQ_TOPIC or t.endswith(".dlq")}
             for topic in dlq:
                 for p in consumer.partitions_for_topic(topic) or ():
                     parts.add(TopicPartition(topic, p))
@@ -77,9 +95,9 @@ class KafkaStatus:
             for tp, end in (consumer.end_offsets(list(parts)) if parts else {}).items():
                 ends[tp.topic] = ends.get(tp.topic, 0) + end
             return _Sample(time.time(), ends, done), dlq
-        finally:
-            consumer.close()
-            admin.close()
+        except Exception:
+            self.close()  # reconnect on the next sample: the cluster may have moved or restarted
+            raise
 
     def report(self) -> dict[str, Any]:
         with self._lock:
