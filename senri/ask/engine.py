@@ -154,10 +154,6 @@ def hhmm(t: float, tz: dt.tzinfo = dt.UTC) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
-def stamp(t: float, tz: dt.tzinfo = dt.UTC) -> str:
-    return dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
-
-
 def moment(o: Occurrence, tz: dt.tzinfo = dt.UTC, *, span: bool = True) -> str:
     """When an occurrence happened, to the second: "10:00:14–10:00:16" (its start alone
     without `span`, or when it lasted under a second)."""
