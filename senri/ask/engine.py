@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_label
-from senri.ask.plan import AFTER, Plan, Refusal, Subject
+from senri.ask.plan import AFTER, AROUND, DURING, Plan, Refusal, Subject
 from senri.ask.schema import NOUNS, kinds
 from senri.ask.timeparse import Window
 from senri.ask.types import Answer, Evidence
@@ -429,7 +429,8 @@ class _Run:
             elif plan.relation == "before":
                 moment = overlapping(a.start - AFTER, a.start)
             else:
-                moment = overlapping(a.start - plan.pad, a.end + plan.pad)
+                pad = AROUND if plan.relation == "around" else DURING
+                moment = overlapping(a.start - pad, a.end + pad)
             peers = () if plan.streams else self.directory.same_place([a.stream_id])
             if peers:  # no stream named: what happened at the anchor's place
                 moment = q.And(moment, q.In("stream_id", peers))
@@ -494,7 +495,7 @@ class _Run:
     def context(self) -> str:
         text = self.where() + window_label(self.plan.window, self.tz)
         if self.plan.anchor is not None:
-            relation = {"after": "after", "before": "before"}.get(self.plan.relation, "around")
+            relation = {"during": "during"}.get(self.plan.relation, self.plan.relation)
             text += f" {relation} {self.partners()}"
         return text
 
@@ -801,7 +802,7 @@ class _Run:
             f'{self.at(o.start)} {o.stream_id}: "{text_of(o.events[0])}"' for o in occ[:10]
         )
         if self.plan.anchor is not None:  # say what it was said around, and when that was
-            relation = {"after": "After", "before": "Before"}.get(self.plan.relation, "Around")
+            relation = self.plan.relation.capitalize()
             quoted = f"{relation} {self.partners()}: {quoted}"
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 

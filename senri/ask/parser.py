@@ -132,7 +132,7 @@ _STREAM_RE = re.compile(
 )
 _JOIN_RE = re.compile(
     r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
-    r"|around the time (?:of |that |when )?|as(?= (?:the|a|an|some) )"
+    r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)|as(?= (?:the|a|an|some) )"
     r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
     r"(?= (?:the|a|an|some) )))\s"
 )
@@ -351,16 +351,18 @@ def _split_join(text: str) -> tuple[str, str, str]:
     lead = _JOIN_RE.match(" " + text + " ")
     if lead is not None and "," in text[lead.end() - 1 :]:
         anchor, _, main = text[lead.end() - 1 :].partition(",")
-        rel = lead.group("rel")
         if main.strip() and anchor.strip():
-            return main.strip(), anchor.strip(), "during" if rel is None else rel.split()[-1]
+            return main.strip(), anchor.strip(), _relation(lead)
     m = _JOIN_RE.search(" " + text + " ")
     if m is None or m.start() < 2:
         return text, "", "during"
-    cut = m.start()
-    rel = m.group("rel")
-    relation = "during" if rel is None else rel.split()[-1]
-    return text[:cut].strip(), text[m.end() - 1 :].strip(), relation
+    return text[: m.start()].strip(), text[m.end() - 1 :].strip(), _relation(m)
+
+
+def _relation(m: re.Match[str]) -> str:
+    if m.group("rel"):
+        return m.group("rel").split()[-1]
+    return "around" if m.group("near") else "during"
 
 
 def _streams(text: str, directory: Directory) -> tuple[str, ...]:

@@ -18,6 +18,11 @@ from typing import Any
 from senri.ask.timeparse import Window
 
 AFTER = 300.0
+DURING = 1.0
+"""Seconds of slack for 'when' and 'while': a detector or a VAD marks a span a frame or a
+window late, so a sound that ends as an object enters still counts as at the same time."""
+AROUND = 5.0
+"""Seconds either side of the anchor for 'around the time of' and 'near'."""
 """'After the siren' means within five minutes after it ended; 'before' within five before."""
 
 
@@ -69,11 +74,10 @@ class Plan:
     other_streams: tuple[str, ...] = ()
     anchor: Subject | None = None
     anchor_streams: tuple[str, ...] = ()
-    pad: float = 5.0
-    """Seconds around each anchor moment that still count as 'when' it happened."""
     relation: str = "during"
-    """How the answer's events relate to the anchor: during it, or within `AFTER` seconds
-    after / before it."""
+    """How the answer's events relate to the anchor: during it (overlapping, give or take
+    `DURING` seconds of detection lag), around it (within `AROUND` seconds), or within
+    `AFTER` seconds after / before it."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
     confidence: float = 1.0

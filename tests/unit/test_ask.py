@@ -149,7 +149,7 @@ def test_answers_carry_evidence_and_a_sentence(asker: Asker) -> None:
     # what was said, then the partner it was related to: the siren, with its time
     assert [(e.kind, e.text or e.label) for e in said.evidence] == [
         ("transcript", "please move the blue van"), ("sound", "siren")]  # fmt: skip
-    assert said.text.startswith("Around the siren at 13:")
+    assert said.text.startswith("During the siren at 13:")
 
 
 def test_untracked_detections_are_not_counted(asker: Asker) -> None:
@@ -585,7 +585,7 @@ def test_joins_lead_with_their_clause_and_name_what_was_on_camera(motion_asker: 
     assert "red car on camera nine" in said.text and "all quiet" not in said.text, said.text
     seen = motion_asker.ask("when the siren sounded, what was on camera?")
     assert seen.text.startswith(
-        "On camera around the siren at 10:00:00–10:01:00 on mic9: red object"
+        "On camera during the siren at 10:00:00–10:01:00 on mic9: red object"
     ), seen.text
     assert "yellow" not in seen.text  # track 2 came a minute after the siren
     assert motion_asker.ask("what was on camera 9?").value == ["red object", "green object",

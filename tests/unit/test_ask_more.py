@@ -32,6 +32,8 @@ def asker() -> Asker:
                  text="look at that horse")]
         + [Event("s2", "mic1", T0 + 21, "transcript", "speech", 0.9, end_time=T0 + 22,
                  text="loud bike")]
+        + [Event("s3", "mic1", T0 + 45, "transcript", "speech", 0.9, end_time=T0 + 46,
+                 text="here comes a car")]
     )  # fmt: skip
     places = {"cam1": "yard", "mic1": "yard"}
     return Asker(store, now=T0 + 60, places=places, vocab=Vocabulary())
@@ -57,7 +59,15 @@ def test_a_join_anchors_on_tracks_that_are_mostly_their_label(asker: Asker) -> N
     said = asker.ask("what was said when the horse was on camera?")
     # one horse track (the motorcycle with one horse frame is no horse): its words only
     assert said.short == "look at that horse", said.text
-    assert "around the horse at 10:00:01–10:00:03 on cam1" in said.text.lower()
+    assert "during the horse at 10:00:01–10:00:03 on cam1" in said.text.lower()
+
+
+def test_while_means_overlapping_and_around_means_within_seconds(asker: Asker) -> None:
+    # the dog is in view 10:00:40-10:00:41; "here comes a car" is said at 10:00:45-46
+    assert asker.ask("what was said while the dog was on camera?").short == "none"
+    near = asker.ask("what was said around the time the dog was on camera?")
+    assert near.short == "here comes a car", near.text
+    assert "around the dog" in near.text.lower()
 
 
 def test_clock_times_to_the_second_and_shapes(asker: Asker) -> None:
@@ -75,4 +85,4 @@ def test_halves_of_the_recording(asker: Asker) -> None:
 
 def test_which_sentence_first_or_last(asker: Asker) -> None:
     assert asker.ask("which sentence was spoken first?").short == "look at that horse"
-    assert asker.ask("which phrase was said last?").short == "loud bike"
+    assert asker.ask("which phrase was said last?").short == "here comes a car"
