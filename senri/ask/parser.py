@@ -132,7 +132,8 @@ _STREAM_RE = re.compile(
 )
 _JOIN_RE = re.compile(
     r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
-    r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)|as(?= (?:the|a|an|some) )"
+    r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)"
+    r"|as(?= (?:the|a|an|some) )"
     r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
     r"(?= (?:the|a|an|some) )))\s"
 )
