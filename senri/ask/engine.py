@@ -43,6 +43,8 @@ MAJORITY_CHECK = 200
 """Tracks whose class is checked by a vote over their frames (one query each) per question."""
 # Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
 LOUD = Loudness.label
+UNNAMED = "object"
+"""The label of a moving thing no detector named (`vision.motion`): its colour tells it apart."""
 """What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
 
 
@@ -319,6 +321,9 @@ class _Run:
 
     # ---- compiling --------------------------------------------------------------------
 
+    recognised = q.And(kind_filter("sound"), q.Not(q.Eq("label", LOUD)))
+    """Sounds of a recognised kind: any but `audio.loudness`'s "loud"."""
+
     def tracked(self, subject: Subject) -> bool:
         """Objects of a video count by track; in one frame, and for spans, one by one."""
         return subject.tracked and not self.asker.per_frame
@@ -329,6 +334,10 @@ class _Run:
         clauses: list[q.Filter] = [kind_filter(subject.kind)]
         if subject.labels:
             clauses.append(q.In("label", subject.labels))
+        elif subject.kind == "sound" and self.asker.holds(self.recognised):
+            # "loud" is a level, not a kind of sound: "how many sounds", "which sound was
+            # first" count what was recognised, when anything was
+            clauses.append(q.Not(q.Eq("label", LOUD)))
         for c in subject.conditions:
             options = [q.Eq(f, v) for f in c.fields for v in c.values]
             clauses.append(options[0] if len(options) == 1 else q.Or(*options))
@@ -418,6 +427,8 @@ class _Run:
             return None, []
         tracked = self.tracked(plan.anchor)
         anchors = self.occurrences(self.filter(plan.anchor, plan.anchor_streams), tracked)
+        if not anchors and plan.anchor.kind == "transcript" and plan.anchor.words:
+            anchors = self.closest_utterances(plan.anchor)
         if tracked:  # a horse is a track that is mostly a horse, as when it is counted
             anchors = self.of_class(anchors, plan.anchor.labels)
         if not anchors:
@@ -436,6 +447,18 @@ class _Run:
                 moment = q.And(moment, q.In("stream_id", peers))
             ranges.append(moment)
         return (ranges[0] if len(ranges) == 1 else q.Or(*ranges)), anchors
+
+    def closest_utterances(self, said: Subject) -> list[Occurrence]:
+        """The utterances sharing the most of `said`'s words, when no one holds them all:
+        a transcript may read "band" where "van" was said. Half the words must match."""
+        loose = replace(said, words=())
+        found = self.occurrences(self.filter(loose, self.plan.anchor_streams), False)
+        want = set(said.words)
+        scored = [(len(want & set(q.words(text_of(o.events[0])))), o) for o in found]
+        best = max((n for n, _ in scored), default=0)
+        if best * 2 < len(want) or best == 0:
+            return []
+        return [o for n, o in scored if n == best]
 
     # ---- checking ---------------------------------------------------------------------
 
@@ -561,7 +584,7 @@ class _Run:
         anchor = plan.anchor.noun or plan.anchor.kind
         empty = {"count": "0", "exists": "no", "distinct": "0"}.get(plan.type, "none")
         where = self.where(plan.anchor_streams) + window_label(plan.window, self.tz)
-        text = f"No {anchor} was found{where}, so nothing happened around one."
+        text = f"No {anchor} was found{where}, so there is nothing to relate to it."
         return self.make(text, empty, None, [], confidence=0.9)
 
     def do_count(self, extra: q.Filter | None) -> Answer:
@@ -636,17 +659,7 @@ class _Run:
         )
 
     def values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
-        """Distinct values of the plan's field, most common (by track) first. Among kinds of
-        sound, `audio.loudness`'s "loud" is a level, not a kind: it is left out when any
-        recognised kind is there."""
-        found, occ = self._values(extra)
-        s = self.plan.subject
-        if s.kind == "sound" and not s.labels and (self.plan.field or "label") == "label":
-            kinds_heard = [v for v in found if v != LOUD]
-            found = kinds_heard or found
-        return found, occ
-
-    def _values(self, extra: q.Filter | None) -> tuple[list[Any], list[Occurrence]]:
+        """Distinct values of the plan's field, most common (by track) first."""
         s, name = self.plan.subject, self.plan.field or "label"
         f = self.filter(s, self.plan.streams, extra)
         occ = self.picked(f, self.tracked(s))
@@ -659,9 +672,10 @@ class _Run:
                 buckets.sort(key=lambda b: (b.count, str(b.key)))
             return [b.key for b in buckets], occ
         counts: Counter[Any] = Counter()
+        unnamed = name == "label" and all(o.value("label") == UNNAMED for o in occ)
         for o in occ:
-            if name == THING_FIELD:
-                v = describe(o)
+            if name == THING_FIELD or (unnamed and s.kind == "object"):
+                v = describe(o)  # "which object came first": the green one, not "object"
             else:
                 v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
             if v is not None:
@@ -755,6 +769,16 @@ class _Run:
         noun = plural(self.plan.subject.noun or self.plan.subject.kind)
         if not values:
             return self.make(f"None: no {noun}{self.context()}.", "none", None, occ)
+        if self.plan.pick in ("first", "last") and occ:
+            o, best = occ[0], values[0]
+            one = self.plan.subject.noun or self.plan.subject.kind
+            return self.make(
+                f"{str(best).replace('_', ' ')}: the {self.plan.pick} {one}{self.context()},"
+                f" at {self.at(o.start)} on {o.stream_id}.",
+                str(best),
+                best,
+                occ,
+            )
         if self.plan.pick in ("most", "least") or len(values) == 1:
             best = values[0]
             how = {"most": "most ", "least": "fewest "}.get(self.plan.pick, "")
@@ -777,8 +801,9 @@ class _Run:
         share = sum(1 for o in occ if o.value(self.plan.field or "") == values[0]) / max(
             len(occ), 1
         )
+        most = "least" if self.plan.pick == "least" else "most"
         text = f"{values[0]}" + (
-            f" (the most common of {len(occ)} {plural(noun)}: {', '.join(map(str, values))})"
+            f" (the {most} common of {len(occ)} {plural(noun)}: {', '.join(map(str, values))})"
             if len(values) > 1
             else ""
         )
@@ -836,16 +861,22 @@ class _Run:
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
-        winner = "same" if a == b else (name_a if a > b else name_b)
+        asked = self.question.lower()
+        fewer = re.search(r"\b(?:fewer|less|smaller|lower)\b", asked) is not None
+        first_wins = a < b if fewer else a > b  # "were there fewer red than blue": the fewer
+        winner = "same" if a == b else (name_a if first_wins else name_b)
         short = winner
         if a != b and not by_stream and plan.subject.labels != other.labels:
             # two kinds of thing: answer in the question's own word ("motorbikes")
-            short = self.said_as(plan.subject if a > b else other) or winner
+            short = self.said_as(plan.subject if first_wins else other) or winner
+        more = "fewer" if fewer else "more"
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window, self.tz)}" + (
             " (the same)."
             if a == b
-            else f"; more {'on ' + winner if by_stream else self.more(winner)}."
+            else f"; {more} {'on ' + winner if by_stream else self.more(winner)}."
         )
+        if re.search(r"\bas many\b|\b(?:same|equal) (?:number|amount|count)\b", asked):
+            text = ("Yes, " if a == b else "No, ") + text  # "were there as many red as blue"
         occ = self.occurrences(
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200
         )[:5]

@@ -85,7 +85,9 @@ _TYPES: tuple[tuple[str, str], ...] = (
     ),
     (
         "compare",
-        r"\b(?:more|fewer|less)\b.*\b(?:than|or)\b|\b(?:or)\b.*\b(?:more|most|fewer|busier)\b|\bcompare\b|\bbusier\b.*\b(?:than|or)\b",
+        r"\b(?:more|fewer|less)\b.*\b(?:than|or)\b|\b(?:or)\b.*\b(?:more|most|fewer|busier)\b"
+        r"|\bcompare\b|\b(?:busier|greater|larger|bigger|higher|smaller|lower)\b.*\b(?:than|or)\b"
+        r"|\bas many\b.*\bas\b|\b(?:same|equal) (?:number|amount|count)\b",
     ),
     (
         "distinct",
@@ -135,7 +137,7 @@ _JOIN_RE = re.compile(
     r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)"
     r"|as(?= (?:the|a|an|some) )"
     r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
-    r"(?= (?:the|a|an|some) )))\s"
+    r"(?= (?:the|a|an|some|qphrase\d+) )))\s"
 )
 
 
@@ -215,7 +217,7 @@ def parse(
 ) -> Plan:
     """Read a question into a plan against the archive's streams, clock (`start` is its first
     moment, for "in the first ten minutes") and time zone."""
-    text = clean(question).lower().rstrip("?!. ")
+    text, quotes = _quoted(clean(question).lower().rstrip("?!. "))
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
     found = find_window(text, now, tz, start)
@@ -226,7 +228,9 @@ def parse(
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
     main, anchor_text, relation = _split_join(rest)
-    _check_places(rest, directory)
+    phrase, spoken = _spoken(anchor_text, quotes) if anchor_text else ("", ())
+    _check_places(main, directory)  # "at the gate" inside what was said names no place
+    _check_places(_without(anchor_text), directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
     if dialects.ACCENT_QUESTION.search(main) and kind == "said":
@@ -260,8 +264,13 @@ def parse(
     if kind == "compare":
         plan = _compare(plan, main, vocab, directory)
     if anchor_text:
-        anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
-        own = _streams(anchor_text, directory)
+        if spoken:  # "when 'red car on camera one' was said": that utterance, not a car
+            noun = f'utterance "{phrase}"'
+            anchor, aconf = Subject("transcript", ("speech",), (), spoken, noun), 1.0
+            own = _streams(_without(anchor_text), directory)
+        else:
+            anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
+            own = _streams(anchor_text, directory)
         plan = replace(
             plan,
             anchor=anchor,
@@ -343,6 +352,53 @@ def _unplaced(text: str, directory: Directory) -> str:
     for key in directory.streams:
         text = re.sub(r"\b" + re.escape(key) + r"\b", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_QUOTE_RE = re.compile(r"\bqphrase(\d+)\b")
+_SPOKEN_RE = re.compile(
+    r"^(?:(?:someone|somebody|anyone|a voice|a man|a woman|they|he|she|the announcer|the voice)"
+    r" )?(?:said|says|say|spoke|announced|mentioned|called out)(?: that)? (?P<after>.+)$"
+    r"|^(?:the (?:words?|phrase|sentence) )?(?P<before>.+?) (?:was|is|were|got) "
+    r"(?:said|spoken|announced|mentioned|heard)$"
+)
+
+
+def _quoted(text: str) -> tuple[str, list[str]]:
+    """The text with each quoted phrase ("red car on camera one") replaced by a placeholder
+    word, so no part of it reads as a camera, a time or a clause; and the phrases."""
+    phrases: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        phrases.append(m.group(1) or m.group(2))
+        return f" qphrase{len(phrases) - 1} "
+
+    pattern = r"[\"“”]([^\"“”]+)[\"“”]|(?<!\w)['‘]([^'‘’]+)['’](?!\w)"
+    return re.sub(r"\s+", " ", re.sub(pattern, keep, text)).strip(), phrases
+
+
+def _spoken(text: str, quotes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The utterance an anchor clause names, and the words to find it by: a quoted phrase,
+    "someone said red car on camera one", "blue truck was said"; ("", ()) when it names
+    something else."""
+    m = _QUOTE_RE.search(text)
+    if m is not None and int(m.group(1)) < len(quotes):
+        phrase = quotes[int(m.group(1))]
+    elif (said := _SPOKEN_RE.match(text)) is not None:
+        phrase = said.group("after") or said.group("before")
+    else:
+        return "", ()
+    words = re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower())
+    content = [w for w in words if w not in STOPWORDS and w not in ("the", "a", "an")]
+    return phrase.strip(), tuple(content or words)
+
+
+def _without(text: str) -> str:
+    """An anchor clause without its utterance, for the streams it names ("... on mic 2")."""
+    text = _QUOTE_RE.sub(" ", text)
+    m = _SPOKEN_RE.match(text)
+    if m is not None:
+        return ""
+    return text
 
 
 def _split_join(text: str) -> tuple[str, str, str]:
@@ -455,6 +511,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     speechy = re.search(
         r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned"
         r"|announce|announced|announcements?|speech|conversations?|words?|utterances?|chat"
+        r"|sentences?|phrases?"
         r"|chatting|voices?)\b",
         text,
     )
@@ -502,7 +559,8 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             pick,
         )
     people = re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
-    if not labels and colours and not people and not flags and re.search(_GENERIC, text):
+    generic = re.search(_GENERIC, text) or re.search(r"\bcolou?rs?\b", text) or kind == "compare"
+    if not labels and colours and not people and not flags and generic:
         # "red objects", "anything pink": any thing on camera of that colour (an object's
         # colour, a moving thing's colour, or a person's top)
         tints = tuple(dict.fromkeys(t.value for _, t in colours))
@@ -696,10 +754,25 @@ def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> 
         first = replace(s, conditions=(*rest, a_cond), noun=_condition_name(a_cond))
         second = replace(s, conditions=(*rest, b_cond), noun=_condition_name(b_cond))
         return replace(plan, subject=first, other=second, other_streams=plan.streams)
+    sides = _sides(parts, plan.type, vocab, directory) if len(parts) == 2 else None
+    if sides is not None:  # "more sounds or sentences": two kinds of event
+        return replace(plan, subject=sides[0], other=sides[1], other_streams=plan.streams)
     raise Refusal(
         "a comparison needs two things to compare (two kinds, colours or carried things, "
         "or two streams or places)"
     )
+
+
+def _sides(
+    parts: Sequence[str], kind: str, vocab: Vocabulary, directory: Directory
+) -> tuple[Subject, Subject] | None:
+    """Each side of "more X or Y" read as a subject of its own, when they differ in kind."""
+    try:
+        left = _subject(_unplaced(parts[0], directory), kind, vocab)[0]
+        right = _subject(_unplaced(parts[1], directory), kind, vocab)[0]
+    except Refusal:
+        return None
+    return (left, right) if left.kind != right.kind else None
 
 
 def _split_values(s: Subject) -> list[Any]:

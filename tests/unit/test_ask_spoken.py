@@ -1,0 +1,94 @@
+"""Questions that relate to what was said, weigh two kinds of event, and name unnamed things:
+utterances as anchors (quoted or not), "fewer" and "as many" comparisons, colours compared
+without a noun, the first of the sounds, and `audio.loudness`'s "loud" kept out of sounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from senri.ask.engine import Asker
+from senri.ask.vocab import Vocabulary
+from senri.indexes.events.store import MemoryEventStore
+from senri.records import Event
+
+pytestmark = pytest.mark.unit
+T0 = 1_767_261_600.0
+
+
+def moving(tid: int, start: float, end: float, colour: str) -> list[Event]:
+    """A thing `vision.motion` saw but no detector named: label "object", one event a second."""
+    colours = {"colour": colour}
+    return [
+        Event(
+            f"m{tid}-{t}", "cam1", T0 + t, "motion", "object", 0.9, track_id=tid, attributes=colours
+        )
+        for t in range(start, end + 1)
+    ]
+
+
+def span(eid: str, kind: str, label: str, start: float, end: float, text: str = "") -> Event:
+    return Event(eid, "mic1", T0 + start, kind, label, 0.9, end_time=T0 + end, text=text or None)
+
+
+@pytest.fixture(scope="module")
+def asker() -> Asker:
+    store = MemoryEventStore()
+    store.put(
+        moving(1, 2, 6, "green") + moving(2, 3, 5, "yellow") + moving(3, 20, 24, "red")
+        + moving(4, 21, 23, "red") + moving(5, 40, 44, "blue")
+        + [span("t1", "transcript", "speech", 3, 5, "the green band stopped at the gate"),
+           span("t2", "transcript", "speech", 21, 23, "red car on camera one"),
+           span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 41, 43),
+           span("s1", "sound", "siren", 41, 43), span("s2", "sound", "car_horn", 30, 31)]
+    )  # fmt: skip
+    places = {"cam1": "yard", "mic1": "yard"}
+    return Asker(store, now=T0 + 60, places=places, vocab=Vocabulary())
+
+
+def test_a_quoted_utterance_is_an_anchor_not_a_camera(asker: Asker) -> None:
+    seen = asker.ask('what was on camera when "red car on camera one" was said?')
+    assert seen.short == "red object ×2", seen.text
+    assert 'utterance "red car on camera one"' in seen.text
+
+
+def test_an_utterance_is_found_by_most_of_its_words(asker: Asker) -> None:
+    # the transcript reads "band" where the question has "van"
+    found = asker.ask(
+        "how many objects were on camera while someone said green van stopped at the gate?"
+    )
+    assert found.value == 2, found.text  # the green and the yellow thing
+    assert asker.ask("was anything on camera when someone said the alarm is off?").short == "no"
+
+
+def test_two_kinds_of_event_are_weighed(asker: Asker) -> None:
+    answer = asker.ask("were there more sounds or sentences?")
+    assert answer.value == {"sound": 2, "utterance": 2}, answer.text  # "loud" is no kind
+
+
+def test_fewer_and_as_many(asker: Asker) -> None:
+    assert asker.ask("were there fewer green objects than red objects?").short == "green"
+    assert asker.ask("were there more green objects than red objects?").short == "red"
+    same = asker.ask("were there as many yellow as blue objects?")
+    assert same.short == "same" and same.text.startswith("Yes"), same.text
+    assert asker.ask("were there as many red as blue objects?").text.startswith("No")
+
+
+def test_colours_are_compared_without_a_noun(asker: Asker) -> None:
+    assert asker.ask("which colour was more common, red or yellow?").value == {
+        "red": 2,
+        "yellow": 1,
+    }
+    assert asker.ask("which appeared more, red or blue?").short == "red"
+
+
+def test_the_first_of_unnamed_things_and_of_sounds(asker: Asker) -> None:
+    first = asker.ask("which object appeared first?")
+    assert first.short == "green object" and "10:00:02 on cam1" in first.text, first.text
+    assert asker.ask("which object was seen last?").short == "blue object"
+    assert asker.ask("which sound was heard first?").short == "car_horn"  # not "loud"
+    assert asker.ask("how many sounds were heard?").value == 2
+
+
+def test_least_common_colour_says_least(asker: Asker) -> None:
+    least = asker.ask("which colour was seen least?")
+    assert "least common" in least.text and least.short in ("blue", "green", "yellow")
