@@ -23,7 +23,7 @@ from typing import Any
 from senri.ask import dialects
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
-from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary
+from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary, plural
 
 MAX_CHARS = 400
 MAX_WORDS = 60
@@ -295,7 +295,8 @@ _ASKABLE = frozenset(
     licence license licences licenses
     camera cameras cam cams stream streams mic mics microphone microphones place places
     location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
-    noises object objects thing things animal animals time times was were is are did does do
+    noises object objects thing things shape shapes item items animal animals time times was
+    were is are did does do
     has have had of the a an else sign signs text words word one ones day days hour hours
     happened happens exactly other was date dates weekday weekdays sentence sentences phrase
     phrases utterance utterances""".split()  # noqa: SIM905
@@ -312,7 +313,7 @@ def _check_asked_for(text: str, kind: str) -> None:
     head = m.group(1)
     if head in _ASKABLE or head in TERMS or head.rstrip("s") in TERMS:
         return
-    raise Refusal(f"the archive does not record {head}s of things")
+    raise Refusal(f"the archive does not record the {plural(head.removesuffix('s'))} of things")
 
 
 _NOT_PLACES = frozenset(

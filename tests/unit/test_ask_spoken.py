@@ -92,3 +92,9 @@ def test_the_first_of_unnamed_things_and_of_sounds(asker: Asker) -> None:
 def test_least_common_colour_says_least(asker: Asker) -> None:
     least = asker.ask("which colour was seen least?")
     assert "least common" in least.text and least.short in ("blue", "green", "yellow")
+
+
+def test_shapes_are_the_things_on_camera_and_refusals_read_well(asker: Asker) -> None:
+    assert asker.ask("what shapes were seen?").short.startswith("red object ×2")
+    breed = asker.ask("what breed was the dog?")
+    assert breed.refused and "does not record the breeds of things" in breed.text
