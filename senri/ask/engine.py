@@ -372,7 +372,30 @@ class _Run:
             events.reverse()
         if not tracked:
             return self.group(events, tracked)
-        return sorted(self.group(events, tracked), key=lambda o: (o.start, o.stream_id))
+        found = sorted(self.group(events, tracked), key=lambda o: (o.start, o.stream_id))
+        return self.arrived(found)
+
+    def arrived(self, occ: list[Occurrence]) -> list[Occurrence]:
+        """For "what appeared after 10:00:15": the tracks that began inside the window, not
+        those already in view when it opened (one store aggregation per stream)."""
+        w = self.plan.window
+        if not self.plan.arrivals or w is None or w.start is None:
+            return occ
+        by_stream: dict[str, list[int]] = {}
+        for o in occ:
+            if o.events[0].track_id is not None:
+                by_stream.setdefault(o.stream_id, []).append(o.events[0].track_id)
+        before: set[tuple[str, Any]] = set()
+        for stream, tracks in by_stream.items():
+            earlier = q.And(
+                q.Eq("stream_id", stream),
+                q.In("track_id", tuple(tracks)),
+                kind_filter("object"),
+                q.Range("time", lt=w.start),
+            )
+            agg = q.Terms("track_id", size=len(tracks))
+            before |= {(stream, b.key) for b in self.store.aggregate(earlier, agg)}
+        return [o for o in occ if (o.stream_id, o.events[0].track_id) not in before]
 
     def picked(self, f: q.Filter, tracked: bool) -> list[Occurrence]:
         """Occurrences of `f`; only the first or the last when the question asks for it."""
@@ -389,6 +412,10 @@ class _Run:
         """Tracks (or spans) matching `f`; with `labels`, only tracks of that class."""
         if not tracked:
             return self.store.count(f)
+        if self.plan.arrivals and self.plan.window is not None:
+            occ = self.occurrences(f, True)
+            if len(occ) <= MAJORITY_CHECK:  # only the tracks that began in the window
+                return len(self.of_class(occ, labels))
         buckets = self.store.aggregate(f, q.Terms("stream_id", size=1000, distinct="track_id"))
         n = sum(b.count for b in buckets)
         if labels and 0 < n <= MAJORITY_CHECK:

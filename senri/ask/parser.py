@@ -52,6 +52,11 @@ _GENERIC = (
     r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
     r"|on camera|on screen|in view|in shot)\b"
 )
+_ARRIVE = (
+    r"\b(?:appear|appeared|appears|appearing|enter|entered|enters|arrive|arrived|arrives|came"
+    r"|come|comes|showed up|shows up|show up|turned up|new|began|started)\b"
+)
+"""Verbs of arriving: with a time window, they ask what began in it."""
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
     r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b|\bidentify\b": (
@@ -260,7 +265,10 @@ def parse(
             raise
         subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, _pick(main)
         field = _field(kind, main, (), False, "object")
-    plan = Plan(kind, subject, streams, found.window, field, pick=pick, confidence=conf)
+    arrivals = found.window is not None and re.search(_ARRIVE, main) is not None
+    plan = Plan(
+        kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
+    )
     if kind == "compare":
         plan = _compare(plan, main, vocab, directory)
     if anchor_text:

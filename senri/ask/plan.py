@@ -78,6 +78,9 @@ class Plan:
     """How the answer's events relate to the anchor: during it (overlapping, give or take
     `DURING` seconds of detection lag), around it (within `AROUND` seconds), or within
     `AFTER` seconds after / before it."""
+    arrivals: bool = False
+    """Things that appeared within the window ("what appeared after 10:00:15"), not every
+    thing in view during it ("what was on camera between 10:00 and 10:05")."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
     confidence: float = 1.0
@@ -98,6 +101,7 @@ class Plan:
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,
             "pick": self.pick,
+            "arrivals": self.arrivals,
             "confidence": round(self.confidence, 3),
             "notes": list(self.notes),
         }

@@ -98,3 +98,12 @@ def test_shapes_are_the_things_on_camera_and_refusals_read_well(asker: Asker) ->
     assert asker.ask("what shapes were seen?").short.startswith("red object ×2")
     breed = asker.ask("what breed was the dog?")
     assert breed.refused and "does not record the breeds of things" in breed.text
+
+
+def test_appeared_in_a_window_means_began_in_it(asker: Asker) -> None:
+    # the two red things are in view 10:00:20-24 and 10:00:21-23, the blue one 10:00:40-44
+    assert asker.ask("how many objects appeared after 10:00:21?").value == 2  # red #4, blue
+    assert asker.ask("how many objects were on camera after 10:00:21?").value == 3
+    assert asker.ask("what colours appeared after 10:00:21?").short == "blue, red"
+    first = asker.ask("which object appeared first after 10:00:21?")
+    assert first.short == "red object" and "10:00:21" in first.text, first.text  # not red #3
