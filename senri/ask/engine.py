@@ -769,6 +769,8 @@ class _Run:
         return group_events(events, tracked)
 
     def do_list(self, extra: q.Filter | None) -> Answer:
+        if self.plan.pick in ("most", "least") and self.plan.field not in (None, "text"):
+            return self.do_which(extra)  # "what kind of thing passed most often": one kind
         if self.plan.field in (None, "text"):
             return self.do_said(extra)
         values, occ = self.values(extra)

@@ -39,7 +39,8 @@ _SEEN = (
 )
 _ASKS_WHERE = (
     r"\b(?:which|what|many|different|distinct)\s+(?:\w+\s+)?(?:cameras?|cams?|streams?|mics?"
-    r"|microphones?|places?|locations?)\b|\bwhere\b|\bon which\b"
+    r"|microphones?|places?|locations?)\b(?!\s*(?:#|no\.?|number)?\s*(?:\d|one|two|three|four|five"
+    r"|six|seven|eight|nine|ten)\b)|\bwhere\b|\bon which\b"
     r"|\b(?:list|name)\s+(?:\w+\s+)?(?:cameras|streams|mics|microphones|places|locations)\b"
 )
 _TOPIC = (
@@ -57,6 +58,7 @@ _ARRIVE = (
     r"|come|comes|showed up|shows up|show up|turned up|new|began|started)\b"
 )
 """Verbs of arriving: with a time window, they ask what began in it."""
+_PASSING = r"list|show|name|all|by|went|go|goes|gone|rode|drove|moved|past"
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
     r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b|\bidentify\b": (
@@ -260,7 +262,11 @@ def parse(
     except Refusal:
         # "what was on camera 1?": naming only a camera asks about the things it saw
         seeing = [directory.streams[s.lower()].modality == "video" for s in streams]
-        other = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA
+        other = {
+            w
+            for w in set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA
+            if not any(re.fullmatch(r, w) for r in (_SEEN, _ARRIVE, _PASSING))
+        }  # "list what passed the street camera" names only the camera, too
         if other or not seeing or not all(seeing):
             raise
         subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, _pick(main)
@@ -321,6 +327,9 @@ def _check_asked_for(text: str, kind: str) -> None:
     head = m.group(1)
     if head in _ASKABLE or head in TERMS or head.rstrip("s") in TERMS:
         return
+    verbs = ("went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed")
+    if any(re.fullmatch(r, head) for r in (_SEEN, _ARRIVE)) or head in verbs:
+        return  # "what passed", "what appeared": a verb, not a property asked for
     raise Refusal(f"the archive does not record the {plural(head.removesuffix('s'))} of things")
 
 
@@ -495,7 +504,11 @@ def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]
         if i not in used and (term := TERMS.get(w)) is not None:
             out.append((i, term))
             used.add(i)
-    unknown = [w for i, w in enumerate(words) if i not in used]
+    # words the parser reads itself ("busier", "appeared", "passed") are not things
+    own = (_GENERIC, _SEEN, _ARRIVE)
+    unknown = [
+        w for i, w in enumerate(words) if i not in used and not any(re.fullmatch(r, w) for r in own)
+    ]
     near = vocab.nearest(unknown)
     conf = 1.0
     for i, w in enumerate(words):

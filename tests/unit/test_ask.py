@@ -366,6 +366,9 @@ def test_unknown_words_find_terms_by_meaning(embedder) -> None:  # type: ignore[
     assert answer.confidence < 1.0  # matched by meaning, not by the table
     # a word that resembles nothing the archive records is not guessed
     assert asker.ask("how many giraffes passed cam 3?").refused
+    # words the parser reads itself are not matched by meaning ("busier" is no street music)
+    busier = asker.ask("was cam 3 busier with cars or with trucks today?")
+    assert busier.plan is not None and busier.plan["subject"]["kind"] == "object", busier.text
 
 
 def test_plates_written_in_a_question_select_their_vehicle(asker: Asker) -> None:

@@ -107,3 +107,9 @@ def test_appeared_in_a_window_means_began_in_it(asker: Asker) -> None:
     assert asker.ask("what colours appeared after 10:00:21?").short == "blue, red"
     first = asker.ask("which object appeared first after 10:00:21?")
     assert first.short == "red object" and "10:00:21" in first.text, first.text  # not red #3
+
+
+def test_what_passed_and_what_kind_most(asker: Asker) -> None:
+    assert asker.ask("list what passed camera 1").short.startswith("red object ×2")
+    assert asker.ask("what went by camera 1?").short.startswith("red object ×2")
+    assert asker.ask("what colour passed most often?").short == "red"
