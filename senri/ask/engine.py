@@ -866,8 +866,19 @@ class _Run:
         labelled = plan.other is not None and plan.other.labels != plan.subject.labels
         return plural(winner) if labelled else winner
 
+    def on(self, side: str) -> str:
+        """'on cam1', or 'at the entrance' for a side named by its place."""
+        places = {i.place for i in self.directory.streams.values()}
+        return f"at the {side}" if side in places else f"on {side}"
+
     def side(self, streams: Sequence[str], subject: Subject) -> str:
-        """A compared side's name: its streams that can hold the subject (cam1, not mic1)."""
+        """A compared side's name: the place the question named it by ("the entrance"), or
+        its streams that can hold the subject (cam1, not mic1)."""
+        places = {i.place for s in streams if (i := self.directory.streams.get(s.lower()))}
+        if len(places) == 1:
+            place = places.pop()
+            if place and re.search(r"\b" + re.escape(place.lower()) + r"\b", self.question.lower()):
+                return place
         want = "video" if subject.kind in kinds().video else "audio"
         fit = [
             s
@@ -902,7 +913,7 @@ class _Run:
         text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window, self.tz)}" + (
             " (the same)."
             if a == b
-            else f"; {more} {'on ' + winner if by_stream else self.more(winner)}."
+            else f"; {more} {self.on(winner) if by_stream else self.more(winner)}."
         )
         if re.search(r"\bas many\b|\b(?:same|equal) (?:number|amount|count)\b", asked):
             text = ("Yes, " if a == b else "No, ") + text  # "were there as many red as blue"

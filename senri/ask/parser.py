@@ -72,7 +72,13 @@ _NOT_RECORDED = {
         "vehicle makes and models"
     ),
     r"\bheight\b|\btall\b|\bweigh": "heights or weights",
-    r"\bhappy\b|\bangry\b|\bsad\b|\bmood\b|\bemotion": "emotions",
+    r"\bhappy\b|\bangry\b|\bsad\b|\bmood\b|\bemotion|\bsmil(?:e|ed|es|ing)\b|\blaugh"
+    r"|\bcr(?:y|ied|ying)\b|\bfrown": "emotions",
+    r"\b(?:sun)?glasses\b|\bspectacles\b|\bhats?\b|\bcaps?\b|\bhelmets?\b|\bmasks?\b"
+    r"|\bbeards?\b|\btattoos?\b|\bearrings?\b|\bscarf\b|\bgloves\b": (
+        "glasses, hats, helmets, masks or other accessories (only backpacks, handbags, "
+        "suitcases, umbrellas and phones)"
+    ),
     r"\bprice\b|\bcost\b|\bmoney\b": "prices",
     r"\bwhy\b": "reasons (it records what happened, not why)",
 }

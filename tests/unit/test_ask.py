@@ -120,7 +120,7 @@ def short(asker: Asker, question: str) -> str:
         ("how many different colours of cars did cam 3 see?", "2", "distinct"),
         ("how many distinct plates were read on cam3?", "4", "distinct"),
         ("were there more cars or trucks on camera 3?", "cars", "compare"),
-        ("did the entrance or the main road see more people?", "cam1", "compare"),
+        ("did the entrance or the main road see more people?", "entrance", "compare"),
         ("were there more red cars than blue cars on cam3?", "red", "compare"),
         ("what was said on mic 1 when the siren sounded?", "please move the blue van", "said"),
         ("what was said at the entrance this afternoon?",

@@ -113,3 +113,12 @@ def test_what_passed_and_what_kind_most(asker: Asker) -> None:
     assert asker.ask("list what passed camera 1").short.startswith("red object ×2")
     assert asker.ask("what went by camera 1?").short.startswith("red object ×2")
     assert asker.ask("what colour passed most often?").short == "red"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["was the driver wearing sunglasses?", "how many people smiled?", "was anyone in a helmet?"],
+)
+def test_accessories_and_expressions_are_not_recorded(asker: Asker, question: str) -> None:
+    answer = asker.ask(question)
+    assert answer.refused and "does not record" in answer.text, answer.text
