@@ -383,7 +383,7 @@ _SPOKEN_RE = re.compile(
     r"^(?:(?:someone|somebody|anyone|a voice|a man|a woman|they|he|she|the announcer|the voice)"
     r" )?(?:said|says|say|spoke|announced|mentioned|called out)(?: that)? (?P<after>.+)$"
     r"|^(?:the (?:words?|phrase|sentence) )?(?P<before>.+?) (?:was|is|were|got) "
-    r"(?:said|spoken|announced|mentioned|heard)$"
+    r"(?:said|spoken|announced|mentioned)$"
 )
 
 
@@ -434,8 +434,9 @@ def _split_join(text: str) -> tuple[str, str, str]:
         anchor, _, main = text[lead.end() - 1 :].partition(",")
         if main.strip() and anchor.strip():
             return main.strip(), anchor.strip(), _relation(lead)
-    m = _JOIN_RE.search(" " + text + " ")
-    if m is None or m.start() < 2:
+    # the first join word past the start: "when did a horn sound while a truck was there"
+    m = next((m for m in _JOIN_RE.finditer(" " + text + " ") if m.start() >= 2), None)
+    if m is None:
         return text, "", "during"
     return text[: m.start()].strip(), text[m.end() - 1 :].strip(), _relation(m)
 

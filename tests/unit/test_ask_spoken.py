@@ -122,3 +122,11 @@ def test_what_passed_and_what_kind_most(asker: Asker) -> None:
 def test_accessories_and_expressions_are_not_recorded(asker: Asker, question: str) -> None:
     answer = asker.ask(question)
     assert answer.refused and "does not record" in answer.text, answer.text
+
+
+def test_a_when_question_with_a_while_clause(asker: Asker) -> None:
+    # the siren sounds 10:00:41-43 while the blue thing is in view (10:00:40-44)
+    when = asker.ask("when did a siren sound while the blue object was on camera?")
+    assert "10:00:41 (mic1)" in when.text and "during the blue object" in when.text, when.text
+    seen = asker.ask("how many objects were on camera while a siren was heard?")
+    assert seen.value == 1, seen.text  # "a siren was heard" is a sound, not words
