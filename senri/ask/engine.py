@@ -778,20 +778,20 @@ class _Run:
         if not values:
             return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
         shown = [str(v) for v in values]
+        short = ", ".join(shown)
         if self.plan.field == THING_FIELD:  # "what was on camera": each thing, with its count
             counts = Counter(describe(o) for o in occ)
             shown = [f"{v} ×{counts[v]}" if counts[v] > 1 else str(v) for v in values]
             heading = "On camera" if not self.plan.streams else "Seen"
+            # the short answer names the kinds ("car, person"); a thing no detector named
+            # is told apart by its colour ("red object ×2")
+            kinds_seen = {str(o.value("label")) for o in occ} - {UNNAMED}
+            short = ", ".join(sorted(kinds_seen)) if kinds_seen else ", ".join(shown)
         elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
         else:
             heading = f"{what.capitalize()}s of {plural(self.plan.subject.noun)}"
-        return self.make(
-            f"{heading}{self.context()}: {', '.join(shown)}.",
-            ", ".join(shown),
-            values,
-            occ,
-        )
+        return self.make(f"{heading}{self.context()}: {', '.join(shown)}.", short, values, occ)
 
     def do_which(self, extra: q.Filter | None) -> Answer:
         values, occ = self.values(extra)

@@ -334,7 +334,8 @@ def _check_asked_for(text: str, kind: str) -> None:
     if head in _ASKABLE or head in TERMS or head.rstrip("s") in TERMS:
         return
     verbs = ("went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed")
-    if any(re.fullmatch(r, head) for r in (_SEEN, _ARRIVE)) or head in verbs:
+    clothes = (_SEEN, _ARRIVE, _UPPER_WORDS, _LOWER_WORDS, r"trouser|pant|jean")
+    if any(re.fullmatch(r, head) for r in clothes) or head in verbs:
         return  # "what passed", "what appeared": a verb, not a property asked for
     raise Refusal(f"the archive does not record the {plural(head.removesuffix('s'))} of things")
 
@@ -597,8 +598,11 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
         field = _field(kind, text, (), False, "object")
         noun = f"{' or '.join(tints)} object"
         return Subject("object", (), (cond,), (), noun), conf, field, pick
-    if not labels and (flags or colours or people):
-        labels = [TERMS["person"]]
+    clothed = re.search(
+        rf"\b(?:{_UPPER_WORDS}|{_LOWER_WORDS}|worn|wear|wears|wearing|wore|dressed)\b", text
+    )
+    if not labels and (flags or colours or people or clothed):
+        labels = [TERMS["person"]]  # "what top colours were worn": people's tops
     if not labels:
         if colours or asks_plate or plates:
             labels = [Term("object", "vehicle", VEHICLES)]

@@ -130,3 +130,9 @@ def test_a_when_question_with_a_while_clause(asker: Asker) -> None:
     assert "10:00:41 (mic1)" in when.text and "during the blue object" in when.text, when.text
     seen = asker.ask("how many objects were on camera while a siren was heard?")
     assert seen.value == 1, seen.text  # "a siren was heard" is a sound, not words
+
+
+def test_clothes_words_ask_about_people(asker: Asker) -> None:
+    answer = asker.ask("what top colours were worn on camera 1?")
+    assert answer.plan is not None and answer.plan["subject"]["labels"] == ["person"]
+    assert answer.plan["field"] == "attributes.upper_colour" and answer.short == "none"
