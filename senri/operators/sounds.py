@@ -166,6 +166,7 @@ class Sounds(Operator[AudioChunk, EventBatch]):
         top_k: int = 5,
         urban_only: bool = False,
         ignore: tuple[str, ...] = NOT_EVENTS,
+        extra_labels: dict[str, tuple[str, ...]] | None = None,
         model: ModelName = "sounds/audioset",
     ) -> None:
         self.threshold = threshold
@@ -177,6 +178,9 @@ class Sounds(Operator[AudioChunk, EventBatch]):
         self.top_k = top_k
         self.urban_only = urban_only
         self.ignore = tuple(ignore)
+        self.extra_labels = {k: tuple(v) for k, v in (extra_labels or {}).items()}
+        """A site's own labels beside the urban ones, each from AudioSet classes: a loading
+        dock's reversing beepers as "beeps". They compete with the urban labels by score."""
         self.model = model
         self._model: AudioSetModel | None = None
         self._urban: dict[str, npt.NDArray[np.intp]] = {}
@@ -189,9 +193,16 @@ class Sounds(Operator[AudioChunk, EventBatch]):
 
         self._model = AudioSetModel(self.model, device)
         index = self._model.index
+        unknown = sorted({n for names in self.extra_labels.values() for n in names} - set(index))
+        if unknown:
+            raise ValueError(
+                f"audio.sounds extra_labels: {unknown} are not AudioSet classes of "
+                f"{self.model}; the names are the display_name column of its "
+                "yamnet_class_map.csv (e.g. 'Beep, bleep', 'Dial tone')"
+            )
         self._urban = {
             label: np.array([index[n] for n in names if n in index], np.intp)
-            for label, names in URBAN_CLASSES.items()
+            for label, names in {**URBAN_CLASSES, **self.extra_labels}.items()
         }
         self._ignored = np.array([index[n] for n in self.ignore if n in index], np.intp)
 

@@ -26,7 +26,7 @@ from senri.operators.sounds import Sounds
 from senri.operators.speech import Speech
 from senri.records import AudioChunk, Event, EventBatch
 from senri.worlds.shapes.run import word_error_rate as wer
-from senri.worlds.shapes.sound import speak
+from senri.worlds.shapes.sound import beep_train, speak
 
 pytestmark = pytest.mark.unit
 
@@ -522,3 +522,24 @@ def test_pocketsphinx_engine_and_fallback(monkeypatch: pytest.MonkeyPatch, tmp_p
     strict = Speech(model="speech/en", fallback=False)
     with pytest.raises(ModelUnavailableError, match="speech/en"):
         strict.setup(Device("cpu"))
+
+
+BEEP_CLASSES = ("Beep, bleep", "Telephone", "Dial tone", "Busy signal", "Ringtone")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_sites_own_label_competes_with_the_urban_ones(sounds: Sounds, seed: int) -> None:
+    beeps = 0.3 * beep_train(np.random.default_rng(seed), 1.5)
+    audio = place(12.0, [(1.0, beeps), (4.0, siren(2.5)), (8.0, horn(2.0))])
+    own = Sounds(urban_only=True, extra_labels={"beeps": BEEP_CLASSES})
+    own.setup(Device("cpu"))
+    assert [e.label for e in run(own, chunks(audio, "dock"))] == ["beeps", "siren", "car_horn"]
+    plain = Sounds(urban_only=True)
+    plain.setup(Device("cpu"))
+    assert [e.label for e in run(plain, chunks(audio, "dock"))] == ["siren", "car_horn"]
+
+
+def test_an_extra_label_from_an_unknown_class_is_refused() -> None:
+    op = Sounds(extra_labels={"beeps": ("Beep, bleep", "Bleeper")})
+    with pytest.raises(ValueError, match=r"\['Bleeper'\] are not AudioSet classes"):
+        op.setup(Device("cpu"))

@@ -77,7 +77,12 @@ def summarise(store_path: Path, truth: dict[str, Any], dead_letters: int = 0) ->
         text = " ".join(e.text or "" for e in said)
         heard += word_error_rate(phrase["text"], text) <= MAX_WER
     summary.add(f"phrases transcribed (WER ≤ {MAX_WER:.0%})", heard, len(truth["speech"]))
-    for label, name in (("siren", "sirens recognised"), ("car_horn", "car horns recognised")):
+    recognised_rows = (
+        ("siren", "sirens recognised"),
+        ("car_horn", "car horns recognised"),
+        ("beeps", "beeps recognised"),
+    )
+    for label, name in recognised_rows:
         spans = [s for s in truth["sounds"] if s["label"] == label]
         found = sum(
             any(e.label == label and _overlaps(e, [s], origin) for e in recognised) for s in spans
