@@ -329,8 +329,13 @@ class _Run:
         return subject.tracked and not self.asker.per_frame
 
     def filter(
-        self, subject: Subject, streams: Sequence[str], extra: q.Filter | None = None
+        self,
+        subject: Subject,
+        streams: Sequence[str],
+        extra: q.Filter | None = None,
+        window: Window | None = None,
     ) -> q.Filter:
+        """Events of `subject` on `streams` within `window` (default: the plan's)."""
         clauses: list[q.Filter] = [kind_filter(subject.kind)]
         if subject.labels:
             clauses.append(q.In("label", subject.labels))
@@ -346,7 +351,7 @@ class _Run:
             clauses.append(forms[0] if len(forms) == 1 else q.Or(*forms))
         if streams:
             clauses.append(q.In("stream_id", tuple(streams)))
-        w = self.plan.window
+        w = self.plan.window if window is None else window
         if w is not None and (w.start is not None or w.end is not None):
             bounds: dict[str, float] = {}
             if w.start is not None:
@@ -866,6 +871,13 @@ class _Run:
         labelled = plan.other is not None and plan.other.labels != plan.subject.labels
         return plural(winner) if labelled else winner
 
+    def when_side(self, window: Window | None) -> str:
+        """A compared time's name in the question's words where it has them ("after"),
+        else its span."""
+        if window is None:
+            return "all time"
+        return window.describe(self.tz)
+
     def on(self, side: str) -> str:
         """'on cam1', or 'at the entrance' for a side named by its place."""
         places = {i.place for i in self.directory.streams.values()}
@@ -896,11 +908,18 @@ class _Run:
             plan.subject.labels,
         )
         b = self.count(
-            self.filter(other, plan.other_streams, extra), self.tracked(other), other.labels
+            self.filter(other, plan.other_streams, extra, plan.other_window),
+            self.tracked(other),
+            other.labels,
         )
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
+        if plan.other_window is not None:  # two times: name each side as the question did
+            name_a, name_b = plan.side_names or (
+                self.when_side(plan.window),
+                self.when_side(plan.other_window),
+            )
         asked = self.question.lower()
         fewer = re.search(r"\b(?:fewer|less|smaller|lower)\b", asked) is not None
         first_wins = a < b if fewer else a > b  # "were there fewer red than blue": the fewer
@@ -910,7 +929,8 @@ class _Run:
             # two kinds of thing: answer in the question's own word ("motorbikes")
             short = self.said_as(plan.subject if first_wins else other) or winner
         more = "fewer" if fewer else "more"
-        text = f"{name_a}: {a}, {name_b}: {b}{window_label(plan.window, self.tz)}" + (
+        span = "" if plan.other_window is not None else window_label(plan.window, self.tz)
+        text = f"{name_a}: {a}, {name_b}: {b}{span}" + (
             " (the same)."
             if a == b
             else f"; {more} {self.on(winner) if by_stream else self.more(winner)}."

@@ -282,7 +282,13 @@ def parse(
         kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
     )
     if kind == "compare":
-        plan = _compare(plan, main, vocab, directory)
+        windows = _windows(text, now, tz, start)
+        if windows is not None:  # "more objects before 10:00:10 or after"
+            (a, b), names = windows
+            plan = replace(plan, window=a, other=subject, other_streams=streams)
+            plan = replace(plan, other_window=b, side_names=names)
+        else:
+            plan = _compare(plan, main, vocab, directory)
     if anchor_text:
         if spoken:  # "when 'red car on camera one' was said": that utterance, not a car
             noun = f'utterance "{phrase}"'
@@ -806,6 +812,41 @@ def _sides(
     except Refusal:
         return None
     return (left, right) if left.kind != right.kind else None
+
+
+def _windows(
+    text: str, now: float, tz: dt.tzinfo, start: float | None
+) -> tuple[tuple[Window, Window], tuple[str, str]] | None:
+    """Two times to weigh, and their names as said: "in the first half or the second half",
+    "before 10:00:10 or after" (a bare "after" or "before" takes the other side's moment)."""
+    parts = re.split(r"\s(?:than|or|versus|vs\.?)\s", text, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    found_a, found_b = (find_window(p, now, tz, start) for p in parts)
+    a, b = found_a.window, found_b.window
+    right = parts[1].strip()
+    names = (_said_time(parts[0], found_a.rest), _said_time(right, found_b.rest))
+    if a is not None and b is None:
+        if re.fullmatch(r"(?:after|afterwards|later)(?: that| then)?", right) and a.end:
+            b = Window(a.end, None)
+        elif re.fullmatch(r"(?:before|earlier)(?: that| then)?", right) and a.start:
+            b = Window(None, a.start)
+    if a is None or b is None or a == b:
+        return None
+    return (a, b), names
+
+
+def _said_time(part: str, rest: str) -> str:
+    """The words of `part` that named its time (what `find_window` cut out of it)."""
+    left = rest.split()
+    said = []
+    for word in part.split():
+        if left and word == left[0]:
+            left.pop(0)
+        else:
+            said.append(word)
+    name = " ".join(said) or part.strip()
+    return re.sub(r"^(?:in|during|at) (?:the )?|^the ", "", name)
 
 
 def _split_values(s: Subject) -> list[Any]:

@@ -72,6 +72,10 @@ class Plan:
     other: Subject | None = None
     """For compare: the second subject (None: the same subject on `other_streams`)."""
     other_streams: tuple[str, ...] = ()
+    other_window: Window | None = None
+    """For compare: the second side's time ("before 10:00 or after"); None: `window`."""
+    side_names: tuple[str, ...] = ()
+    """For compare: each side as the question named it ("first half", "after"), if it did."""
     anchor: Subject | None = None
     anchor_streams: tuple[str, ...] = ()
     relation: str = "during"
@@ -97,6 +101,7 @@ class Plan:
             "field": self.field,
             "other": None if self.other is None else self.other.to_dict(),
             "other_streams": list(self.other_streams),
+            "other_window": None if self.other_window is None else self.other_window.describe(),
             "anchor": None if self.anchor is None else self.anchor.to_dict(),
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,

@@ -136,3 +136,11 @@ def test_clothes_words_ask_about_people(asker: Asker) -> None:
     answer = asker.ask("what top colours were worn on camera 1?")
     assert answer.plan is not None and answer.plan["subject"]["labels"] == ["person"]
     assert answer.plan["field"] == "attributes.upper_colour" and answer.short == "none"
+
+
+def test_two_times_are_weighed(asker: Asker) -> None:
+    # things begin at 10:00:02, :03, :20, :21 and :40
+    split = asker.ask("were there more objects before 10:00:10 or after?")
+    assert split.value == {"before 10:00:10": 2, "after": 3} and split.short == "after", split.text
+    halves = asker.ask("did more objects appear in the first half or the second half?")
+    assert halves.short == "first half", halves.text  # 4 began by 10:00:30, 1 after
