@@ -209,6 +209,8 @@ class Asker:
         self._now = now
         self._lock = threading.Lock()
         self._directory: Directory | None = None
+        self._words: Vocabulary | None = None
+        """`vocab` with the sound labels this archive holds, read with the directory."""
         self._span: tuple[float, float] | None = None
         self._holds: dict[q.Filter, bool] = {}
         self._read_at = time.monotonic()
@@ -218,7 +220,7 @@ class Asker:
         read more than `older_than` seconds ago."""
         with self._lock:
             if time.monotonic() - self._read_at >= older_than:
-                self._directory, self._span = None, None
+                self._directory, self._span, self._words = None, None, None
                 self._holds.clear()
 
     def holds(self, f: q.Filter) -> bool:
@@ -285,12 +287,21 @@ class Asker:
                     str(b.key): "video" for b in video
                 }
                 self._directory = Directory.of([str(b.key) for b in every], self.places, modality)
+                heard = self.store.aggregate(q.Eq("kind", "sound"), q.Terms("label", size=200))
+                labels = [str(b.key) for b in heard if b.key not in (None, "", LOUD)]
+                self._words = self.vocab.with_labels("sound", labels)
             return self._directory
+
+    def words(self) -> Vocabulary:
+        """The vocabulary, knowing this archive's own sound labels by name."""
+        self.directory()
+        with self._lock:
+            return self._words if self._words is not None else self.vocab
 
     def plan(self, question: str) -> Plan:
         """The typed plan of a question (raises `Refusal`)."""
         first, now = self.span()
-        return parse(question, self.directory(), self.vocab, now, self.tz, first)
+        return parse(question, self.directory(), self.words(), now, self.tz, first)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for a bad question, refuses with the reason."""

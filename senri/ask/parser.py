@@ -256,6 +256,12 @@ def parse(
         main,
     )
     said_of = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA - _SAW_WORDS
+    hearing = bool(streams) and all(
+        directory.streams[s.lower()].modality == "audio" for s in streams
+    )
+    if saw and not anchor_text and not said_of and hearing:  # "what did mic 1 record?"
+        sounds = Subject("sound", (), (), (), "sound")
+        return Plan("list", sounds, streams, found.window, "label", confidence=0.9)
     if saw and not anchor_text and not said_of:  # "the thermal camera": no such thing, refused
         # "what did camera 1 see?": each thing it saw, with its count
         things = Subject("object", (), (), (), "object")
@@ -510,12 +516,12 @@ def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]
     out: list[tuple[int, Term]] = []
     used: set[int] = set()
     for i in range(len(words) - 1):
-        term = TERMS.get(f"{words[i]} {words[i + 1]}")
+        term = vocab.term(f"{words[i]} {words[i + 1]}")
         if term is not None:
             out.append((i, term))
             used |= {i, i + 1}
     for i, w in enumerate(words):
-        if i not in used and (term := TERMS.get(w)) is not None:
+        if i not in used and (term := vocab.term(w)) is not None:
             out.append((i, term))
             used.add(i)
     # words the parser reads itself ("busier", "appeared", "passed") are not things
@@ -536,6 +542,19 @@ def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]
 
 def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, str | None, str]:
     """The subject of a question, the reading's confidence, the answer field and pick."""
+    # "what sounds were there apart from speech": the sounds; speech is only set aside
+    text = re.sub(
+        r"\b(?:apart from|aside from|except(?: for)?|other than|besides|excluding|not counting)"
+        r" (?:the |any )?(?:speech|talking|talk|voices?|people talking)\b",
+        " ",
+        text,
+    )
+    if re.search(r"\b(?:mic|mics|microphone|microphones)\b", text) and not re.search(
+        r"\b(?:said|say|speech|spoken|words?|talk\w*)\b", text
+    ):
+        text = re.sub(
+            r"\b(?:pick up|picked up|picks up|capture|captured|record|recorded)\b", "heard", text
+        )
     terms, conf = _terms(text, vocab)
     labels = [t for _, t in terms if t.kind in ("object", "face")]
     sounds = [t for _, t in terms if t.kind == "sound"]

@@ -11,6 +11,7 @@ Words that resemble nothing are left alone: the parser refuses rather than guess
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
@@ -218,6 +219,27 @@ class Vocabulary:
         self._matrix: np.ndarray | None = None
         self._cache: dict[str, tuple[Term, float] | None] = {}
         self._lock = threading.Lock()
+        self.own: dict[str, Term] = {}
+        """Words for the labels an archive holds that the table lacks ("beeps"), first."""
+
+    def term(self, word: str) -> Term | None:
+        """The term a word (or two words) stands for: the archive's own labels, then `TERMS`."""
+        return self.own.get(word) or TERMS.get(word)
+
+    def with_labels(self, kind: str, labels: Iterable[str]) -> Vocabulary:
+        """This vocabulary (sharing its embeddings and cache) that also knows `labels` of
+        `kind` by name, singular, plural and -ing form: a site's "beeps" is "a beep"."""
+        own: dict[str, Term] = {}
+        for label in labels:
+            name = label.lower().replace("_", " ").strip()
+            if not name or len(name.split()) > 2 or not re.fullmatch(r"[a-z][a-z' -]*", name):
+                continue
+            stem = name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+            for form in (name, stem, stem + "s", stem + "ing"):
+                own.setdefault(form, Term(kind, label, (label,)))
+        view = copy.copy(self)
+        view.own = own
+        return view
 
     def warm(self) -> None:
         """Embed the vocabulary now rather than on the first unknown word."""
@@ -252,7 +274,9 @@ class Vocabulary:
 
     def nearest(self, words: Iterable[str]) -> dict[str, tuple[Term, float]]:
         """Unknown words (not stopwords) that mean a term, with their similarity."""
-        todo = [w for w in dict.fromkeys(words) if _content(w) and w not in TERMS]
+        todo = [
+            w for w in dict.fromkeys(words) if _content(w) and w not in TERMS and w not in self.own
+        ]
         if self.embedder is None or not todo:
             return {}
         with self._lock:

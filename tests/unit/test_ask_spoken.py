@@ -144,3 +144,20 @@ def test_two_times_are_weighed(asker: Asker) -> None:
     assert split.value == {"before 10:00:10": 2, "after": 3} and split.short == "after", split.text
     halves = asker.ask("did more objects appear in the first half or the second half?")
     assert halves.short == "first half", halves.text  # 4 began by 10:00:30, 1 after
+
+
+def test_an_archives_own_sound_labels_are_known_by_name() -> None:
+    store = MemoryEventStore()
+    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
+    store.put(moving(1, 1, 3, "green"))
+    beeps = Asker(store, now=T0 + 60, places={"cam1": "yard", "mic1": "yard"}, vocab=Vocabulary())
+    when = beeps.ask("when did the beeps sound?")
+    assert "10:00:01 (mic1)" in when.text, when.text  # not the car horn ("beeping" in the table)
+    assert beeps.ask("how many objects were on camera while a beep played?").value == 1
+    assert beeps.ask("how many objects were on camera while the horn sounded?").value == 0
+
+
+def test_what_a_microphone_heard_besides_speech(asker: Asker) -> None:
+    assert asker.ask("what did mic 1 record?").short == "car_horn, siren"
+    assert asker.ask("what did the microphone pick up?").short == "car_horn, siren"
+    assert asker.ask("what sounds were there apart from speech?").short == "car_horn, siren"
