@@ -478,8 +478,8 @@ class _Run:
             return None, []
         ranges: list[q.Filter] = []
         for a in anchors[:MAX_ANCHORS]:
-            if plan.relation == "after":
-                moment = overlapping(a.end, a.end + AFTER)
+            if plan.relation == "after":  # what came after it, not the anchor itself
+                moment = q.Range("time", gte=a.end, lt=a.end + AFTER)
             elif plan.relation == "before":
                 moment = overlapping(a.start - AFTER, a.start)
             else:

@@ -58,6 +58,12 @@ _ARRIVE = (
     r"|come|comes|showed up|shows up|show up|turned up|new|began|started)\b"
 )
 """Verbs of arriving: with a time window, they ask what began in it."""
+_ONE = re.compile(
+    r"\b(?:the|what|which) (?:next |following |previous )?(?:[a-z]+ )?(?:object|thing|shape|item|one|vehicle"
+    r"|car|truck|bus|motorcycle|motorbike|bicycle|bike|person|animal|dog|horse|sound|noise)\b"
+    r"(?! or)"
+)
+"""A single thing named with "the": after an anchor, the first one after it."""
 _PASSING = r"list|show|name|all|by|went|go|goes|gone|rode|drove|moved|past"
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
@@ -116,7 +122,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
         r"^(?:when|at what time|what time)\b|\bwhat times?\b|^(?:tell me |show me )?when\b"
         r"|^(?:list|give|show)(?: me)? (?:the |all )?(?:times|moments)\b",
     ),
-    ("colour", r"\b(?:what|which) colou?r\b"),
+    ("colour", r"\b(?:what|which) colou?r\b|^what (?:is|was|were|are) the colou?rs? of\b"),
     (
         "list",
         r"\bwhat(?: is|'s| are| was| were)? (?:the |its |their )?(?:licen[cs]e |number )?"
@@ -295,6 +301,9 @@ def parse(
             plan = replace(plan, other_window=b, side_names=names)
         else:
             plan = _compare(plan, main, vocab, directory)
+    if anchor_text and relation in ("after", "before") and not plan.pick and _ONE.search(main):
+        # "the object that appeared right after the horn": the next one, not all within 5 min
+        plan = replace(plan, pick="first" if relation == "after" else "last")
     if anchor_text:
         if spoken:  # "when 'red car on camera one' was said": that utterance, not a car
             noun = f'utterance "{phrase}"'

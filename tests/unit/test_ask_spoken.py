@@ -161,3 +161,12 @@ def test_what_a_microphone_heard_besides_speech(asker: Asker) -> None:
     assert asker.ask("what did mic 1 record?").short == "car_horn, siren"
     assert asker.ask("what did the microphone pick up?").short == "car_horn, siren"
     assert asker.ask("what sounds were there apart from speech?").short == "car_horn, siren"
+
+
+def test_the_one_thing_after_an_anchor_is_the_next(asker: Asker) -> None:
+    # the horn sounds at 10:00:30-31; the blue thing comes at 10:00:40, the siren at :41
+    assert (
+        asker.ask("what colour was the object that appeared right after the horn?").short == "blue"
+    )
+    assert asker.ask("what sound came after the horn?").short == "siren"  # not the horn itself
+    assert asker.ask("what was the colour of the object seen after the horn?").short == "blue"
