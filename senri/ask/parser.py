@@ -59,8 +59,8 @@ _ARRIVE = (
 )
 """Verbs of arriving: with a time window, they ask what began in it."""
 _ONE = re.compile(
-    r"\b(?:the|what|which) (?:next |following |previous )?(?:[a-z]+ )?(?:object|thing|shape|item|one|vehicle"
-    r"|car|truck|bus|motorcycle|motorbike|bicycle|bike|person|animal|dog|horse|sound|noise)\b"
+    r"\b(?:the|what|which) (?:next |following |previous )?(?:[a-z]+ )?"
+    r"(?:object|thing|shape|item|one|vehicle|car|truck|bus|motorcycle|motorbike|bicycle|bike|person|animal|dog|horse|sound|noise)\b"
     r"(?! or)"
 )
 """A single thing named with "the": after an anchor, the first one after it."""
