@@ -43,6 +43,8 @@ MAJORITY_CHECK = 200
 """Tracks whose class is checked by a vote over their frames (one query each) per question."""
 # Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
 LOUD = Loudness.label
+ONE_PICKS = ("first", "last", "longest", "shortest", "loudest")
+"""Picks that answer with one occurrence."""
 UNNAMED = "object"
 """The label of a moving thing no detector named (`vision.motion`): its colour tells it apart."""
 """What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
@@ -422,7 +424,28 @@ class _Run:
             return occ[:1]
         if self.plan.pick == "last":
             return occ[-1:]
+        if self.plan.pick in ("longest", "shortest") and occ:
+            chosen = (max if self.plan.pick == "longest" else min)(
+                occ, key=lambda o: o.end - o.start
+            )
+            return [chosen]
+        if self.plan.pick == "loudest" and occ:
+            return [max(occ, key=self.level)]
         return occ
+
+    def level(self, o: Occurrence) -> float:
+        """How loud a span was: the peak of `audio.loudness`'s events over it, in dBFS."""
+        over = q.And(
+            q.Eq("kind", "sound"),
+            q.Eq("label", LOUD),
+            q.Eq("stream_id", o.stream_id),
+            overlapping(o.start, o.end),
+        )
+        peaks = [
+            float(e.attributes.get("peak_db", -120.0))
+            for e in self.store.search(q.Query(over, limit=20))
+        ]
+        return max(peaks, default=-120.0)
 
     def count(self, f: q.Filter, tracked: bool, labels: Sequence[str] = ()) -> int:
         """Tracks (or spans) matching `f`; with `labels`, only tracks of that class."""
@@ -479,7 +502,7 @@ class _Run:
         ranges: list[q.Filter] = []
         for a in anchors[:MAX_ANCHORS]:
             if plan.relation == "after":  # what came after it, not the anchor itself
-                moment = q.Range("time", gte=a.end, lt=a.end + AFTER)
+                moment: q.Filter = q.Range("time", gte=a.end, lt=a.end + AFTER)
             elif plan.relation == "before":
                 moment = overlapping(a.start - AFTER, a.start)
             else:
@@ -706,7 +729,7 @@ class _Run:
         s, name = self.plan.subject, self.plan.field or "label"
         f = self.filter(s, self.plan.streams, extra)
         occ = self.picked(f, self.tracked(s))
-        if self.truncated and self.plan.pick not in ("first", "last") and name[0] != "@":
+        if self.truncated and self.plan.pick not in ONE_PICKS and name[0] != "@":
             # too many events to read: the store ranks values by the tracks that show them
             agg = q.Terms(name, size=1000, distinct="track_id" if self.tracked(s) else None)
             buckets = [b for b in self.store.aggregate(f, agg) if b.key not in (None, "")]
@@ -814,11 +837,15 @@ class _Run:
         noun = plural(self.plan.subject.noun or self.plan.subject.kind)
         if not values:
             return self.make(f"None: no {noun}{self.context()}.", "none", None, occ)
-        if self.plan.pick in ("first", "last") and occ:
+        if self.plan.pick in ONE_PICKS and occ:
             o, best = occ[0], values[0]
             one = self.plan.subject.noun or self.plan.subject.kind
+            which = {
+                "longest": f"the {one} that lasted longest ({o.end - o.start:.1f} s)",
+                "shortest": f"the {one} that lasted shortest ({o.end - o.start:.1f} s)",
+            }.get(self.plan.pick, f"the {self.plan.pick} {one}")
             return self.make(
-                f"{str(best).replace('_', ' ')}: the {self.plan.pick} {one}{self.context()},"
+                f"{str(best).replace('_', ' ')}: {which}{self.context()},"
                 f" at {self.at(o.start)} on {o.stream_id}.",
                 str(best),
                 best,

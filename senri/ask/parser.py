@@ -723,6 +723,8 @@ def _field(
 
 
 def _pick(text: str) -> str:
+    if re.search(r"\b(?:longest|shortest|loudest)\b", text):
+        return re.search(r"\b(?:longest|shortest|loudest)\b", text).group(0)  # type: ignore[union-attr]
     if re.search(r"\b(?:first|earliest)\b", text):
         return "first"
     if re.search(r"\b(?:last|latest|most recent|most recently)\b", text):

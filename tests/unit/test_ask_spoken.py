@@ -170,3 +170,21 @@ def test_the_one_thing_after_an_anchor_is_the_next(asker: Asker) -> None:
     )
     assert asker.ask("what sound came after the horn?").short == "siren"  # not the horn itself
     assert asker.ask("what was the colour of the object seen after the horn?").short == "blue"
+
+
+def test_longest_shortest_and_loudest(asker: Asker) -> None:
+    longest = asker.ask("which object stayed longest on camera?")
+    assert longest.short in ("green object", "red object", "blue object"), longest.text
+    assert "lasted longest (4.0 s)" in longest.text  # tracks 1, 3 and 5 span 4 s each
+    assert asker.ask("which object was on camera the shortest?").short == "yellow object"
+    assert asker.ask("which sound lasted longest?").short == "siren"  # 2 s against 1 s
+
+
+def test_the_loudest_sound_is_read_from_the_loudness_events() -> None:
+    store = MemoryEventStore()
+    quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
+    quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
+    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
+    store.put([quiet, loud])
+    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    assert asker.ask("which sound was loudest?").short == "car_horn"
