@@ -27,6 +27,7 @@ from senri.cli_options import (
     STORE_HELP,
     exit_on_dead_letters,
 )
+from senri.engine.health import coloured
 
 if TYPE_CHECKING:
     from senri.engine.kafka_runtime import Crash
@@ -66,7 +67,10 @@ def _summary(report: Any) -> None:
         f"{report.compression}) to [bold]{escape(report.topic)}[/] in {report.seconds:.1f}s "
         f"({report.megabytes_per_s:.1f} MB/s){ended.get(report.stopped, '')}; "
         f"dead letters: {report.dead_letters}"
+        + (f"; the stream went down {report.outages} times" if report.outages else "")
     )
+    for line in report.health:  # it ended down: say so, with why
+        console.print(coloured(line))
 
 
 def _run_ingest(fn: Any, *args: Any, allow_dead_letters: bool, **kwargs: Any) -> None:

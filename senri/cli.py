@@ -22,6 +22,7 @@ from senri.api.cli import keys_app, serve
 from senri.ask import cli as ask_cli
 from senri.bus_cli import ingest_app, worker
 from senri.cli_options import ALLOW_DEAD_LETTERS, exit_on_dead_letters
+from senri.engine.health import coloured
 from senri.errors import ModelUnavailableError, PipelineError, SenriError
 from senri.evaluation.ask.cli import eval_app
 from senri.retention_cli import retention_app
@@ -110,10 +111,20 @@ def _watch(runtime: Any, progress: Progress, stop: threading.Event, tail: _DeadL
     for stage in stages:
         tasks[stage] = progress.add_task(stage, total=None)
     while not stop.wait(0.2):
+        down = {
+            s: h for s, h in runtime.health.snapshot().items() if not h["up"] and not h["gave_up"]
+        }
         for stage in stages:
             done = runtime.metrics.value("senri_items_out_total", stage)
+            state = (
+                f" [red]{len(down)} down: {', '.join(down)}[/]"
+                if down and stage in runtime.graph.inputs
+                else ""
+            )
             progress.update(
-                tasks[stage], completed=done, description=f"{stage} [dim]{int(done)} items[/]"
+                tasks[stage],
+                completed=done,
+                description=f"{stage} [dim]{int(done)} items[/]{state}",
             )
         tail.poll()
 
@@ -137,6 +148,7 @@ def _run_with_progress(start: Any) -> Any:
     def on_start(runtime: Any) -> None:
         holder["runtime"] = runtime
         holder["tail"] = tail = _DeadLetterTail(runtime, progress)
+        runtime.health.listen(lambda line: progress.console.print(coloured(line)))
         threading.Thread(target=_watch, args=(runtime, progress, stop, tail), daemon=True).start()
 
     def interrupt(signum: int, frame: object) -> None:

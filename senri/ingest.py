@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from senri.connectors.kafka import (
     images_topic,
     topic_partitions,
 )
+from senri.engine.health import StreamHealth, coloured
 from senri.records import DeadLetter
 
 
@@ -47,6 +48,10 @@ class IngestReport:
     resent: int = 0
     stopped: str = ""
     """Why it ended before its source did: "interrupted" (Ctrl-C), "duration"; "" if not."""
+    outages: int = 0
+    """Times the source's stream went down (a camera that refused or dropped)."""
+    health: list[str] = field(default_factory=list)
+    """The stream's last state, when it ended down: "cam1: down since …, …, gave up"."""
 
     @property
     def megabytes_per_s(self) -> float:
@@ -111,10 +116,13 @@ def ingest(
     report.compression = prod.compression
     started = time.perf_counter()
     bar = _progress_bar(topic, total) if progress else None
+    say = None if bar is None else (lambda line: bar[0].console.print(coloured(line)))
+    health = StreamHealth(say)
     try:
         try:
             for record in records:
                 limiter.wait()
+                health.seen(record)
                 if isinstance(record, DeadLetter):
                     payload = record.payload or b""
                     prod.send(
@@ -144,6 +152,9 @@ def ingest(
             bar[0].stop()
     report.seconds = time.perf_counter() - started
     report.resent = prod.resent
+    states = health.snapshot()
+    report.outages = sum(h["outages"] for h in states.values())
+    report.health = [line for line in health.lines() if ": down since" in line]
     return report
 
 

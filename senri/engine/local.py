@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import GeneratorType
@@ -28,6 +28,7 @@ from typing import Any
 from senri.connectors.base import Source
 from senri.engine.batcher import END, MicroBatcher
 from senri.engine.graph import Graph, Node
+from senri.engine.health import StreamHealth
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
@@ -63,6 +64,7 @@ class LocalRuntime:
         workers: int | None = None,
         device: Device | None = None,
         metrics: RuntimeMetrics | None = None,
+        on_health: Callable[[str], None] | None = None,
     ) -> None:
         missing = [n for n in graph.inputs if n not in sources]
         if missing:
@@ -78,6 +80,8 @@ class LocalRuntime:
         self.workers = workers or max(2, os.cpu_count() or 2)
         self.device = device or Device("cpu")
         self.metrics = metrics or RuntimeMetrics()
+        self.health = StreamHealth(on_health, self.metrics.stream_state)
+        """Live sources' streams: up, or down since when and why (`on_health` gets changes)."""
         self._stopping = threading.Event()
         self._ops: dict[str, Operator[Any, Any]] = {}
 
@@ -188,6 +192,7 @@ class LocalRuntime:
         out = self.metrics.items_out.labels(name)
         while (item := await handoff.get()) is not END:
             credits.release()
+            self.health.seen(item)
             if isinstance(item, DeadLetter):
                 self.metrics.dead_letters.labels(name).inc()
                 await dlq.put(item)

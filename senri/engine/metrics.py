@@ -77,6 +77,24 @@ class RuntimeMetrics:
             registry=self.registry,
         )
 
+        self.stream_up = Gauge(
+            "senri_stream_up",
+            "Whether a live source's stream is delivering (1) or down and reconnecting (0)",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.stream_since = Gauge(
+            "senri_stream_state_since",
+            "Epoch seconds since a live source's stream has been in its current state",
+            ["stream"],
+            registry=self.registry,
+        )
+
+    def stream_state(self, stream: str, up: bool, since: float) -> None:
+        """Mirror a stream's health (see `senri.engine.health`)."""
+        self.stream_up.labels(stream).set(1.0 if up else 0.0)
+        self.stream_since.labels(stream).set(since)
+
     def value(self, name: str, stage: str) -> float:
         """Read one sample (e.g. ``senri_items_out_total``) for a stage; 0 if never set."""
         return float(self.registry.get_sample_value(name, {"stage": stage}) or 0.0)

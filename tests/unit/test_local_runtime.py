@@ -508,3 +508,23 @@ def test_a_stateful_operator_may_not_run_batches_side_by_side() -> None:
     with pytest.raises(PipelineError, match="keeps state but allows 2 batches at once"):
         build(spec.from_mapping(doc), ops=ops, input_types={"items": Item},
               sink_kinds={"memory": object})  # fmt: skip
+
+
+def test_a_streams_outage_is_reported_and_counted() -> None:
+    def camera() -> Iterator[Any]:
+        yield from items("cam1", 3)
+        reason = "connecting to rtsp://cam/1 failed: Connection refused; reconnecting in 2.00s"
+        yield DeadLetter("cam1", "cam1:3", "source.video", reason, time=1000.0)
+        yield from items("cam1", 2, start=3)
+
+    lines: list[str] = []
+    g = graph({"a": {"op": "test.pass", "from": "items"}})
+    rt = LocalRuntime(
+        g, sources={"items": camera()}, sinks={"out": MemorySink()}, on_health=lines.append
+    )
+    rt.run()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("cam1: down since") and "Connection refused" in lines[0]
+    assert lines[1].startswith("cam1: up again at")
+    assert rt.health.snapshot()["cam1"]["outages"] == 1
+    assert rt.metrics.registry.get_sample_value("senri_stream_up", {"stream": "cam1"}) == 1.0
