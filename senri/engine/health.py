@@ -72,6 +72,7 @@ def cause(reason: str) -> tuple[str, float | None, bool]:
     core = reason[: (retry or gave_up).start()] if (retry or gave_up) else reason  # type: ignore[union-attr]
     core = _CONNECT.sub("", core).strip()
     core = re.sub(r"^\[Errno -?\d+\]\s*", "", core)
+    core = re.sub(r":\s*'[^']*'$", "", core)  # pyav repeats the URL after the error
     return core, (float(retry.group(1)) if retry else None), gave_up is not None
 
 
@@ -85,9 +86,10 @@ def is_outage(letter: DeadLetter) -> bool:
 class StreamHealth:
     """Up/down state per stream from what live sources yield; thread-safe.
 
-    `report` is called with each change's line (and every new outage of a stream that is
-    already down, so a changed reason or retry wait is seen); `gauge(stream, up, since)`, if
-    given, mirrors the state into metrics.
+    `report` is called with each change's line: down, up again, a stream that is down for a
+    new reason, or its source giving up (more failed tries for the same reason are not news).
+    Lines are logged too: at WARNING for a stream going down when no `report` shows them,
+    else at INFO. `gauge(stream, up, since)`, if given, mirrors the state into metrics.
     """
 
     def __init__(
@@ -136,19 +138,22 @@ class StreamHealth:
         why, retry, gave_up = cause(reason)
         with self._lock:
             state = self._streams.get(stream)
-            since = state.since if state is not None and not state.up else at
-            outages = (state.outages if state is not None else 0) + (
-                0 if state is not None and not state.up else 1
-            )
+            was_down = state is not None and not state.up
+            since = state.since if state is not None and was_down else at
+            outages = (state.outages if state is not None else 0) + (0 if was_down else 1)
             health = Health(stream, False, since, why, retry, gave_up, outages)
             self._streams[stream] = health
-        self._changed(stream, False, since, health.line())
+            # another failed try for the same reason is no news; a new reason or giving up is
+            news = not was_down or gave_up or (state is not None and state.reason != why)
+        self._changed(stream, False, since, health.line() if news else None)
 
     def _changed(self, stream: str, up: bool, since: float, line: str | None) -> None:
         if self._gauge is not None:
             self._gauge(stream, up, since)
         if line is not None:
-            (log.info if up else log.warning)("%s", line)
+            # WARNING for a stream going down, unless a terminal already shows it
+            quiet = up or self._report is not None
+            (log.info if quiet else log.warning)("%s", line)
             if self._report is not None:
                 self._report(line)
 
