@@ -41,6 +41,7 @@ from senri.connectors.kafka import (
     envelope_headers,
     parse_bus,
 )
+from senri.connectors.packets import PacketSource
 from senri.engine import spec
 from senri.engine.graph import Graph, build
 from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig
@@ -226,7 +227,7 @@ def main() -> None:
                 )
 
             raw = VideoSource(video, "cam0", start_time=0.0)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             with BusProducer(bootstrap) as producer:
                 report = ingest(
                     raw,
@@ -237,6 +238,30 @@ def main() -> None:
                     dlq_topic=f"{prefix}.dlq",
                 )
             senri_mbs = report.bytes / 1e6 / (time.perf_counter() - started)
+            jpeg_cpu = (time.process_time() - cpu) / max(report.records, 1)
+            started, cpu = time.perf_counter(), time.process_time()
+            with BusProducer(bootstrap) as producer:
+                packets = ingest(
+                    PacketSource(video, "cam0", start_time=0.0),
+                    f"{topics[2]}.packets",
+                    bootstrap,
+                    partitions=1,
+                    producer=producer,
+                    dlq_topic=f"{prefix}.dlq",
+                )
+            packet_s = time.perf_counter() - started
+            packet_cpu = (time.process_time() - cpu) / max(packets.records, 1)
+            print(
+                f"ingest      JPEG     {report.bytes / max(report.records, 1) / 1e3:8.1f} kB/frame"
+                f"  {jpeg_cpu * 1e3:6.2f} ms CPU/frame ({report.records} frames)"
+            )
+            per_packet = packets.bytes / max(packets.records, 1) / 1e3
+            print(
+                f"            packets  {per_packet:8.1f} kB/frame"
+                f"  {packet_cpu * 1e3:6.2f} ms CPU/frame ({packets.records} packets in"
+                f" {packet_s:.2f} s; no decode)"
+            )
+            topics.append(f"{topics[2]}.packets")
             values = [
                 (f.stream_id.encode(), codec.encode(f), envelope_headers(f)) for f in data[:200]
             ]

@@ -95,7 +95,9 @@ def ingest_video(
     stream: str = typer.Option(..., "--stream", help="Stream id (the message key)."),
     fps: float | None = typer.Option(None, "--fps", help="Keep at most N frames per second."),
     bus: str | None = typer.Option(None, "--bus", help=BUS_HELP),
-    topic: str | None = typer.Option(None, "--topic", help="Default: senri.frames.STREAM."),
+    topic: str | None = typer.Option(
+        None, "--topic", help="Default: senri.frames.STREAM (senri.packets.STREAM with --packets)."
+    ),
     partitions: int | None = typer.Option(
         None, "--partitions", min=1, help=PARTITIONS_HELP, show_default=False
     ),
@@ -105,8 +107,16 @@ def ingest_video(
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1),
     duration: float | None = typer.Option(None, "--duration", min=0.0, help=DURATION_HELP),
+    packets: bool = typer.Option(
+        False,
+        "--packets",
+        help="Send the camera's own compressed packets (H.264/H.265, one record per access "
+        "unit, keyframe flag and time in headers) to senri.packets.STREAM, undecoded; the "
+        "pipeline decodes them with decode.video. Default: decoded frames as JPEG.",
+    ),
 ) -> None:
-    """Produce a video's frames as JPEG envelopes keyed by stream id.
+    """Produce a video's frames as JPEG envelopes keyed by stream id, or with --packets its
+    compressed packets as they are (no decode at ingest, the camera's bitrate on the wire).
 
     Exits 0 when all went through, 1 on an error, 3 when something went to the dead letters,
     130 on Ctrl-C (after a summary of what was sent).
@@ -127,6 +137,7 @@ def ingest_video(
         rate=rate,
         dlq_topic=dlq,
         allow_dead_letters=allow_dead_letters,
+        packets=packets,
     )
 
 

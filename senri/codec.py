@@ -5,7 +5,8 @@ Layout (big-endian)::
     b"SNR" | envelope version u8 | name length u8 | schema name | schema version u16
           | header length u32 | header (UTF-8 JSON object) | payload bytes
 
-Frames travel as JPEG, audio as PCM16 little-endian, events as JSON: never raw arrays.
+Frames travel as JPEG, a camera's own compressed packets as they are (`VideoPacket`), audio
+as PCM16 little-endian, events as JSON: never raw arrays.
 Anything that cannot be decoded raises `DecodeError` with the reason, and nothing else.
 
 Example:
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,7 +29,15 @@ import cv2
 import numpy as np
 
 from senri.errors import DecodeError
-from senri.records import AudioChunk, Detections, Event, Frame, FrameDetections, ImageItem
+from senri.records import (
+    AudioChunk,
+    Detections,
+    Event,
+    Frame,
+    FrameDetections,
+    ImageItem,
+    VideoPacket,
+)
 
 MAGIC = b"SNR"
 ENVELOPE_VERSION = 1
@@ -161,9 +171,47 @@ def _detections_load(h: Header, payload: bytes) -> FrameDetections:
     return FrameDetections(frame, dets, str(h["kind"]))
 
 
+def _packet_dump(p: VideoPacket) -> tuple[Header, bytes]:
+    header = {
+        "stream_id": p.stream_id,
+        "seq": p.seq,
+        "ts": p.ts,
+        "pts": p.pts,
+        "keyframe": p.keyframe,
+        "codec": p.codec,
+        "time_base": p.time_base,
+        "pts_raw": p.pts_raw,
+        "dts_raw": p.dts_raw,
+        "base": p.base,
+        "origin": p.origin,
+        "extradata": base64.b64encode(p.extradata).decode() if p.extradata else "",
+    }
+    return header, p.data
+
+
+def _packet_load(h: Header, payload: bytes) -> VideoPacket:
+    extradata = base64.b64decode(h.get("extradata") or "", validate=True)
+    return VideoPacket(
+        str(h["stream_id"]),
+        int(h["seq"]),
+        float(h["ts"]),
+        float(h["pts"]),
+        payload,
+        bool(h["keyframe"]),
+        str(h["codec"]),
+        str(h["time_base"]),
+        None if h["pts_raw"] is None else int(h["pts_raw"]),
+        None if h["dts_raw"] is None else int(h["dts_raw"]),
+        int(h["base"]),
+        float(h["origin"]),
+        extradata,
+    )
+
+
 SCHEMAS: tuple[Schema, ...] = (
     Schema("frame", 1, Frame, "image/jpeg", _jpeg_dump, _jpeg_load),
     Schema("audio", 1, AudioChunk, "audio/L16", _pcm_dump, _pcm_load),
+    Schema("packet", 1, VideoPacket, "video/octet-stream", _packet_dump, _packet_load),
     Schema("image", 1, ImageItem, "application/octet-stream", _image_dump, _image_load),
     Schema("event", 1, Event, "application/json", _event_dump, _event_load),
     Schema(
@@ -251,7 +299,7 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
         return schema.load(header, payload)
     except DecodeError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # a bad base64 is a ValueError
         raise DecodeError(f"{name}/v{version} payload is invalid: {exc!r}") from None
 
 

@@ -29,6 +29,7 @@ from senri.connectors.kafka import (
     ensure_topics,
     frames_topic,
     images_topic,
+    packets_topic,
     topic_partitions,
 )
 from senri.engine.health import StreamHealth, coloured
@@ -205,9 +206,20 @@ def ingest_video(
     topic: str | None = None,
     start_time: float | None = None,
     max_frames: int | None = None,
+    packets: bool = False,
     **options: Any,
 ) -> IngestReport:
-    """Produce the frames of a video file or camera URL onto `senri.frames.<stream>`."""
+    """Produce the frames of a video file or camera URL onto `senri.frames.<stream>`; with
+    `packets`, the camera's own compressed packets, undecoded, onto `senri.packets.<stream>`
+    (a pipeline decodes them with `decode.video`, which also samples by fps)."""
+    if packets:
+        if fps is not None:
+            raise ValueError("--fps samples decoded frames: give it to decode.video instead")
+        from senri.connectors import PacketSource
+
+        raw = PacketSource(source, stream, start_time=start_time, max_frames=max_frames)
+        options.setdefault("total", None if "://" in source else _frame_count(Path(source)))
+        return ingest(raw, topic or packets_topic(stream), bootstrap, **options)
     src = VideoSource(source, stream, fps=fps, start_time=start_time, max_frames=max_frames)
     total = None if fps or "://" in source else _frame_count(Path(source))
     options.setdefault("total", total)

@@ -64,6 +64,35 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class VideoPacket:
+    """One compressed access unit of a camera's own bitstream (H.264, H.265, ...), as demuxed.
+
+    `seq` counts packets of the stream in decode order; `pts_raw`/`dts_raw` are in
+    `time_base` ("1/90000"), `base` is the raw pts of second 0 and `origin` its epoch, so a
+    decoded frame's time is ``origin + (frame.pts - base) * time_base``. A keyframe carries the
+    codec's `extradata` (SPS/PPS), so a decoder can start there.
+    """
+
+    stream_id: str
+    seq: int
+    ts: float
+    pts: float
+    data: bytes
+    keyframe: bool
+    codec: str
+    time_base: str
+    pts_raw: int | None
+    dts_raw: int | None
+    base: int
+    origin: float
+    extradata: bytes = b""
+
+    @property
+    def key(self) -> str:
+        return record_key(self.stream_id, self.seq)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class AudioChunk:
     """A run of mono float32 samples in [-1, 1] at `sample_rate` Hz."""
 

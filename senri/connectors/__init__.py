@@ -1,6 +1,7 @@
 """Where records come from: video, audio and image sources, built from a small spec.
 
     >>> src = open_source({"video": "cam.mp4", "fps": 5}, "cam1")  # doctest: +SKIP
+    >>> src = open_source({"packets": "rtsp://cam/1"}, "cam1")  # doctest: +SKIP
     >>> src = open_source({"audio": "mic.wav", "chunk_seconds": 1}, "mic1")  # doctest: +SKIP
     >>> src = open_source({"images": "designs/", "recursive": False}, "designs")  # doctest: +SKIP
     >>> src = open_source({"catalog": "items.csv", "id_column": "sku"}, "shop")  # doctest: +SKIP
@@ -22,6 +23,7 @@ from senri.errors import SourceError
 if TYPE_CHECKING:
     from senri.connectors.audio import AudioSource
     from senri.connectors.images import CsvCatalogSource, ImageFolderSource
+    from senri.connectors.packets import PacketSource
     from senri.connectors.video import VideoSource
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "AudioSource",
     "CsvCatalogSource",
     "ImageFolderSource",
+    "PacketSource",
     "ReconnectPolicy",
     "Source",
     "VideoSource",
@@ -37,6 +40,7 @@ __all__ = [
 
 SOURCE_KINDS: Mapping[str, tuple[str, ...]] = {
     "video": ("fps", "start_time", "live", "max_frames", "reconnect", "timeout"),
+    "packets": ("start_time", "live", "max_frames", "reconnect", "timeout"),
     "audio": ("chunk_seconds", "sample_rate", "start_time", "timeout"),
     "images": ("recursive", "extensions"),
     "catalog": ("id_column", "image_column", "base_dir"),
@@ -63,11 +67,13 @@ def _reconnect(value: object) -> ReconnectPolicy:
 _CLASSES: Mapping[str, str] = {
     "AudioSource": "senri.connectors.audio",
     "VideoSource": "senri.connectors.video",
+    "PacketSource": "senri.connectors.packets",
     "ImageFolderSource": "senri.connectors.images",
     "CsvCatalogSource": "senri.connectors.images",
 }
 _BUILDERS: Mapping[str, str] = {
     "video": "VideoSource",
+    "packets": "PacketSource",
     "audio": "AudioSource",
     "images": "ImageFolderSource",
     "catalog": "CsvCatalogSource",

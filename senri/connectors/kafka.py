@@ -35,6 +35,7 @@ from typing import Any
 from senri import codec
 from senri.credentials import kafka_options
 from senri.errors import SenriError
+from senri.records import VideoPacket
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ def topic_part(name: str) -> str:
 
 def frames_topic(stream: str) -> str:
     return f"senri.frames.{topic_part(stream)}"
+
+
+def packets_topic(stream: str) -> str:
+    return f"senri.packets.{topic_part(stream)}"
 
 
 def audio_topic(stream: str) -> str:
@@ -110,10 +115,17 @@ def compression_type() -> str:
 def envelope_headers(record: object) -> Headers:
     """The headers every senri envelope carries: content type and schema name/version."""
     schema = codec.schema_for(record)
-    return [
+    headers = [
         ("content-type", schema.content_type.encode()),
         ("senri.schema", f"{schema.name}/{schema.version}".encode()),
     ]
+    if isinstance(record, VideoPacket):  # what a consumer may want without decoding
+        headers += [
+            ("senri.keyframe", b"1" if record.keyframe else b"0"),
+            ("senri.ts", repr(record.ts).encode()),
+            ("senri.codec", record.codec.encode()),
+        ]
+    return headers
 
 
 def topic_replication() -> int:

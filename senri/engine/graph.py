@@ -44,15 +44,22 @@ from senri.records import (
     FrameDetections,
     HasEvents,
     ImageItem,
+    VideoPacket,
 )
 
 SOURCE_TYPES: dict[str, type] = {
     "video": Frame,
+    "packets": VideoPacket,
     "audio": AudioChunk,
     "images": ImageItem,
     "catalog": ImageItem,
 }
-TOPIC_SCHEMAS: dict[str, type] = {"frame": Frame, "audio": AudioChunk, "image": ImageItem}
+TOPIC_SCHEMAS: dict[str, type] = {
+    "frame": Frame,
+    "packet": VideoPacket,
+    "audio": AudioChunk,
+    "image": ImageItem,
+}
 SINK_KINDS: dict[str, type] = {"store": HasEvents, "jsonl": HasEvents, "collection": Embedding}
 """Output kinds: an event store, a JSON-lines file, a vector collection (senri.indexes)."""
 DETECTION_FIELDS = ("label", "confidence", "class_id", "tracker_id", "area")

@@ -87,7 +87,7 @@ def probe_sources(graph: Graph, base: Path, timeout: float = 15.0) -> list[Probe
         settings = dict(inp.settings)
         stream = str(settings.pop("stream", name))
         settings[inp.kind] = _resolve(settings[inp.kind], base)
-        if inp.kind == "video":
+        if inp.kind in ("video", "packets"):
             settings["reconnect"] = {"max_attempts": 1, "initial": 0.0, "jitter": 0.0}
         probes.append(_probe(name, settings, stream, timeout))
     return probes

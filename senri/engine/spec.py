@@ -178,8 +178,13 @@ def _parse_inputs(doc: Mapping[str, Any], spec: PipelineSpec, errors: list[Graph
                 )
             )
             continue
-        kind = next(iter(body))
+        # the key naming the source, wherever it stands: {schema: packet, topic: t} is a topic
+        kind = next((k for k in body if k in INPUT_KINDS), next(iter(body)))
         spec.inputs[name] = InputSpec(name, str(kind), dict(body), line)
+
+
+INPUT_KINDS = ("topic", "video", "packets", "audio", "images", "catalog", "memory")
+"""Keys that name an input's source; any other key of the input is one of its options."""
 
 
 def _parse_nodes(doc: Mapping[str, Any], spec: PipelineSpec, errors: list[GraphError]) -> None:

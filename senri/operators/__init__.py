@@ -15,6 +15,7 @@ from senri.operators import (
     sounds,
     speech,
     track,
+    video_decode,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "sounds",
     "speech",
     "track",
+    "video_decode",
 ]

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from senri import codec
 from senri.errors import DecodeError
-from senri.records import AudioChunk, Detections, Event, Frame, FrameDetections, ImageItem
+from senri.records import (
+    AudioChunk,
+    Detections,
+    Event,
+    Frame,
+    FrameDetections,
+    ImageItem,
+    VideoPacket,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -179,3 +187,21 @@ def test_odd_pcm_payload() -> None:
 
 def test_peek_schema() -> None:
     assert codec.peek_schema(_event_bytes()) == ("event", 1)
+
+
+def test_a_video_packet_travels_as_it_is() -> None:
+    packet = VideoPacket(
+        "cam1", 7, 1000.5, 0.5, b"\x00\x00\x01\x65raw", True, "h264", "1/90000", 45000, 42000,
+        0, 1000.0, b"\x01sps-pps",
+    )  # fmt: skip
+    back = codec.decode(codec.encode(packet))
+    assert isinstance(back, VideoPacket)
+    assert (back.data, back.extradata, back.keyframe, back.pts_raw, back.dts_raw) == (
+        packet.data, packet.extradata, True, 45000, 42000,
+    )  # fmt: skip
+    assert (back.key, back.ts, back.time_base, back.base, back.origin) == (
+        "cam1:7", 1000.5, "1/90000", 0, 1000.0,
+    )  # fmt: skip
+    broken = codec.encode(packet).replace(b'"extradata":"A', b'"extradata":"*', 1)  # length kept
+    with pytest.raises(DecodeError, match="packet/v1 payload is invalid"):
+        codec.decode(broken)

@@ -114,7 +114,7 @@ CASES = [
         GOOD.replace("{audio: mic.wav}", "{microphone: mic.wav}"),
         4,
         "unknown source kind 'microphone'",
-        "use one of video, audio",
+        "use one of video, packets, audio",
     ),
     (
         "unknown-source-option",
@@ -214,3 +214,15 @@ def test_file_inputs_read_the_topics_ingest_writes_for_their_streams() -> None:
         "designs": "senri.images.designs",
         "raw": "senri.frames.*",
     }
+
+
+def test_an_inputs_source_key_may_come_after_its_options() -> None:
+    from senri.engine.graph import SOURCE_TYPES
+
+    assert set(spec.INPUT_KINDS) >= {*SOURCE_TYPES, "topic"}
+    doc = (
+        "inputs:\n  frames: {schema: packet, topic: senri.packets.cam1}\n"
+        "graph:\n  decode: {op: decode.video, from: frames}\noutputs: {}\n"
+    )
+    graph = build(spec.parse_yaml(doc))
+    assert graph.inputs["frames"].kind == "topic"

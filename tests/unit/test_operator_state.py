@@ -221,3 +221,25 @@ def test_the_graph_refuses_an_operator_that_declares_no_state() -> None:
     doc = "inputs: {f: {video: a.mp4}}\ngraph:\n  c: {op: test.counter, from: f}\noutputs: {}\n"
     with pytest.raises(PipelineError, match=r"line 3: .*'test.counter' declares neither"):
         build(spec.parse_yaml(doc), ops=ops)
+
+
+def test_video_decoding_resumes_exactly_mid_gop(world: shapes.World, frames: list[Frame]) -> None:
+    """Packets through `decode.video`, cut inside a GOP and at a keyframe (B-frames still in
+    the decoder): the frames are the file's own, pixel for pixel, numbered without a gap."""
+    from senri.connectors.packets import PacketSource
+    from senri.records import VideoPacket
+
+    packets = [p for p in PacketSource(world.video, "cam1", start_time=0.0)]
+    assert all(isinstance(p, VideoPacket) for p in packets)
+    keyframes = [i for i, p in enumerate(packets) if isinstance(p, VideoPacket) and p.keyframe]
+    assert len(keyframes) >= 2
+    for split in (keyframes[1] - 3, keyframes[1], keyframes[1] + 1):
+        first = _made("decode.video")
+        given = _run(first, packets[:split])
+        saved = json.loads(json.dumps(first.snapshot("cam1")))
+        second = _made("decode.video")
+        second.restore("cam1", saved)
+        given += _run(second, packets[split:]) + second.finish()
+        assert [f.seq for f in given] == [f.seq for f in frames], split
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(given, frames, strict=True))
+        assert [a.ts for a in given] == [b.ts for b in frames], split

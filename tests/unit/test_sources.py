@@ -648,7 +648,7 @@ def test_open_source_builds_each_kind(media: Path, folder: Path, tmp_path: Path)
 @pytest.mark.parametrize(
     ("spec", "match"),
     [
-        ({"camera": "x.mp4"}, "exactly one of video, audio, images, catalog"),
+        ({"camera": "x.mp4"}, "exactly one of video, packets, audio, images, catalog"),
         ({"video": "a.mp4", "audio": "a.wav"}, "exactly one of"),
         (
             {"video": "VIDEO", "fsp": 5},
@@ -681,3 +681,17 @@ def test_a_live_burst_of_buffered_frames_is_not_stamped_in_the_future(media: Pat
     assert all(f.ts <= latest for f in frames)
     assert [f.ts for f in frames] == sorted(f.ts for f in frames)
     assert frames[-1].ts - frames[0].ts < 0.05  # stamped as they arrived
+
+
+def test_packets_are_demuxed_not_decoded_and_start_at_keyframes(media: Path) -> None:
+    from senri.connectors import PacketSource
+    from senri.records import VideoPacket
+
+    packets = list(PacketSource(media / "clip.mp4", "cam", start_time=100.0))
+    assert all(isinstance(p, VideoPacket) for p in packets) and len(packets) == 30
+    assert [p.seq for p in packets if isinstance(p, VideoPacket)] == list(range(30))
+    first = packets[0]
+    assert isinstance(first, VideoPacket) and first.keyframe and first.ts == 100.0
+    assert all(p.extradata == b"" for p in packets if isinstance(p, VideoPacket) and not p.keyframe)
+    with pytest.raises(SourceError, match="give fps to decode.video"):
+        PacketSource(media / "clip.mp4", "cam", fps=5)

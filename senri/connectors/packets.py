@@ -1,0 +1,133 @@
+"""A camera's own compressed packets (H.264, H.265, ...), demuxed but never decoded.
+
+`PacketSource` reads what `VideoSource` reads (files, rtsp(s)://, http(s)://, with the same
+reconnects, dead letters and timestamps) but yields one `VideoPacket` per access unit instead
+of a decoded frame, so `senri ingest video --packets` costs no decode and the wire carries the
+camera's bitrate, not JPEGs. The `decode.video` operator turns packets back into frames where
+the model runs. Sampling by fps happens there, after decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from fractions import Fraction
+
+from av.container import InputContainer
+from av.video.stream import VideoStream
+
+from senri.connectors.video import (
+    _READ_ERRORS,
+    VideoSource,
+    _Ended,
+    _kinds,
+    _Progress,
+    _video_stream,
+)
+from senri.errors import SourceError
+from senri.records import DeadLetter, VideoPacket
+
+
+class PacketSource(VideoSource):
+    """`VideoPacket`s of one video file or camera, in decode order; see `VideoSource` for
+    `start_time`, `live`, `max_frames` (here: packets), `reconnect` and `timeout`.
+
+        >>> for item in PacketSource("cam.mp4", "cam1"):  # doctest: +SKIP
+        ...     ...  # VideoPacket, or DeadLetter
+    """
+
+    output_type: type = VideoPacket
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        if kwargs.get("fps") is not None:
+            raise SourceError("a packet source does not sample: give fps to decode.video")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _file(self) -> Iterator[VideoPacket | DeadLetter]:  # type: ignore[override]
+        progress = _Progress()
+        if self._done(progress):
+            return
+        try:
+            container = self._opener(self.location.target)
+        except _READ_ERRORS as exc:
+            yield self._dead(progress, f"cannot open {self.location} as video: {exc}", exc)
+            return
+        with closing(container):
+            stream = _video_stream(container)
+            if stream is None:
+                reason = f"{self.location} has no video stream ({_kinds(container)})"
+                yield self._dead(progress, reason)
+                return
+            start = self._start_time(container)
+            try:
+                for packet in self._packets(container, stream, progress, start, None):
+                    yield packet
+                    if self._stop.is_set() or self._done(progress):
+                        return
+            except _READ_ERRORS as exc:
+                reason = f"video demux failed after packet {progress.seq}: {exc}"
+                yield self._dead(progress, reason, exc)
+
+    def _session(  # type: ignore[override]
+        self, container: InputContainer, progress: _Progress
+    ) -> Generator[VideoPacket, None, _Ended]:
+        now = self._clock()
+        if progress.wall0 is None:
+            progress.wall0 = now
+            progress.start = now if self.start_time is None else self.start_time
+        got = 0
+        try:
+            stream = _video_stream(container)
+            if stream is None:
+                return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
+            # a reconnect goes on from the wall time since the first connect
+            origin = progress.start + (now - progress.wall0)
+            for packet in self._packets(container, stream, progress, origin, None):
+                got += 1
+                if self._stop.is_set():
+                    return _Ended(got, "closed", finished=True)
+                yield packet
+                if self._done(progress):
+                    return _Ended(got, "max_frames reached", finished=True)
+        except _READ_ERRORS as exc:
+            return _Ended(got, f"stream failed after {got} packets: {exc}", exc)
+        return _Ended(got, f"stream ended after {got} packets")
+
+    def _packets(
+        self,
+        container: InputContainer,
+        stream: VideoStream,
+        progress: _Progress,
+        origin: float,
+        base: int | None,
+    ) -> Iterator[VideoPacket]:
+        """The stream's packets with data, numbered on from `progress.seq`."""
+        time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
+        codec = stream.codec_context.name
+        extradata = bytes(stream.codec_context.extradata or b"")
+        if base is None:
+            base = stream.start_time if stream.start_time is not None else None
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's flush packet
+                continue
+            raw = packet.pts if packet.pts is not None else packet.dts
+            if base is None:
+                base = raw if raw is not None else 0
+            seconds = float((raw - base) * time_base) if raw is not None else 0.0
+            out = VideoPacket(
+                self.stream_id,
+                progress.seq,
+                origin + seconds,
+                seconds,
+                bytes(packet),
+                bool(packet.is_keyframe),
+                codec,
+                f"{time_base.numerator}/{time_base.denominator}",
+                packet.pts,
+                packet.dts,
+                base,
+                origin,
+                extradata if packet.is_keyframe else b"",
+            )
+            progress.seq += 1
+            yield out

@@ -1,0 +1,248 @@
+"""`decode.video`: a camera's compressed packets back into frames, where the model runs.
+
+One decoder per stream (PyAV's software decoders; slice threads only, so a frame comes out
+after the same packet on every machine). Frames are numbered per stream in presentation order,
+as `VideoSource` numbers them, and `fps` keeps at most one per ``1/fps`` seconds of pts.
+
+State, for a worker that takes a stream over mid-GOP: the packets since the last keyframe
+(and the numbering). `restore` feeds them to a fresh decoder and throws away what it gives,
+which is what was already emitted, so the next packet gives exactly the frames the first
+worker would have given. The state is as big as one GOP of the camera's bitstream.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from senri.engine.operator import BatchPolicy, Device, Operator, register
+from senri.errors import MissingDependencyError
+from senri.records import Frame, VideoPacket
+
+REMEMBERED = 256
+"""Pictures whose pts a decoder remembers as given: more than any GOP's reorder depth."""
+
+
+@dataclass
+class _Decoder:
+    """One stream's decoder and what it needs to start again at the GOP's keyframe."""
+
+    codec: str
+    extradata: bytes
+    context: Any
+    base: int
+    origin: float
+    time_base: Fraction
+    gop: list[VideoPacket] = field(default_factory=list)
+    """Packets from the earliest keyframe whose pictures may still be inside the decoder."""
+    out: int = 0
+    """Pictures the decoder gave since `gop[0]` went in."""
+    seq: int = 0
+    last_slot: int | None = None
+    given: list[int] = field(default_factory=list)
+    """Raw pts of the latest pictures given (up to `REMEMBERED`): one that comes out again,
+    from a decoder restarted on kept packets, is not given twice."""
+
+
+@register
+class DecodeVideo(Operator[VideoPacket, Frame]):
+    """Frames from `VideoPacket`s (H.264, H.265, MPEG-4, VP9, ... as PyAV decodes them).
+
+    Packets before a stream's first keyframe cannot be decoded and are skipped (counted in
+    `skipped`). A packet the decoder rejects raises, and the runtime dead-letters it.
+    """
+
+    name = "decode.video"
+    input_type = VideoPacket
+    output_type = Frame
+    batch = BatchPolicy(max_size=16, max_wait_ms=10)
+
+    def __init__(self, fps: float | None = None) -> None:
+        if fps is not None and not fps > 0:
+            raise ValueError(f"decode.video: fps must be positive; got {fps!r}")
+        self.fps = fps
+        self._rate = None if fps is None else Fraction(fps).limit_denominator(1_000_000)
+        self._streams: dict[str, _Decoder] = {}
+        self.skipped = 0
+
+    def setup(self, device: Device) -> None:
+        try:
+            import av  # noqa: F401
+        except ImportError:  # pragma: no cover - PyAV is a core dependency
+            raise MissingDependencyError("av", "decode.video", "core") from None
+
+    def process(self, items: list[VideoPacket]) -> list[Frame]:
+        out: list[Frame] = []
+        for packet in items:
+            dec = self._decoder(packet)
+            if dec is None:
+                self.skipped += 1
+                continue
+            dec.gop.append(packet)
+            for picture in dec.context.decode(_packet(packet, dec.time_base)):
+                dec.out += 1
+                frame = self._frame(packet.stream_id, dec, picture)
+                if frame is not None:
+                    out.append(frame)
+            _trim(dec)
+        return out
+
+    def finish(self) -> list[Frame]:
+        """The frames the decoders still hold (B-frame reordering), then each decoder starts
+        again from its GOP, so packets that come later still decode."""
+        out: list[Frame] = []
+        for stream, dec in self._streams.items():
+            for picture in dec.context.decode(None):
+                frame = self._frame(stream, dec, picture)
+                if frame is not None:
+                    out.append(frame)
+            self._replay(dec)
+        return out
+
+    # ---- state ----------------------------------------------------------------------------
+
+    def snapshot(self, stream_id: str) -> dict[str, Any]:
+        dec = self._streams.get(stream_id)
+        if dec is None:
+            return {}
+        return {
+            "seq": dec.seq,
+            "last_slot": dec.last_slot,
+            "given": dec.given,
+            "gop": [_saved(p) for p in dec.gop],
+        }
+
+    def restore(self, stream_id: str, state: dict[str, Any]) -> None:
+        self._streams.pop(stream_id, None)
+        if not state or not state.get("gop"):
+            return
+        gop = [_loaded(stream_id, p) for p in state["gop"]]
+        dec = self._open(gop[0])
+        dec.gop, dec.seq, dec.last_slot = gop, int(state["seq"]), state["last_slot"]
+        dec.given = [int(t) for t in state.get("given", [])]
+        self._replay(dec)
+        self._streams[stream_id] = dec
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _decoder(self, packet: VideoPacket) -> _Decoder | None:
+        dec = self._streams.get(packet.stream_id)
+        new_stream = dec is None or (
+            packet.keyframe
+            and (
+                packet.codec != dec.codec
+                or (packet.extradata and packet.extradata != dec.extradata)
+            )
+        )
+        if new_stream:
+            if not packet.keyframe:
+                return None  # nothing decodes before the first keyframe
+            seq, slot = (dec.seq, dec.last_slot) if dec is not None else (0, None)
+            dec = self._open(packet)
+            dec.seq, dec.last_slot = seq, slot
+            self._streams[packet.stream_id] = dec
+        assert dec is not None
+        return dec
+
+    def _open(self, keyframe: VideoPacket) -> _Decoder:
+        import av
+
+        context = av.CodecContext.create(keyframe.codec, "r")
+        if keyframe.extradata:
+            context.extradata = keyframe.extradata
+        context.thread_type = "SLICE"  # frame threads would delay output by thread count
+        num, den = keyframe.time_base.split("/")
+        return _Decoder(
+            keyframe.codec,
+            keyframe.extradata,
+            context,
+            keyframe.base,
+            keyframe.origin,
+            Fraction(int(num), int(den)),
+        )
+
+    def _replay(self, dec: _Decoder) -> None:
+        """A fresh decoder fed the kept packets; what it gives was emitted already, and what
+        it still holds comes out later as it would have (or is dropped by `given`, after a
+        flush gave it already)."""
+        if not dec.gop:
+            return
+        dec.context = self._open(dec.gop[0]).context
+        dec.out = 0
+        for packet in dec.gop:
+            dec.out += len(dec.context.decode(_packet(packet, dec.time_base)))
+
+    def _frame(self, stream_id: str, dec: _Decoder, picture: Any) -> Frame | None:
+        raw = picture.pts if picture.pts is not None else picture.dts
+        if raw is not None:
+            if raw in dec.given:
+                return None  # given already (before a flush, or by the worker before this one)
+            dec.given = [*dec.given[-(REMEMBERED - 1) :], raw]
+        seconds = (raw - dec.base) * dec.time_base if raw is not None else Fraction(0)
+        if self._rate is not None:
+            slot = math.floor(seconds * self._rate)
+            if dec.last_slot is not None and slot <= dec.last_slot:
+                return None
+            dec.last_slot = slot
+        image = np.asarray(picture.to_ndarray(format="rgb24"), dtype=np.uint8)
+        frame = Frame(stream_id, dec.seq, dec.origin + float(seconds), float(seconds), image)
+        dec.seq += 1
+        return frame
+
+
+def _trim(dec: _Decoder) -> None:
+    """Drop the packets before the latest keyframe whose predecessors all gave their
+    pictures (one per packet): they can no longer be needed to restart the decoder."""
+    for j in range(len(dec.gop) - 1, 0, -1):
+        if dec.gop[j].keyframe and dec.out >= j:
+            dec.gop = dec.gop[j:]
+            dec.out -= j
+            return
+
+
+def _packet(p: VideoPacket, time_base: Fraction) -> Any:
+    import av
+
+    packet = av.Packet(p.data)
+    packet.pts, packet.dts, packet.time_base = p.pts_raw, p.dts_raw, time_base
+    return packet
+
+
+def _saved(p: VideoPacket) -> dict[str, Any]:
+    return {
+        "seq": p.seq,
+        "ts": p.ts,
+        "pts": p.pts,
+        "data": base64.b64encode(p.data).decode(),
+        "keyframe": p.keyframe,
+        "codec": p.codec,
+        "time_base": p.time_base,
+        "pts_raw": p.pts_raw,
+        "dts_raw": p.dts_raw,
+        "base": p.base,
+        "origin": p.origin,
+        "extradata": base64.b64encode(p.extradata).decode(),
+    }
+
+
+def _loaded(stream_id: str, d: dict[str, Any]) -> VideoPacket:
+    return VideoPacket(
+        stream_id,
+        int(d["seq"]),
+        float(d["ts"]),
+        float(d["pts"]),
+        base64.b64decode(d["data"]),
+        bool(d["keyframe"]),
+        str(d["codec"]),
+        str(d["time_base"]),
+        d["pts_raw"],
+        d["dts_raw"],
+        int(d["base"]),
+        float(d["origin"]),
+        base64.b64decode(d["extradata"]),
+    )
