@@ -13,6 +13,7 @@ worker would have given. The state is as big as one GOP of the camera's bitstrea
 from __future__ import annotations
 
 import base64
+import logging
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -23,6 +24,8 @@ import numpy as np
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.errors import MissingDependencyError
 from senri.records import Frame, VideoPacket
+
+log = logging.getLogger(__name__)
 
 REMEMBERED = 256
 """Pictures whose pts a decoder remembers as given: more than any GOP's reorder depth."""
@@ -81,6 +84,12 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         for packet in items:
             dec = self._decoder(packet)
             if dec is None:
+                if not self.skipped:
+                    log.warning(
+                        "%s: packets before the stream's first keyframe cannot be decoded; "
+                        "skipping them (the camera joined mid-GOP)",
+                        packet.stream_id,
+                    )
                 self.skipped += 1
                 continue
             dec.gop.append(packet)

@@ -243,3 +243,20 @@ def test_video_decoding_resumes_exactly_mid_gop(world: shapes.World, frames: lis
         assert [f.seq for f in given] == [f.seq for f in frames], split
         assert all(np.array_equal(a.image, b.image) for a, b in zip(given, frames, strict=True))
         assert [a.ts for a in given] == [b.ts for b in frames], split
+
+
+def test_video_decoding_that_joins_mid_gop_starts_at_the_next_keyframe(
+    world: shapes.World, frames: list[Frame]
+) -> None:
+    from senri.connectors.packets import PacketSource
+    from senri.records import VideoPacket
+
+    packets = [p for p in PacketSource(world.video, "cam1", start_time=0.0)]
+    second = next(
+        i for i, p in enumerate(packets) if isinstance(p, VideoPacket) and i and p.keyframe
+    )
+    op = _made("decode.video")
+    got = _run(op, packets[second - 3 :]) + op.finish()
+    assert getattr(op, "skipped", None) == 3  # the packets before the keyframe
+    shown = {round(f.pts, 3): f for f in frames}
+    assert got and all(np.array_equal(f.image, shown[round(f.pts, 3)].image) for f in got)
