@@ -693,5 +693,5 @@ def test_packets_are_demuxed_not_decoded_and_start_at_keyframes(media: Path) -> 
     first = packets[0]
     assert isinstance(first, VideoPacket) and first.keyframe and first.ts == 100.0
     assert all(p.extradata == b"" for p in packets if isinstance(p, VideoPacket) and not p.keyframe)
-    with pytest.raises(SourceError, match="give fps to decode.video"):
+    with pytest.raises(SourceError, match=r"give fps to decode\.video"):
         PacketSource(media / "clip.mp4", "cam", fps=5)
