@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from senri import codec
 from senri.engine.operator import BatchPolicy, Device, Operator, register
 from senri.errors import MissingDependencyError
 from senri.records import Frame, VideoPacket
@@ -130,7 +131,7 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         self._streams.pop(stream_id, None)
         if not state or not state.get("gop"):
             return
-        gop = [_loaded(stream_id, p) for p in state["gop"]]
+        gop = [_loaded(p) for p in state["gop"]]
         dec = self._open(gop[0])
         dec.gop, dec.seq, dec.last_slot = gop, int(state["seq"]), state["last_slot"]
         dec.given = [int(t) for t in state.get("given", [])]
@@ -222,36 +223,13 @@ def _packet(p: VideoPacket, time_base: Fraction) -> Any:
     return packet
 
 
-def _saved(p: VideoPacket) -> dict[str, Any]:
-    return {
-        "seq": p.seq,
-        "ts": p.ts,
-        "pts": p.pts,
-        "data": base64.b64encode(p.data).decode(),
-        "keyframe": p.keyframe,
-        "codec": p.codec,
-        "time_base": p.time_base,
-        "pts_raw": p.pts_raw,
-        "dts_raw": p.dts_raw,
-        "base": p.base,
-        "origin": p.origin,
-        "extradata": base64.b64encode(p.extradata).decode(),
-    }
+def _saved(p: VideoPacket) -> str:
+    """A kept packet in a JSON snapshot: its wire envelope, base64."""
+    return base64.b64encode(codec.encode(p)).decode()
 
 
-def _loaded(stream_id: str, d: dict[str, Any]) -> VideoPacket:
-    return VideoPacket(
-        stream_id,
-        int(d["seq"]),
-        float(d["ts"]),
-        float(d["pts"]),
-        base64.b64decode(d["data"]),
-        bool(d["keyframe"]),
-        str(d["codec"]),
-        str(d["time_base"]),
-        d["pts_raw"],
-        d["dts_raw"],
-        int(d["base"]),
-        float(d["origin"]),
-        base64.b64decode(d["extradata"]),
-    )
+def _loaded(saved: str) -> VideoPacket:
+    packet = codec.decode(base64.b64decode(saved))
+    if not isinstance(packet, VideoPacket):
+        raise ValueError(f"decode.video state holds a {type(packet).__name__}, not a packet")
+    return packet
