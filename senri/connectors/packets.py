@@ -10,7 +10,6 @@ the model runs. Sampling by fps happens there, after decode.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from contextlib import closing
 from fractions import Fraction
 
 from av.container import InputContainer
@@ -43,30 +42,18 @@ class PacketSource(VideoSource):
             raise SourceError("a packet source does not sample: give fps to decode.video")
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    def _file(self) -> Iterator[VideoPacket | DeadLetter]:  # type: ignore[override]
-        progress = _Progress()
-        if self._done(progress):
-            return
+    def _read_file(  # type: ignore[override]
+        self, container: InputContainer, stream: VideoStream, progress: _Progress
+    ) -> Iterator[VideoPacket | DeadLetter]:
+        """What one opened file yields: its packets, then a dead letter if demuxing broke."""
         try:
-            container = self._opener(self.location.target)
+            for packet in self._packets(container, stream, progress, self._start_time(container)):
+                yield packet
+                if self._stop.is_set() or self._done(progress):
+                    return
         except _READ_ERRORS as exc:
-            yield self._dead(progress, f"cannot open {self.location} as video: {exc}", exc)
-            return
-        with closing(container):
-            stream = _video_stream(container)
-            if stream is None:
-                reason = f"{self.location} has no video stream ({_kinds(container)})"
-                yield self._dead(progress, reason)
-                return
-            start = self._start_time(container)
-            try:
-                for packet in self._packets(container, stream, progress, start, None):
-                    yield packet
-                    if self._stop.is_set() or self._done(progress):
-                        return
-            except _READ_ERRORS as exc:
-                reason = f"video demux failed after packet {progress.seq}: {exc}"
-                yield self._dead(progress, reason, exc)
+            reason = f"video demux failed after packet {progress.seq}: {exc}"
+            yield self._dead(progress, reason, exc)
 
     def _session(  # type: ignore[override]
         self, container: InputContainer, progress: _Progress
@@ -82,7 +69,7 @@ class PacketSource(VideoSource):
                 return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
             # a reconnect goes on from the wall time since the first connect
             origin = progress.start + (now - progress.wall0)
-            for packet in self._packets(container, stream, progress, origin, None):
+            for packet in self._packets(container, stream, progress, origin):
                 got += 1
                 if self._stop.is_set():
                     return _Ended(got, "closed", finished=True)
@@ -99,14 +86,12 @@ class PacketSource(VideoSource):
         stream: VideoStream,
         progress: _Progress,
         origin: float,
-        base: int | None,
     ) -> Iterator[VideoPacket]:
         """The stream's packets with data, numbered on from `progress.seq`."""
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
         codec = stream.codec_context.name
         extradata = bytes(stream.codec_context.extradata or b"")
-        if base is None:
-            base = stream.start_time if stream.start_time is not None else None
+        base = stream.start_time
         for packet in container.demux(stream):
             if packet.size == 0:  # the demuxer's flush packet
                 continue

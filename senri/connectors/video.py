@@ -162,30 +162,36 @@ class VideoSource(ClosableSource):
                     progress, f"{self.location} has no video stream ({_kinds(container)})"
                 )
                 return
-            stream.thread_type = "AUTO"
-            start = self._start_time(container)
-            decoded = 0
-            try:
-                for pts, frame in _decode(container, stream, base=stream.start_time):
-                    decoded += 1
-                    if self._stop.is_set():
+            yield from self._read_file(container, stream, progress)
+
+    def _read_file(
+        self, container: InputContainer, stream: VideoStream, progress: _Progress
+    ) -> Iterator[Frame | DeadLetter]:
+        """What one opened file yields: its frames, then a dead letter if it broke."""
+        stream.thread_type = "AUTO"
+        start = self._start_time(container)
+        decoded = 0
+        try:
+            for pts, frame in _decode(container, stream, base=stream.start_time):
+                decoded += 1
+                if self._stop.is_set():
+                    return
+                out = self._emit(progress, pts, frame, start)
+                if out is not None:
+                    yield out
+                    if self._done(progress):
                         return
-                    out = self._emit(progress, pts, frame, start)
-                    if out is not None:
-                        yield out
-                        if self._done(progress):
-                            return
-            except _READ_ERRORS as exc:
-                reason = f"video decode failed after frame {decoded}: {exc}"
-                yield self._dead(progress, reason, exc)
-                return
-            declared = stream.frames
-            if declared and decoded < declared:
-                reason = (
-                    f"video ended after frame {decoded} of the {declared} its header declares "
-                    "(truncated file?)"
-                )
-                yield self._dead(progress, reason)
+        except _READ_ERRORS as exc:
+            reason = f"video decode failed after frame {decoded}: {exc}"
+            yield self._dead(progress, reason, exc)
+            return
+        declared = stream.frames
+        if declared and decoded < declared:
+            reason = (
+                f"video ended after frame {decoded} of the {declared} its header declares "
+                "(truncated file?)"
+            )
+            yield self._dead(progress, reason)
 
     # -- live ----------------------------------------------------------------------------------
 
