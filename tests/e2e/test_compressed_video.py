@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,17 @@ from typing import Any
 import pytest
 import yaml
 
-from senri.connectors.kafka import changelog_topic, delete_topics
 from senri.connectors.packets import PacketSource
 from senri.engine import spec
 from senri.engine.graph import build
 from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, worker_sinks
 from senri.engine.run import run_file
-from senri.indexes.events.query import Query
 from senri.indexes.events.sqlite import SqliteEventStore
 from senri.ingest import ingest, ingest_video
 from senri.records import VideoPacket
 from senri.services import kafka_bootstrap
-from senri.services.probes import probe_kafka
-from senri.services.settings import kafka_endpoint
 from senri.worlds import shapes
+from tests.kafka_prefix import own_topics, stored_events
 
 pytestmark = pytest.mark.e2e
 
@@ -48,27 +44,8 @@ GRAPH = {
 
 @pytest.fixture
 def prefix() -> Iterator[str]:
-    if not probe_kafka(kafka_endpoint(), timeout=3.0).healthy:
-        pytest.skip("no Kafka; start it with `senri services up`")
-    made = f"senri.test.packets.{uuid.uuid4().hex[:8]}"
-    yield made
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(), client_id="senri-test")
-    try:
-        topics = [t for t in admin.list_topics() if t.startswith(made)]
-        delete_topics(kafka_bootstrap(), [*topics, changelog_topic(f"{made}.group")])
-        admin.delete_consumer_groups([f"{made}.group"])
-    finally:
-        admin.close()
-
-
-def _events(path: Path) -> dict[str, dict[str, Any]]:
-    store = SqliteEventStore(path)
-    try:
-        return {e.id: e.to_dict() for e in store.search(Query(limit=10_000))}
-    finally:
-        store.close()
+    with own_topics("packets") as made:
+        yield made
 
 
 def _worker(graph: Any, prefix: str, store: SqliteEventStore, **kw: Any) -> KafkaWorker:
@@ -114,7 +91,7 @@ def test_packets_on_kafka_give_the_events_of_decoded_frames(prefix: str, tmp_pat
     report = _worker(graph, prefix, store).run()
     store.close()
     assert report.dead_letters == 0
-    here, there = _events(embedded.stores["events"]), _events(tmp_path / "kafka.sqlite")
+    here, there = stored_events(embedded.stores["events"]), stored_events(tmp_path / "kafka.sqlite")
     assert len(here) > 100 and {e["kind"] for e in here.values()} == {"motion"}
     assert set(there) == set(here)
     assert [i for i in here if here[i] != there[i]] == []
@@ -147,10 +124,12 @@ def test_a_worker_killed_mid_gop_is_taken_over_exactly(prefix: str, tmp_path: Pa
     }
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(yaml.safe_dump(doc))
-    embedded_doc = dict(doc, inputs={"frames": {"packets": str(world.video), "start_time": start}})
-    embedded_doc["inputs"]["frames"]["stream"] = "cam1"
+    from_file = {"packets": str(world.video), "stream": "cam1", "start_time": start}
+    embedded_doc = dict(doc, inputs={"frames": from_file})
     (tmp_path / "embedded.yaml").write_text(yaml.safe_dump(embedded_doc))
-    expected = _events(run_file(tmp_path / "embedded.yaml", tmp_path / "embedded").stores["events"])
+    expected = stored_events(
+        run_file(tmp_path / "embedded.yaml", tmp_path / "embedded").stores["events"]
+    )
 
     def worker(*extra: str) -> subprocess.Popen[str]:
         cmd = [
@@ -179,6 +158,6 @@ def test_a_worker_killed_mid_gop_is_taken_over_exactly(prefix: str, tmp_path: Pa
     out, _ = second.communicate(timeout=300)
     assert second.returncode == 0, out
     assert f"restored {topic}:0 from the changelog: state at offset {cut} (cam1)" in out
-    got = _events(db)
+    got = stored_events(db)
     assert set(got) == set(expected), (len(got), len(expected))
     assert [i for i in expected if expected[i] != got[i]] == []

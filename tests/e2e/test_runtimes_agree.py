@@ -9,55 +9,30 @@ be the same, and so must every event.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from senri.connectors.kafka import changelog_topic, delete_topics
 from senri.engine import spec
 from senri.engine.graph import build
 from senri.engine.kafka_runtime import KafkaWorker, WorkerConfig, worker_sinks
 from senri.engine.run import run_file
-from senri.indexes.events.query import Query
 from senri.indexes.events.sqlite import SqliteEventStore
 from senri.ingest import ingest_audio, ingest_video
 from senri.services import kafka_bootstrap
-from senri.services.probes import probe_kafka
-from senri.services.settings import kafka_endpoint
 from senri.worlds import shapes
 from senri.worlds.shapes.run import demo_pipeline
+from tests.kafka_prefix import own_topics, stored_events
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def prefix() -> Iterator[str]:
-    """Topic and group names of this test's own, deleted afterwards."""
-    if not probe_kafka(kafka_endpoint(), timeout=3.0).healthy:
-        pytest.skip("no Kafka; start it with `senri services up`")
-    made = f"senri.test.agree.{uuid.uuid4().hex[:8]}"
-    yield made
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(), client_id="senri-test")
-    try:
-        topics = [t for t in admin.list_topics() if t.startswith(made)]
-        delete_topics(kafka_bootstrap(), [*topics, changelog_topic(f"{made}.group")])
-        admin.delete_consumer_groups([f"{made}.group"])
-    finally:
-        admin.close()
-
-
-def _events(path: Path) -> dict[str, dict[str, Any]]:
-    store = SqliteEventStore(path)
-    try:
-        return {e.id: e.to_dict() for e in store.search(Query(limit=10_000))}
-    finally:
-        store.close()
+    with own_topics("agree") as made:
+        yield made
 
 
 def test_the_demo_gives_the_same_events_embedded_and_on_kafka(prefix: str, tmp_path: Path) -> None:
@@ -90,7 +65,7 @@ def test_the_demo_gives_the_same_events_embedded_and_on_kafka(prefix: str, tmp_p
     store.close()
     assert report.dead_letters == 0
 
-    here, there = _events(embedded.stores["events"]), _events(tmp_path / "kafka.sqlite")
+    here, there = stored_events(embedded.stores["events"]), stored_events(tmp_path / "kafka.sqlite")
     assert len(here) > 200 and {e["kind"] for e in here.values()} >= {"motion", "transcript"}
     assert set(there) == set(here)
     changed = [i for i in here if here[i] != there[i]]
