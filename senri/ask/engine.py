@@ -43,11 +43,11 @@ MAJORITY_CHECK = 200
 """Tracks whose class is checked by a vote over their frames (one query each) per question."""
 # Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
 LOUD = Loudness.label
+"""What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
 ONE_PICKS = ("first", "last", "longest", "shortest", "loudest")
 """Picks that answer with one occurrence."""
 UNNAMED = "object"
 """The label of a moving thing no detector named (`vision.motion`): its colour tells it apart."""
-"""What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
 
 
 def _and(items: list[str]) -> str:
