@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from senri.ask import dialects
+from senri.ask.clauses import quoted, split_join, utterance, without
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
 from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary, plural
@@ -151,13 +152,6 @@ _STREAM_RE = re.compile(
     r"\b(?P<what>cam(?:era)?|mic(?:rophone)?|stream)s?\s*(?:#|no\.?|number)?\s*"
     r"(?P<n>\d{1,3}|" + "|".join(k for k in NUMBER_WORDS if len(k) > 2) + r")\b"
 )
-_JOIN_RE = re.compile(
-    r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
-    r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)"
-    r"|as(?= (?:the|a|an|some) )"
-    r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
-    r"(?= (?:the|a|an|some|qphrase\d+) )))\s"
-)
 
 
 @dataclass(frozen=True)
@@ -236,7 +230,7 @@ def parse(
 ) -> Plan:
     """Read a question into a plan against the archive's streams, clock (`start` is its first
     moment, for "in the first ten minutes") and time zone."""
-    text, quotes = _quoted(clean(question).lower().rstrip("?!. "))
+    text, quotes = quoted(clean(question).lower().rstrip("?!. "))
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
     found = find_window(text, now, tz, start)
@@ -246,10 +240,10 @@ def parse(
     for pattern, what in _NOT_RECORDED.items():
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
-    main, anchor_text, relation = _split_join(rest)
-    phrase, spoken = _spoken(anchor_text, quotes) if anchor_text else ("", ())
+    main, anchor_text, relation = split_join(rest)
+    phrase, spoken = utterance(anchor_text, quotes) if anchor_text else ("", ())
     _check_places(main, directory)  # "at the gate" inside what was said names no place
-    _check_places(_without(anchor_text), directory)
+    _check_places(without(anchor_text), directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
     if dialects.ACCENT_QUESTION.search(main) and kind == "said":
@@ -308,7 +302,7 @@ def parse(
         if spoken:  # "when 'red car on camera one' was said": that utterance, not a car
             noun = f'utterance "{phrase}"'
             anchor, aconf = Subject("transcript", ("speech",), (), spoken, noun), 1.0
-            own = _streams(_without(anchor_text), directory)
+            own = _streams(without(anchor_text), directory)
         else:
             anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
             own = _streams(anchor_text, directory)
@@ -398,75 +392,6 @@ def _unplaced(text: str, directory: Directory) -> str:
     for key in directory.streams:
         text = re.sub(r"\b" + re.escape(key) + r"\b", " ", text)
     return re.sub(r"\s+", " ", text).strip()
-
-
-_QUOTE_RE = re.compile(r"\bqphrase(\d+)\b")
-_SPOKEN_RE = re.compile(
-    r"^(?:(?:someone|somebody|anyone|a voice|a man|a woman|they|he|she|the announcer|the voice)"
-    r" )?(?:said|says|say|spoke|announced|mentioned|called out)(?: that)? (?P<after>.+)$"
-    r"|^(?:the (?:words?|phrase|sentence) )?(?P<before>.+?) (?:was|is|were|got) "
-    r"(?:said|spoken|announced|mentioned)$"
-)
-
-
-def _quoted(text: str) -> tuple[str, list[str]]:
-    """The text with each quoted phrase ("red car on camera one") replaced by a placeholder
-    word, so no part of it reads as a camera, a time or a clause; and the phrases."""
-    phrases: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        phrases.append(m.group(1) or m.group(2))
-        return f" qphrase{len(phrases) - 1} "
-
-    pattern = r"[\"“”]([^\"“”]+)[\"“”]|(?<!\w)['‘]([^'‘’]+)['’](?!\w)"
-    return re.sub(r"\s+", " ", re.sub(pattern, keep, text)).strip(), phrases
-
-
-def _spoken(text: str, quotes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    """The utterance an anchor clause names, and the words to find it by: a quoted phrase,
-    "someone said red car on camera one", "blue truck was said"; ("", ()) when it names
-    something else."""
-    m = _QUOTE_RE.search(text)
-    if m is not None and int(m.group(1)) < len(quotes):
-        phrase = quotes[int(m.group(1))]
-    elif (said := _SPOKEN_RE.match(text)) is not None:
-        phrase = said.group("after") or said.group("before")
-    else:
-        return "", ()
-    words = re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower())
-    content = [w for w in words if w not in STOPWORDS and w not in ("the", "a", "an")]
-    return phrase.strip(), tuple(content or words)
-
-
-def _without(text: str) -> str:
-    """An anchor clause without its utterance, for the streams it names ("... on mic 2")."""
-    text = _QUOTE_RE.sub(" ", text)
-    m = _SPOKEN_RE.match(text)
-    if m is not None:
-        return ""
-    return text
-
-
-def _split_join(text: str) -> tuple[str, str, str]:
-    """(what is asked, the anchor clause, its relation: during / after / before).
-
-    The clause may lead, before a comma: "while the red object was on camera, what was said"."""
-    lead = _JOIN_RE.match(" " + text + " ")
-    if lead is not None and "," in text[lead.end() - 1 :]:
-        anchor, _, main = text[lead.end() - 1 :].partition(",")
-        if main.strip() and anchor.strip():
-            return main.strip(), anchor.strip(), _relation(lead)
-    # the first join word past the start: "when did a horn sound while a truck was there"
-    m = next((m for m in _JOIN_RE.finditer(" " + text + " ") if m.start() >= 2), None)
-    if m is None:
-        return text, "", "during"
-    return text[: m.start()].strip(), text[m.end() - 1 :].strip(), _relation(m)
-
-
-def _relation(m: re.Match[str]) -> str:
-    if m.group("rel"):
-        return m.group("rel").split()[-1]
-    return "around" if m.group("near") else "during"
 
 
 def _streams(text: str, directory: Directory) -> tuple[str, ...]:
