@@ -167,7 +167,7 @@ def ask_router(services: AskServices, read_image: Callable[[UploadFile], Any]) -
         question, now = _question(doc.get("question")), _now(doc.get("now"))
         tz = doc.get("tz")
         if tz is not None:
-            from senri.ask.engine import time_zone
+            from senri.ask.occurrence import time_zone
 
             if not isinstance(tz, str) or len(tz) > 64:
                 raise HTTPException(422, "tz: an IANA time zone name like Europe/London")

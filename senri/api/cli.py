@@ -113,7 +113,7 @@ def serve(
     from senri.api.auth import LOOPBACK, KeyRing, default_path
     from senri.api.guard import AuditLog, Guard
     from senri.ask.cli import parse_places
-    from senri.ask.engine import time_zone
+    from senri.ask.occurrence import time_zone
     from senri.indexes.vectors.placement import search_engine
 
     where = device

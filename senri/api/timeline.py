@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from senri.api.openapi import errors
-from senri.ask.engine import Occurrence, group_events, overlapping
+from senri.ask.occurrence import Occurrence, group_events, overlapping
 from senri.errors import QueryError, StoreError
 from senri.indexes.events import query as q
 from senri.indexes.events.store import EventStore

@@ -94,7 +94,7 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
 ) -> None:
     """Answer QUESTION from the event archive (or about one --image), with its evidence."""
-    from senri.ask.engine import time_zone
+    from senri.ask.occurrence import time_zone
     from senri.ask.vocab import TextEmbedder, Vocabulary
     from senri.search.events import parse_time
 
