@@ -69,7 +69,7 @@ class PacketSource(VideoSource):
                 return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
             # a reconnect goes on from the wall time since the first connect
             origin = progress.start + (now - progress.wall0)
-            for packet in self._packets(container, stream, progress, origin):
+            for packet in self._packets(container, stream, progress, origin, live=True):
                 got += 1
                 if self._stop.is_set():
                     return _Ended(got, "closed", finished=True)
@@ -86,8 +86,12 @@ class PacketSource(VideoSource):
         stream: VideoStream,
         progress: _Progress,
         origin: float,
+        *,
+        live: bool = False,
     ) -> Iterator[VideoPacket]:
-        """The stream's packets with data, numbered on from `progress.seq`."""
+        """The stream's packets with data, numbered on from `progress.seq`. A live packet is
+        never stamped after the moment it is read (the burst of buffered packets a connection
+        opens with): the origin moves back by the excess, as `VideoSource` does for frames."""
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
         codec = stream.codec_context.name
         extradata = bytes(stream.codec_context.extradata or b"")
@@ -99,6 +103,8 @@ class PacketSource(VideoSource):
             if base is None:
                 base = raw if raw is not None else 0
             seconds = float((raw - base) * time_base) if raw is not None else 0.0
+            if live and origin + seconds > (now := self._clock()):
+                origin -= origin + seconds - now
             out = VideoPacket(
                 self.stream_id,
                 progress.seq,

@@ -94,6 +94,7 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
                 self.skipped += 1
                 continue
             dec.gop.append(packet)
+            dec.origin = packet.origin  # a live source moves it back after a burst
             for picture in dec.context.decode(_packet(packet, dec.time_base)):
                 dec.out += 1
                 frame = self._frame(packet.stream_id, dec, picture)

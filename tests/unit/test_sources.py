@@ -695,3 +695,23 @@ def test_packets_are_demuxed_not_decoded_and_start_at_keyframes(media: Path) -> 
     assert all(p.extradata == b"" for p in packets if isinstance(p, VideoPacket) and not p.keyframe)
     with pytest.raises(SourceError, match=r"give fps to decode\.video"):
         PacketSource(media / "clip.mp4", "cam", fps=5)
+
+
+def test_a_live_burst_of_packets_is_not_stamped_in_the_future(media: Path) -> None:
+    from senri.connectors import PacketSource
+    from senri.operators.video_decode import DecodeVideo
+    from senri.records import VideoPacket
+
+    ticks = itertools.count()
+
+    def clock() -> float:
+        return 5000.0 + 0.001 * next(ticks)
+
+    src = PacketSource(media / "clip.mp4", "cam", live=True, max_frames=30, clock=clock)
+    packets = [p for p in src if isinstance(p, VideoPacket)]
+    latest = clock()
+    assert len(packets) == 30 and all(p.ts <= latest for p in packets)
+    op = DecodeVideo()
+    frames = op.process(packets) + op.finish()
+    assert len(frames) == 30 and all(f.ts <= latest for f in frames)
+    assert frames[-1].pts == pytest.approx(29 / FPS)  # pts keep the stream's own spacing
