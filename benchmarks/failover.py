@@ -30,6 +30,11 @@ def main() -> None:
         action="store_true",
         help="Run the workers with --no-transactions (at-least-once on the topics).",
     )
+    parser.add_argument(
+        "--packets",
+        action="store_true",
+        help="Ingest the camera as its compressed packets (decode.video in the graph).",
+    )
     args = parser.parse_args()
     faults = tuple(f for f in FAULTS if not args.only or f.name in args.only) * args.repeat
     with tempfile.TemporaryDirectory(prefix="senri-failover-") as tmp:
@@ -40,6 +45,7 @@ def main() -> None:
             faults,
             verbose=args.verbose,
             transactions=not args.no_transactions,
+            packets=args.packets,
         )
     print()
     print(f"{'fault':<36} {'lost':>5} {'dup':>5} {'changed':>7}   results topic l/d/c   seconds")

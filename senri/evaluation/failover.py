@@ -133,8 +133,11 @@ class Scenario:
         say: Callable[[str], None] = print,
         verbose: bool = False,
         transactions: bool = True,
+        packets: bool = False,
     ) -> None:
         self.root = Path(root)
+        self.packets = packets
+        """The camera as its compressed packets (`ingest video --packets`, `decode.video`)."""
         self.verbose = verbose
         self.transactions = transactions
         self.env = dict(os.environ)
@@ -156,7 +159,12 @@ class Scenario:
         ensure_topics(self.bootstrap, [TopicSpec(self.frames, 3), TopicSpec(self.audio, 3)])
         start = float(self.truth["start_time"])
         ingest_video(
-            str(self.world.video), "cam1", self.bootstrap, topic=self.frames, start_time=start
+            str(self.world.video),
+            "cam1",
+            self.bootstrap,
+            topic=self.frames,
+            start_time=start,
+            packets=self.packets,
         )
         ingest_audio(
             str(self.world.audio), "mic1", self.bootstrap, topic=self.audio, start_time=start
@@ -171,9 +179,15 @@ class Scenario:
         doc = dict(self.pipeline_doc)
         doc["name"] = run_id
         doc["inputs"] = {
-            "frames": {"topic": self.frames, "schema": "frame"},
+            "frames": {"topic": self.frames, "schema": "packet" if self.packets else "frame"},
             "sound": {"topic": self.audio, "schema": "audio"},
         }
+        if self.packets:  # the graph decodes the camera's packets first
+            nodes = {
+                name: dict(node, **({"from": "decode"} if node.get("from") == "frames" else {}))
+                for name, node in doc["graph"].items()
+            }
+            doc["graph"] = {"decode": {"op": "decode.video", "from": "frames"}, **nodes}
         pipeline = self.root / f"{tag}.yaml"
         pipeline.write_text(yaml.safe_dump(doc, sort_keys=False))
         group, results = f"{run_id}.group", f"{run_id}.results"
@@ -434,10 +448,17 @@ def run_matrix(
     say: Callable[[str], None] = print,
     verbose: bool = False,
     transactions: bool = True,
+    packets: bool = False,
 ) -> list[Outcome]:
     """The reference run, then one run per fault; an `Outcome` per fault."""
     scenario = Scenario(
-        root, bootstrap, es_url, say=say, verbose=verbose, transactions=transactions
+        root,
+        bootstrap,
+        es_url,
+        say=say,
+        verbose=verbose,
+        transactions=transactions,
+        packets=packets,
     )
     try:
         reference, _, seconds = scenario.run(Fault("reference", "none"), workers=1)

@@ -60,3 +60,36 @@ def test_kill_loses_duplicates_and_changes_nothing(scenario: Reference, fault: F
     assert (outcome.topic_lost, outcome.topic_duplicated, outcome.topic_changed) == (0, 0, 0), (
         outcome.examples
     )
+
+
+@pytest.fixture(scope="module")
+def packets(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
+    """The same world with the camera as its H.264 packets, decoded by decode.video."""
+    if not probe_elasticsearch(elasticsearch_endpoint(), 3.0).healthy:
+        manager.up(only="elasticsearch", say=lambda _: None)
+    root = tmp_path_factory.mktemp("failover-packets")
+    scene = Scenario(root, bootstrap, elasticsearch_url(), packets=True)
+    try:
+        reference, published, _ = scene.run(Fault("reference", "none"), workers=1)
+        yield scene, reference, published
+    finally:
+        scene.close()
+
+
+MID_TRACK = next(f for f in FAULTS if f.action == "kill" and "track" in f.name)
+
+
+def test_kill_mid_track_on_compressed_video_loses_duplicates_and_changes_nothing(
+    packets: Reference,
+) -> None:
+    """kill -9 of the worker holding the camera while a track is open, the camera being
+    packets: the survivor restarts its decoder from the changelog's kept packets."""
+    scene, reference, _ = packets
+    assert "op: decode.video" in (scene.root / "reference.yaml").read_text()
+    assert any(e.get("track_id") for e in reference.values()) and len(reference) > 250
+    stored, published, seconds = scene.run(MID_TRACK)
+    outcome = compare(MID_TRACK.name, reference, stored, published, seconds)
+    assert (outcome.lost, outcome.duplicated, outcome.changed) == (0, 0, 0), outcome.examples
+    assert (outcome.topic_lost, outcome.topic_duplicated, outcome.topic_changed) == (0, 0, 0), (
+        outcome.examples
+    )
