@@ -321,7 +321,10 @@ def _step(frame: VideoFrame) -> Fraction:
 def _decode(
     container: InputContainer, stream: VideoStream, base: int | None
 ) -> Iterator[tuple[Fraction, VideoFrame]]:
-    """Decoded frames with their pts in seconds from `base` (the first frame's pts if None)."""
+    """Decoded frames with their pts in seconds from `base` (the first frame's pts if None).
+
+    Frames without a pts follow the one before. Over RTSP, FFmpeg gives the first frame no
+    pts; the first frame that has one then continues from it rather than starting at 0 again."""
     time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
     previous: Fraction | None = None
     for frame in container.decode(stream):
@@ -329,7 +332,8 @@ def _decode(
             pts = Fraction(0) if previous is None else previous + _step(frame)
         else:
             if base is None:
-                base = frame.pts
+                after = Fraction(0) if previous is None else previous + _step(frame)
+                base = frame.pts - round(after / time_base)
             pts = (frame.pts - base) * time_base
         previous = pts
         yield pts, frame

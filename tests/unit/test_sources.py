@@ -7,7 +7,9 @@ import os
 import random
 import threading
 from collections.abc import Iterable, Iterator
+from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import av
@@ -715,3 +717,18 @@ def test_a_live_burst_of_packets_is_not_stamped_in_the_future(media: Path) -> No
     frames = op.process(packets) + op.finish()
     assert len(frames) == 30 and all(f.ts <= latest for f in frames)
     assert frames[-1].pts == pytest.approx(29 / FPS)  # pts keep the stream's own spacing
+
+
+def test_a_first_frame_without_pts_does_not_share_pts_0_with_the_next() -> None:
+    """Over RTSP FFmpeg gives the first frame no pts; the frames after it continue from it."""
+    from senri.connectors.video import _decode
+
+    def pts_of(raw: list[int | None]) -> list[Fraction]:
+        frames = [SimpleNamespace(pts=p, duration=9000, time_base=Fraction(1, 90_000)) for p in raw]
+        container = SimpleNamespace(decode=lambda stream: iter(frames))
+        stream = SimpleNamespace(time_base=Fraction(1, 90_000))
+        return [pts for pts, _ in _decode(container, stream, base=None)]  # type: ignore[arg-type]
+
+    tenths = [Fraction(i, 10) for i in range(4)]
+    assert pts_of([None, 9000, 18000, 27000]) == tenths
+    assert pts_of([4500, 13500, 22500, 31500]) == tenths
