@@ -9,6 +9,7 @@ the model runs. Sampling by fps happens there, after decode.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterator
 from fractions import Fraction
 
@@ -63,6 +64,7 @@ class PacketSource(VideoSource):
             progress.wall0 = now
             progress.start = now if self.start_time is None else self.start_time
         got = 0
+        asked = time.monotonic()
         try:
             stream = _video_stream(container)
             if stream is None:
@@ -76,8 +78,10 @@ class PacketSource(VideoSource):
                 yield packet
                 if self._done(progress):
                     return _Ended(got, "max_frames reached", finished=True)
+                asked = time.monotonic()
         except _READ_ERRORS as exc:
-            return _Ended(got, f"stream failed after {got} packets: {exc}", exc)
+            why = self._failure(exc, time.monotonic() - asked)
+            return _Ended(got, f"stream failed after {got} packets: {why}", exc)
         return _Ended(got, f"stream ended after {got} packets")
 
     def _packets(

@@ -202,10 +202,12 @@ class VideoSource(ClosableSource):
         if self._done(progress):
             return
         while not self._stop.is_set():
+            asked = time.monotonic()
             try:
                 container = self._opener(self.location.target)
             except _READ_ERRORS as exc:
-                ended = _Ended(0, f"connecting to {self.location} failed: {exc}", exc)
+                why = self._failure(exc, time.monotonic() - asked)
+                ended = _Ended(0, f"connecting to {self.location} failed: {why}", exc)
             else:
                 with closing(container):
                     ended = yield from self._session(container, progress)
@@ -236,6 +238,7 @@ class VideoSource(ClosableSource):
         # behind the frames already emitted.
         offset = max(Fraction(now - progress.wall0), progress.next_pts)
         got = 0
+        asked = time.monotonic()
         try:
             stream = _video_stream(container)
             if stream is None:
@@ -249,8 +252,10 @@ class VideoSource(ClosableSource):
                     yield out
                     if self._done(progress):
                         return _Ended(got, "max_frames reached", finished=True)
+                asked = time.monotonic()
         except _READ_ERRORS as exc:
-            return _Ended(got, f"stream failed after {got} frames: {exc}", exc)
+            why = self._failure(exc, time.monotonic() - asked)
+            return _Ended(got, f"stream failed after {got} frames: {why}", exc)
         return _Ended(got, f"stream ended after {got} frames")
 
     # -- shared --------------------------------------------------------------------------------
@@ -285,6 +290,18 @@ class VideoSource(ClosableSource):
         out = Frame(self.stream_id, progress.seq, ts, seconds, image)
         progress.seq += 1
         return out
+
+    def _failure(self, exc: BaseException, waited: float) -> str:
+        """What went wrong with a network read that waited `waited` s.
+
+        FFmpeg reports a camera that stopped answering as "Input/output error" or "Invalid
+        data found when processing input"; one that failed after about `timeout` s of waiting
+        timed out, and says so. (A little under `timeout` still counts: the wait is measured
+        from when the last frame was handed on, a bit after its data came.)"""
+        if not self.location.is_network or waited < 0.8 * self.timeout:
+            return str(exc)
+        detail = getattr(exc, "strerror", None) or str(exc)
+        return f"timed out after {waited:.1f} s without data ({detail})"
 
     def _done(self, progress: _Progress) -> bool:
         return self.max_frames is not None and progress.seq >= self.max_frames

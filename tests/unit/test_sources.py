@@ -732,3 +732,35 @@ def test_a_first_frame_without_pts_does_not_share_pts_0_with_the_next() -> None:
     tenths = [Fraction(i, 10) for i in range(4)]
     assert pts_of([None, 9000, 18000, 27000]) == tenths
     assert pts_of([4500, 13500, 22500, 31500]) == tenths
+
+
+@pytest.mark.parametrize(
+    ("waits", "said"),
+    [
+        (0.0, "failed: [Errno -1094995529] Invalid data found when processing input: 'rtsp://"),
+        (0.3, "failed: timed out after 0.3 s without data (Invalid data found when processing"),
+    ],
+)
+def test_a_camera_that_does_not_answer_within_timeout_is_said_to_time_out(
+    waits: float, said: str
+) -> None:
+    """FFmpeg names a stalled camera "Invalid data" or "Input/output error"; after `timeout`
+    seconds of waiting the reason says it timed out, while a quick refusal keeps its text."""
+
+    def stalled(target: str) -> av.container.InputContainer:
+        threading.Event().wait(waits)
+        raise av.error.InvalidDataError(
+            -1094995529, "Invalid data found when processing input", target
+        )
+
+    src = VideoSource(
+        "rtsp://camera.invalid/s",
+        "cam",
+        reconnect=ReconnectPolicy(max_attempts=1),
+        timeout=0.3,
+        opener=stalled,
+    )
+    [letter] = list(src)
+    assert isinstance(letter, DeadLetter)
+    assert said in letter.reason
+    assert "InvalidDataError" in letter.error
