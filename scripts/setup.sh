@@ -38,6 +38,12 @@ if [ "$services" = 1 ]; then
   [ -d /usr/share/fonts/opentype/urw-base35 ] || need+=(fonts-urw-base35)
   # the browser the web page's tests drive through Playwright (no browser download)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # a real RTSP camera server for tests/integration/test_rtsp.py: GStreamer's RTSP server and
+  # its Python bindings for /usr/bin/python3 (tests/rtsp_server.py), with qtdemux and
+  # rtph264pay from plugins-good (it serves the H.264 as it is, nothing decoded or encoded)
+  [ -d /usr/lib/python3/dist-packages/gi ] || need+=(python3-gi)
+  compgen -G '/usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib' >/dev/null \
+    || need+=(gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need[*]}"

@@ -15,17 +15,21 @@ def write_video(
     fps: int = 10,
     size: tuple[int, int] = (64, 48),
     faststart: bool = True,
+    gop: int | None = None,
 ) -> Path:
     """An H.264 MP4 whose frame i has mean grey level 10 * i (mod 250) plus fixed-seed noise.
 
     With `faststart` the index sits before the media, so a truncated copy still opens and
-    yields the frames before the cut (as a recording cut off mid-upload would).
+    yields the frames before the cut (as a recording cut off mid-upload would). `gop` puts a
+    keyframe every that many frames (default: the encoder's choice).
     """
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
+        if gop is not None:
+            stream.codec_context.gop_size = gop
         for i in range(frames):
             noise = np.random.default_rng(i).integers(-40, 41, (size[1], size[0], 3))
             image = np.clip((10 * i) % 250 + noise, 0, 255).astype(np.uint8)
