@@ -4,7 +4,7 @@ Runs N items through source thread → bounded queues → one pass-through node 
 the thread pool) → memory sink, prints the wall time per item, then the same run under
 cProfile (the event-loop thread; the pool and source threads show only as waits) with the
 functions that take the most time, and the event-loop iterations and self-pipe wake-ups per
-item: the hand-offs between threads are what an item costs.
+item: the hand-offs between threads are what a cheap item costs (see docs/pipelines.md).
 
     python benchmarks/hot_path.py --items 20000
 """

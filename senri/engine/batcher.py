@@ -56,23 +56,33 @@ class MicroBatcher:
             item = await self._get()
             if item is not END:
                 batch.append(item)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.policy.max_wait_ms / 1000.0
-        while len(batch) < self.policy.max_size and not self.finished:
+        deadline = asyncio.get_running_loop().time() + self.policy.max_wait_ms / 1000.0
+        try:
+            # One timer for the whole batch, not one per item; a `Queue.get` cancelled by it
+            # leaves its item in the queue, and a get from a non-empty queue never suspends.
+            async with asyncio.timeout_at(deadline):
+                while len(batch) < self.policy.max_size and not self.finished:
+                    item = await self._get()
+                    if item is not END:
+                        batch.append(item)
+        except TimeoutError:
+            pass
+        return batch
+
+    def waiting(self, limit: int) -> list[Any]:
+        """Up to `limit` items already in the queue, taken without waiting for more.
+
+        The embedded runtime hands these to the same pool task as the batch in hand when
+        batches are cheap, so a thread hand-off is paid per group, not per batch.
+        """
+        taken: list[Any] = []
+        while len(taken) < limit and not self.finished:
             try:
                 item = self.queue.get_nowait()
-                if item is END:
-                    self.remaining -= 1
-                    continue
             except asyncio.QueueEmpty:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._get(), timeout)
-                except TimeoutError:
-                    break
-                if item is END:
-                    continue
-            batch.append(item)
-        return batch
+                break
+            if item is END:
+                self.remaining -= 1
+            else:
+                taken.append(item)
+        return taken

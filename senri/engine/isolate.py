@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from senri.engine.graph import Node
-from senri.engine.operator import Operator, Stateful
+from senri.engine.operator import Operator, keeps_state
 from senri.records import DeadLetter
 
 
@@ -35,7 +35,7 @@ def process_isolated(
     except Exception:
         if len(items) == 1:
             return [], [_letter(node, items[0])]
-        if isinstance(op, Stateful):
+        if keeps_state(op):
             for stream, state in before.items():
                 op.restore(stream, state)
     results: list[Any] = []
@@ -49,7 +49,7 @@ def process_isolated(
 
 
 def _snapshot(op: Operator[Any, Any], items: list[Any]) -> dict[str, Any]:
-    if not isinstance(op, Stateful):
+    if not keeps_state(op):
         return {}
     streams = {str(getattr(item, "stream_id", "")) for item in items}
     return {stream: copy.deepcopy(op.snapshot(stream)) for stream in streams}

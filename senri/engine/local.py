@@ -28,11 +28,12 @@ from typing import Any
 from senri.connectors.base import Source
 from senri.engine.batcher import END, MicroBatcher
 from senri.engine.graph import Graph, Node
+from senri.engine.handoff import BatchCost, Handoff, run_timed
 from senri.engine.health import StreamHealth
 from senri.engine.metrics import RuntimeMetrics
 from senri.engine.operator import BatchPolicy, Device, Operator
 from senri.engine.sinks import MemorySink, Sink
-from senri.engine.step import run_node, stamp
+from senri.engine.step import stamp
 from senri.records import DeadLetter
 
 SINK_POLICY = BatchPolicy(max_size=256, max_wait_ms=50)
@@ -179,27 +180,33 @@ class LocalRuntime:
         The reader may run at most `queue_size` items ahead (a semaphore it must acquire per
         item), so a full downstream queue stops it reading: backpressure reaches the source.
         """
-        loop = asyncio.get_running_loop()
-        handoff: asyncio.Queue[Any] = asyncio.Queue()
+        handoff = Handoff(asyncio.get_running_loop())
         credits = threading.Semaphore(self.queue_size)
         reader = threading.Thread(
             target=self._read_source,
-            args=(name, self.sources[name], handoff, credits, loop),
+            args=(name, self.sources[name], handoff, credits),
             name=f"senri-source-{name}",
             daemon=True,
         )
         reader.start()
         out = self.metrics.items_out.labels(name)
-        while (item := await handoff.get()) is not END:
-            credits.release()
-            self.health.seen(item)
-            if isinstance(item, DeadLetter):
-                self.metrics.dead_letters.labels(name).inc()
-                await dlq.put(item)
-                continue
-            out.inc()
-            for q in targets:
-                await q.put(item)
+        dead = self.metrics.dead_letters.labels(name)
+        ended = False
+        while not ended:
+            items = await handoff.take()
+            credits.release(len(items))
+            for item in items:
+                if item is END:
+                    ended = True
+                    break
+                self.health.seen(item)
+                if isinstance(item, DeadLetter):
+                    dead.inc()
+                    await dlq.put(item)
+                    continue
+                out.inc()
+                for q in targets:
+                    await q.put(item)
         for q in targets:
             await q.put(END)
         await asyncio.to_thread(reader.join)
@@ -208,15 +215,14 @@ class LocalRuntime:
         self,
         name: str,
         source: Iterable[Any],
-        handoff: asyncio.Queue[Any],
+        handoff: Handoff,
         credits: threading.Semaphore,
-        loop: asyncio.AbstractEventLoop,
     ) -> None:
         """Reader thread: iterate the source, handing items to the event loop."""
         try:
             for item in source:
                 credits.acquire()
-                loop.call_soon_threadsafe(handoff.put_nowait, item)
+                handoff.put(item)
                 if self._stopping.is_set():
                     break
         except Exception as exc:  # a source bug must not hang the graph; report it and end
@@ -228,9 +234,9 @@ class LocalRuntime:
                 type(exc).__name__,
                 time=time.time(),
             )
-            loop.call_soon_threadsafe(handoff.put_nowait, letter)
+            handoff.put(letter)
         finally:
-            loop.call_soon_threadsafe(handoff.put_nowait, END)
+            handoff.put(END)
 
     async def _emit(self, stage: str, items: list[Any], targets: list[asyncio.Queue[Any]]) -> None:
         self.metrics.items_out.labels(stage).inc(len(items))
@@ -257,16 +263,22 @@ class LocalRuntime:
         depth = max(1, min(op.in_flight, self.workers))
         running: deque[asyncio.Future[Any]] = deque()  # in the order their batches came
         depth_gauge = self.metrics.queue_depth.labels(node.name)
+        size = node.batch.max_size
+        cost = BatchCost()
 
         async def deliver() -> None:
-            results, dead, _ = await running.popleft()
+            (results, dead, _), seconds, batches = await running.popleft()
+            cost.add(seconds, batches)
             for letter in dead:
                 await dlq.put(letter)
             await self._forward(results, targets)
 
         while (batch := await batcher.next_batch()) is not None:
             depth_gauge.set(queue.qsize())
-            running.append(loop.run_in_executor(pool, run_node, node, op, batch, self.metrics))
+            if len(batch) == size:  # full: more may be waiting; cheap batches travel together
+                room = cost.batches() * size - size
+                batch += batcher.waiting(min(room, queue.qsize() // size * size))
+            running.append(loop.run_in_executor(pool, run_timed, node, op, batch, self.metrics))
             if len(running) >= depth:
                 await deliver()
         while running:

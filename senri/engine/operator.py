@@ -22,7 +22,7 @@ import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from senri.device import Device
 
@@ -114,6 +114,18 @@ class Stateless:
     declares neither, so state cannot be forgotten by accident (a worker that takes over a
     stream would lose it). tests/unit/test_operator_state.py checks both kinds of promise.
     """
+
+
+_STATEFUL: dict[type, bool] = {}
+
+
+def keeps_state(op: object) -> TypeGuard[Stateful]:
+    """Whether `op` is `Stateful`: a Protocol check is slow, so it is made once per class."""
+    cls = type(op)
+    found = _STATEFUL.get(cls)
+    if found is None:
+        found = _STATEFUL[cls] = issubclass(cls, Stateful)
+    return found
 
 
 def declares_state(cls: type) -> bool:

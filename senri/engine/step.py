@@ -41,23 +41,24 @@ def run_node(
 
     Returns the results, the dead letters, and how many items passed the `where` filter.
     """
-    kept = [x for x in (node.admit(item) for item in items) if x is not None]
+    kept = items if node.where is None else [x for x in map(node.admit, items) if x is not None]
     out: list[Any] = []
     dead: list[DeadLetter] = []
     size = node.batch.max_size
+    stage = None if metrics is None else metrics.stage(node.name)
     for start in range(0, len(kept), size):
         chunk = kept[start : start + size]
         started = time.perf_counter()
         results, failed = process_isolated(node, op, chunk)
         out.extend(stamp(node.name, results))
         dead.extend(failed)
-        if metrics is not None:
-            metrics.batch_size.labels(node.name).observe(len(chunk))
-            metrics.latency.labels(node.name).observe(time.perf_counter() - started)
-    if metrics is not None:
-        metrics.items_in.labels(node.name).inc(len(items))
-        metrics.items_out.labels(node.name).inc(len(out))
-        metrics.dead_letters.labels(node.name).inc(len(dead))
+        if stage is not None:
+            stage.batch_size.observe(len(chunk))
+            stage.latency.observe(time.perf_counter() - started)
+    if stage is not None:
+        stage.items_in.inc(len(items))
+        stage.items_out.inc(len(out))
+        stage.dead_letters.inc(len(dead))
     return out, dead, len(kept)
 
 

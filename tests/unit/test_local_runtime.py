@@ -198,9 +198,10 @@ def test_slow_sink_backpressures_the_source() -> None:
     rt = LocalRuntime(g, sources={"items": counting()}, sinks={"out": sink}, queue_size=4)
     rt.run()
     assert len(sink.items) == 400
-    # capacity: source hand-off, node queue and sink queue of 4 each, a node batch of 2, a sink
-    # batch of at most 4, one item held by the source's reader
-    assert sink.max_lag <= 4 + 4 + 4 + 2 + 4 + 1
+    # capacity: source hand-off, node queue and sink queue of 4 each; in the node, a batch of 2
+    # and the cheap batches that were waiting with it (at most its queue, 4); a sink batch of at
+    # most 4; one item held by the source's reader
+    assert sink.max_lag <= 4 + 4 + 4 + (2 + 4) + 4 + 1
     exposition = rt.metrics.exposition().decode()
     assert 'senri_queue_depth{stage="output:out"}' in exposition
     assert rt.metrics.value("senri_queue_depth", "output:out") <= 4
