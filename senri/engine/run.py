@@ -98,7 +98,7 @@ def _probe(name: str, settings: dict[str, Any], stream: str, timeout: float) -> 
     import time
 
     from senri.connectors import open_source
-    from senri.records import AudioChunk, DeadLetter, Frame, ImageItem
+    from senri.records import AudioChunk, DeadLetter, Frame, ImageItem, VideoPacket
 
     started = time.perf_counter()
     try:
@@ -129,11 +129,15 @@ def _probe(name: str, settings: dict[str, Any], stream: str, timeout: float) -> 
         return Probe(name, True, f"audio at {item.sample_rate} Hz, the first after {seconds:.2f} s")
     if isinstance(item, ImageItem):
         return Probe(name, True, f"images, the first after {seconds:.2f} s")
+    if isinstance(item, VideoPacket):
+        return Probe(name, True, f"{item.codec} packets, the first after {seconds:.2f} s")
     if isinstance(item, DeadLetter):
         return Probe(name, False, item.reason)
     if item is None:
         return Probe(name, False, "the source ended without an item")
-    return Probe(name, False, str(item))
+    if isinstance(item, Exception):
+        return Probe(name, False, str(item))
+    return Probe(name, True, f"{type(item).__name__} items, the first after {seconds:.2f} s")
 
 
 def open_sinks(graph: Graph, out_dir: Path) -> tuple[dict[str, Sink], RunResult]:

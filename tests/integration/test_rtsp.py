@@ -92,6 +92,27 @@ def test_records_are_not_stamped_ahead_of_their_arrival(
     _numbered_on(reader)
 
 
+def test_first_packets_of_a_connection_have_their_own_time(server: RtspServer) -> None:
+    """FFmpeg gives an RTSP connection's first packet no time: it is placed one frame before
+    the next packet, so neither the packets nor the frames `decode.video` makes of them share
+    second 0."""
+    from senri.operators.video_decode import DecodeVideo
+
+    with Reader(PacketSource(server.url(), "cam1", max_frames=10, reconnect=QUICK)) as reader:
+        reader.wait(lambda r: r.done, deadline=20)
+    packets = [r for _, r in reader.frames]
+    assert len(packets) == 10 and packets[0].keyframe
+    assert all(p.pts_raw is not None and p.dts_raw is not None for p in packets)
+    assert packets[0].pts == 0.0
+    assert packets[1].pts == pytest.approx(1 / FPS, abs=1e-3)
+    assert len({p.pts for p in packets}) == len(packets)
+    decoder = DecodeVideo()
+    frames = decoder.process(packets) + decoder.finish()
+    times = [f.pts for f in frames]
+    assert len(times) >= 8 and times == sorted(set(times)), times
+    assert times[:2] == pytest.approx([0.0, 1 / FPS], abs=1e-3)
+
+
 def test_publisher_stop_then_back(server: RtspServer) -> None:
     """The mount goes away (its clients dropped, 404 for new ones) and comes back: the source
     says why it is down, reconnects by itself and numbers frames on."""
@@ -199,11 +220,6 @@ def test_wrong_path_fails_run_and_probe(server: RtspServer, tmp_path: Path) -> N
     assert "✗ frames:" in said and "404 Not Found" in said, said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="senri/engine/run.py's probe knows Frame, AudioChunk and ImageItem, not VideoPacket: "
-    "it fails a working packets input with the packet's repr as the reason",
-)
 def test_probe_of_a_live_camera_read_as_packets(server: RtspServer, tmp_path: Path) -> None:
     """`senri validate --probe` passes a camera that is there, read as frames or as packets."""
     for kind in ("video", "packets"):
@@ -225,4 +241,5 @@ def test_probe_of_a_live_camera_read_as_packets(server: RtspServer, tmp_path: Pa
         )
         said = probe.stdout + probe.stderr
         assert probe.returncode == 0, f"{kind}: {said[:500]}"
-        assert "✓ frames: 64x48 frames" in said or kind == "packets", said
+        wanted = {"video": "✓ frames: 64x48 frames", "packets": "✓ frames: h264 packets"}[kind]
+        assert wanted in said, said
