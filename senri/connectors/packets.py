@@ -14,6 +14,7 @@ from collections.abc import Generator, Iterator
 from fractions import Fraction
 
 from av.container import InputContainer
+from av.packet import Packet
 from av.video.stream import VideoStream
 
 from senri.connectors.video import (
@@ -26,6 +27,9 @@ from senri.connectors.video import (
 )
 from senri.errors import SourceError
 from senri.records import DeadLetter, VideoPacket
+
+HELD = 8
+"""Packets without a time held back until one that has a time places them (then given up on)."""
 
 
 class PacketSource(VideoSource):
@@ -95,34 +99,55 @@ class PacketSource(VideoSource):
     ) -> Iterator[VideoPacket]:
         """The stream's packets with data, numbered on from `progress.seq`. A live packet is
         never stamped after the moment it is read (the burst of buffered packets a connection
-        opens with): the origin moves back by the excess, as `VideoSource` does for frames."""
+        opens with): the origin moves back by the excess, as `VideoSource` does for frames.
+
+        Over RTSP, FFmpeg gives the first packet no pts or dts. It is held until the next
+        packet's time places it one frame before, and it carries that time (raw too, so
+        `decode.video` sees it), instead of two packets at second 0."""
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
         codec = stream.codec_context.name
         extradata = bytes(stream.codec_context.extradata or b"")
+        rate = stream.guessed_rate or stream.average_rate or 25
+        step = max(1, round(1 / (Fraction(rate) * time_base)))  # one frame, in time_base
         base = stream.start_time
+        previous: int | None = None
+        held: list[Packet] = []  # packets with no time before the first that has one
         for packet in container.demux(stream):
             if packet.size == 0:  # the demuxer's flush packet
                 continue
             raw = packet.pts if packet.pts is not None else packet.dts
-            if base is None:
-                base = raw if raw is not None else 0
-            seconds = float((raw - base) * time_base) if raw is not None else 0.0
-            if live and origin + seconds > (now := self._clock()):
-                origin -= origin + seconds - now
-            out = VideoPacket(
-                self.stream_id,
-                progress.seq,
-                origin + seconds,
-                seconds,
-                bytes(packet),
-                bool(packet.is_keyframe),
-                codec,
-                f"{time_base.numerator}/{time_base.denominator}",
-                packet.pts,
-                packet.dts,
-                base,
-                origin,
-                extradata if packet.is_keyframe else b"",
-            )
-            progress.seq += 1
-            yield out
+            if raw is None and previous is None and len(held) < HELD:
+                held.append(packet)  # RTSP's first packet has no time: it is a frame before
+                continue
+            if raw is None:
+                raw = (previous if previous is not None else -step) + step
+            if previous is None:  # the first packet with a time places those held before it
+                first = raw - step * len(held)
+                base = first if base is None else min(base, first)
+                stamped = [(p, first + step * i) for i, p in enumerate(held)]
+                held = []
+            else:
+                stamped = []
+            previous = raw
+            assert base is not None  # placed with the first packet that has a time
+            for p, at in [*stamped, (packet, raw)]:
+                seconds = float((at - base) * time_base)
+                if live and origin + seconds > (now := self._clock()):
+                    origin -= origin + seconds - now
+                out = VideoPacket(
+                    self.stream_id,
+                    progress.seq,
+                    origin + seconds,
+                    seconds,
+                    bytes(p),
+                    bool(p.is_keyframe),
+                    codec,
+                    f"{time_base.numerator}/{time_base.denominator}",
+                    at if p.pts is None else p.pts,
+                    at if p.dts is None else p.dts,
+                    base,
+                    origin,
+                    extradata if p.is_keyframe else b"",
+                )
+                progress.seq += 1
+                yield out
