@@ -32,6 +32,10 @@ from senri.engine.health import coloured
 if TYPE_CHECKING:
     from senri.engine.kafka_runtime import Crash
 
+HEALTH_PORT_HELP = (
+    "Serve /healthz (each stream up, or down since when and why) and Prometheus /metrics "
+    "(senri_stream_up) on 127.0.0.1:PORT while ingesting (0: off)."
+)
 PARTITIONS_HELP = (
     "Partitions of the topic when ingest creates it (default: $SENRI_KAFKA_PARTITIONS or 3)."
 )
@@ -73,10 +77,16 @@ def _summary(report: Any) -> None:
         console.print(coloured(line))
 
 
-def _run_ingest(fn: Any, *args: Any, allow_dead_letters: bool, **kwargs: Any) -> None:
+def _run_ingest(
+    fn: Any, *args: Any, allow_dead_letters: bool, metrics_port: int = 0, **kwargs: Any
+) -> None:
     """Run one ingest; exit 1 on an error, `DEAD_LETTER_EXIT` if it dead-lettered anything."""
+    from senri.engine.metrics import RuntimeMetrics
     from senri.errors import SenriError
 
+    if metrics_port:
+        metrics = kwargs["metrics"] = RuntimeMetrics()
+        metrics.serve(metrics_port)
     try:
         report = fn(*args, progress=True, **kwargs)
     except (SenriError, ValueError, TimeoutError) as exc:
@@ -107,6 +117,7 @@ def ingest_video(
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1),
     duration: float | None = typer.Option(None, "--duration", min=0.0, help=DURATION_HELP),
+    metrics_port: int = typer.Option(0, "--metrics-port", min=0, help=HEALTH_PORT_HELP),
     packets: bool = typer.Option(
         False,
         "--packets",
@@ -138,6 +149,7 @@ def ingest_video(
         dlq_topic=dlq,
         allow_dead_letters=allow_dead_letters,
         packets=packets,
+        metrics_port=metrics_port,
     )
 
 
@@ -157,6 +169,7 @@ def ingest_audio(
     rate: float | None = typer.Option(None, "--rate", help="Send at most N chunks per second."),
     start_time: float | None = typer.Option(None, "--start-time", help="Epoch of pts 0."),
     duration: float | None = typer.Option(None, "--duration", min=0.0, help=DURATION_HELP),
+    metrics_port: int = typer.Option(0, "--metrics-port", min=0, help=HEALTH_PORT_HELP),
 ) -> None:
     """Produce PCM16 audio chunks keyed by stream id (exit statuses as `ingest video`)."""
     from senri.ingest import ingest_audio as run
@@ -175,6 +188,7 @@ def ingest_audio(
         rate=rate,
         dlq_topic=dlq,
         allow_dead_letters=allow_dead_letters,
+        metrics_port=metrics_port,
     )
 
 

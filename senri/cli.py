@@ -343,7 +343,9 @@ def run(
     ),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:N or auto."),
     metrics_port: int = typer.Option(
-        0, help="Serve Prometheus metrics on 127.0.0.1:PORT while running (0: off)."
+        0,
+        help="Serve Prometheus /metrics and /healthz (each live stream up, or down since when "
+        "and why) on 127.0.0.1:PORT while running (0: off).",
     ),
     queue_size: int = typer.Option(64, help="Bound of every stage's input queue (backpressure)."),
     allow_dead_letters: bool = ALLOW_DEAD_LETTERS,

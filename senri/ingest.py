@@ -33,6 +33,7 @@ from senri.connectors.kafka import (
     topic_partitions,
 )
 from senri.engine.health import StreamHealth, coloured
+from senri.engine.metrics import RuntimeMetrics
 from senri.records import DeadLetter
 
 
@@ -100,6 +101,7 @@ def ingest(
     producer: BusProducer | None = None,
     dlq_topic: str = DLQ_TOPIC,
     duration: float | None = None,
+    metrics: RuntimeMetrics | None = None,
 ) -> IngestReport:
     """Produce every record of `records` onto `topic` (created if missing); dead letters to DLQ.
 
@@ -107,6 +109,7 @@ def ingest(
     records per second; `duration` stops after that many seconds (a live camera
     has no end); `progress` shows a rich progress bar on stderr, counting sent records and dead
     letters apart. Ctrl-C stops reading, and what was read is still sent and counted.
+    `metrics` gets the streams' health (the `senri_stream_up` gauge and ``/healthz``).
     """
     made = partitions if partitions is not None else topic_partitions()
     ensure_topics(bootstrap, [TopicSpec(topic, made), TopicSpec(dlq_topic, 1)])
@@ -118,7 +121,9 @@ def ingest(
     started = time.perf_counter()
     bar = _progress_bar(topic, total) if progress else None
     say = None if bar is None else (lambda line: bar[0].console.print(coloured(line)))
-    health = StreamHealth(say)
+    health = StreamHealth(say, None if metrics is None else metrics.stream_state)
+    if metrics is not None:
+        metrics.streams = health.snapshot
     try:
         try:
             for record in records:

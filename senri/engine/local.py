@@ -83,6 +83,7 @@ class LocalRuntime:
         self.metrics = metrics or RuntimeMetrics()
         self.health = StreamHealth(on_health, self.metrics.stream_state)
         """Live sources' streams: up, or down since when and why (`on_health` gets changes)."""
+        self.metrics.streams = self.health.snapshot
         self._stopping = threading.Event()
         self._ops: dict[str, Operator[Any, Any]] = {}
 

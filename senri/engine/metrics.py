@@ -1,14 +1,27 @@
 """Prometheus metrics of one runtime: items, batch sizes, per-operator latency, queue depth.
 
 Each runtime owns its own `CollectorRegistry`, so two runtimes in one process (tests, the
-benchmark) never share counters. `serve(port)` exposes them over HTTP for scraping.
+benchmark) never share counters. `serve(port)` exposes them over HTTP for scraping, beside
+``/healthz``: each live stream up, or down since when and why.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 _LATENCY_BUCKETS = (
@@ -45,6 +58,8 @@ class RuntimeMetrics:
 
     def __init__(self) -> None:
         self._stages: dict[str, StageMetrics] = {}
+        self.streams: Callable[[], dict[str, dict[str, Any]]] | None = None
+        """Live streams' states for ``/healthz`` (`StreamHealth.snapshot` of the runtime)."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.items_in = Counter(
             "senri_items_in", "Items taken by a stage", ["stage"], registry=self.registry
@@ -130,8 +145,39 @@ class RuntimeMetrics:
         """The metrics in Prometheus text format."""
         return generate_latest(self.registry)
 
-    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        """Serve /metrics on `addr:port` from a daemon thread."""
-        from prometheus_client import start_http_server
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` answers: "ok", or "degraded" while a live stream is down."""
+        streams = self.streams() if self.streams is not None else {}
+        down = [s for s, h in streams.items() if not h["up"]]
+        return {"status": "degraded" if down else "ok", "down": down, "streams": streams}
 
-        start_http_server(port, addr=addr, registry=self.registry)
+    def serve(self, port: int, addr: str = "127.0.0.1") -> ThreadingHTTPServer:
+        """Serve ``/metrics`` (Prometheus text) and ``/healthz`` (JSON) on `addr:port` from a
+        daemon thread. ``/healthz`` answers 200 even when degraded: a camera that is down is a
+        fact to show, not a reason for an orchestrator to restart the process reading it."""
+        server = ThreadingHTTPServer((addr, port), _handler(self))
+        threading.Thread(target=server.serve_forever, name="senri-metrics", daemon=True).start()
+        return server
+
+
+def _handler(metrics: RuntimeMetrics) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                body, kind = json.dumps(metrics.health()).encode(), "application/json"
+            elif path in ("/", "/metrics"):
+                body, kind = metrics.exposition(), CONTENT_TYPE_LATEST
+            else:
+                self.send_error(404, "only /metrics and /healthz are served here")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Scrapes every few seconds are not news."""
+
+    return Handler

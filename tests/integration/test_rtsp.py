@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -243,3 +244,64 @@ def test_probe_of_a_live_camera_read_as_packets(server: RtspServer, tmp_path: Pa
         assert probe.returncode == 0, f"{kind}: {said[:500]}"
         wanted = {"video": "✓ frames: 64x48 frames", "packets": "✓ frames: h264 packets"}[kind]
         assert wanted in said, said
+
+
+def test_healthz_of_a_run_says_when_its_camera_is_down(server: RtspServer, tmp_path: Path) -> None:
+    """`senri run --metrics-port`: /healthz says "ok", then "degraded" with the stream, since
+    when and "Connection refused" while the server is dead, then "ok" again; /metrics carries
+    `senri_stream_up` the same way."""
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    camera = {"video": server.url(), "stream": "cam1", "timeout": 5, "live": True}
+    camera["reconnect"] = {"initial": 0.2, "max_delay": 0.5, "jitter": 0}
+    pipeline = tmp_path / "cam.yaml"
+    doc = {
+        "name": "cam",
+        "inputs": {"frames": camera},
+        "graph": {"motion": {"op": "vision.motion", "from": "frames"}},
+        "outputs": {"events": {"store": "events", "from": ["motion"]}},
+    }
+    pipeline.write_text(yaml.safe_dump(doc))
+    run = [sys.executable, "-m", "senri", "run", str(pipeline), "--out", str(tmp_path / "out")]
+    process = subprocess.Popen(
+        [*run, "--metrics-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def get(path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            assert answer.status == 200
+            return bytes(answer.read())
+
+    def until(status: str, why: str = "", deadline: float = 30.0) -> dict[str, Any]:
+        end = time.monotonic() + deadline
+        seen: Any = None
+        while time.monotonic() < end:
+            try:
+                seen = json.loads(get("/healthz"))
+                cam = seen["streams"].get("cam1", {})
+                if seen["status"] == status and cam and why in str(cam.get("reason")):
+                    return seen
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        raise AssertionError(f"/healthz never said {status!r}; last: {seen}")
+
+    try:
+        assert until("ok")["down"] == []
+        assert b'senri_stream_up{stream="cam1"} 1.0' in get("/metrics")
+        server.kill()
+        killed = time.time()
+        down = until("degraded", "Connection refused")  # first "stream ended", then refused
+        assert down["down"] == ["cam1"]
+        assert killed - 5 < down["streams"]["cam1"]["since"] <= time.time()
+        assert b'senri_stream_up{stream="cam1"} 0.0' in get("/metrics")
+        server.start()
+        until("ok")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
