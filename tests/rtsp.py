@@ -64,10 +64,11 @@ class RtspServer:
     """tests/rtsp_server.py serving `video` at rtsp://127.0.0.1:PORT/cam, on a fixed port so it
     can be killed and started again where clients look for it."""
 
-    def __init__(self, video: Path, log: Path, *, burst: float = 0.0) -> None:
+    def __init__(self, video: Path, log: Path, *, burst: float = 0.0, latency: float = 0.0) -> None:
         self.video = video
         self.log = log
         self.burst = burst
+        self.latency = latency
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -77,7 +78,7 @@ class RtspServer:
     def start(self, deadline: float = 15.0) -> None:
         """Start the server and return once it accepts connections."""
         args = [SYSTEM_PYTHON, str(SCRIPT), "--port", str(self.port), "--file", str(self.video)]
-        args += ["--burst", str(self.burst)]
+        args += ["--burst", str(self.burst), "--latency", str(self.latency)]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         until = time.monotonic() + deadline

@@ -10,7 +10,9 @@ the file's start, in real time; at the file's end the server ends the stream (RT
 
 Signals: SIGUSR1 takes the mount away and drops its clients (a publisher that stops: clients
 then get 404), SIGUSR2 puts it back, SIGTERM/SIGINT quit. With ``--burst S`` each client first
-gets S seconds of video at once and then stays S seconds ahead, as a camera with a buffer does.
+gets S seconds of video at once and then stays S seconds ahead, as a camera with a buffer does;
+with ``--latency S`` every packet leaves S seconds after its time, as from a camera whose encoder
+and network lag, while its RTCP sender reports still tell each picture's own time.
 """
 
 from __future__ import annotations
@@ -27,26 +29,27 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def _factory(path: str, burst: float) -> Any:
+def _factory(path: str, burst: float, latency: float = 0.0) -> Any:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
         f'( filesrc location="{path}" ! qtdemux ! rtph264pay name=pay0 pt=96 config-interval=-1 )'
     )
     factory.set_shared(False)
-    if burst > 0:
-        factory.connect("media-configure", _early, int(burst * Gst.SECOND))
+    if burst > 0 or latency > 0:
+        factory.connect("media-configure", _shifted, int((latency - burst) * Gst.SECOND))
     return factory
 
 
-def _early(_factory: Any, media: Any, offset: int) -> None:
-    """Make the media's sinks send every buffer `offset` ns before its time (a camera buffer).
+def _shifted(_factory: Any, media: Any, offset: int) -> None:
+    """Make the media's sinks send every buffer `offset` ns after its time (before it when
+    negative: a camera buffer).
 
     The server adds a client's sinks only when it sets up its transport, so they get the
     offset as they join the pipeline."""
 
     def added(_pipeline: Any, _bin: Any, element: Any) -> None:
         if isinstance(element, Gst.Element) and element.get_factory().get_name().endswith("sink"):
-            element.set_property("ts-offset", -offset)
+            element.set_property("ts-offset", offset)
 
     media.get_element().get_parent().connect("deep-element-added", added)
 
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", required=True, help="an H.264 MP4")
     parser.add_argument("--mount", default="/cam")
     parser.add_argument("--burst", type=float, default=0.0, help="seconds sent at once")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each packet lags")
     args = parser.parse_args(argv)
 
     Gst.init(None)
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
-    mounts.add_factory(args.mount, _factory(args.file, args.burst))
+    mounts.add_factory(args.mount, _factory(args.file, args.burst, args.latency))
     loop = GLib.MainLoop()
 
     def unpublish() -> bool:
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return GLib.SOURCE_CONTINUE
 
     def publish() -> bool:
-        mounts.add_factory(args.mount, _factory(args.file, args.burst))
+        mounts.add_factory(args.mount, _factory(args.file, args.burst, args.latency))
         print("published", flush=True)
         return GLib.SOURCE_CONTINUE
 

@@ -24,6 +24,8 @@ from senri.connectors.video import (
     _kinds,
     _Progress,
     _video_stream,
+    reported,
+    towards,
 )
 from senri.errors import SourceError
 from senri.records import DeadLetter, VideoPacket
@@ -132,6 +134,11 @@ class PacketSource(VideoSource):
             assert base is not None  # placed with the first packet that has a time
             for p, at in [*stamped, (packet, raw)]:
                 seconds = float((at - base) * time_base)
+                told = (
+                    reported(container, at, time_base) if live and self.start_time is None else None
+                )
+                if told is not None:
+                    origin = towards(origin, told - seconds, float(step * time_base))
                 if live and origin + seconds > (now := self._clock()):
                     origin -= origin + seconds - now
                 out = VideoPacket(

@@ -45,6 +45,11 @@ Opener = Callable[[str], InputContainer]
 STAGE = "source.video"
 _READ_ERRORS = (av.FFmpegError, OSError)
 _FALLBACK_STEP = Fraction(1, 30)
+SLEW = 0.5
+"""Share of each frame's duration by which a live stream's clock moves towards the camera's
+own (its RTCP sender reports): times keep increasing, and 1 s of lag is gone in 2 s of video."""
+TRUSTED = 30.0
+"""Seconds a camera's clock may differ from ours and still be believed; beyond, it is unset."""
 
 
 @dataclass
@@ -243,10 +248,16 @@ class VideoSource(ClosableSource):
             stream = _video_stream(container)
             if stream is None:
                 return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
+            time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
             for pts, frame in _decode(container, stream, base=None):
                 got += 1
                 if self._stop.is_set():
                     return _Ended(got, "closed", finished=True)
+                if self.start_time is None:  # no epoch given: the camera's clock, once it tells
+                    told = reported(container, frame.pts, time_base)
+                    if told is not None:
+                        target = told - float(offset + pts)
+                        progress.start = towards(progress.start, target, float(_step(frame)))
                 out = self._emit(progress, offset + pts, frame, progress.start, live=True)
                 if out is not None:
                     yield out
@@ -317,6 +328,27 @@ class VideoSource(ClosableSource):
         """A dead letter keyed by the frame that would have come next."""
         key = record_key(self.stream_id, progress.seq)
         return dead_letter(self.stream_id, key, STAGE, reason, exc, self._clock)
+
+
+def reported(container: InputContainer, raw: int | None, time_base: Fraction) -> float | None:
+    """The epoch at which the camera says it took the picture with raw pts `raw`, or None.
+
+    Over RTSP, FFmpeg maps its pts to wall time from the first RTCP sender report
+    (`start_time_realtime`, the camera's clock at pts 0); files and most HTTP streams have
+    none, and a camera may send its first report only seconds into the stream."""
+    told = container.start_time_realtime
+    if not told or told < 0 or raw is None:
+        return None
+    return told / 1e6 + float(raw * time_base)
+
+
+def towards(origin: float, target: float, step: float) -> float:
+    """`origin` (the epoch of pts 0) moved towards the camera's `target` by at most
+    `SLEW` of one frame's `step`, so no time goes back; a target more than `TRUSTED` s
+    away is a camera whose clock is wrong, and is ignored."""
+    if abs(target - origin) > TRUSTED:
+        return origin
+    return origin + max(-SLEW * step, min(SLEW * step, target - origin))
 
 
 def _video_stream(container: InputContainer) -> VideoStream | None:

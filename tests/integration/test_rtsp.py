@@ -93,6 +93,27 @@ def test_records_are_not_stamped_ahead_of_their_arrival(
     _numbered_on(reader)
 
 
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_lagging_camera_is_stamped_by_its_own_clock(
+    video: Path, tmp_path: Path, kind: type[VideoSource]
+) -> None:
+    """A camera whose packets arrive 2 s after their time: until its first RTCP sender report
+    the records are stamped at arrival (2 s late); after it, by the camera's clock, reached
+    without a time going back."""
+    with RtspServer(video, tmp_path / "server.log", latency=2.0) as server:
+        played = time.time()  # the server plays the file from its start for each client
+        source = kind(server.url(), "cam1", max_frames=8 * FPS, reconnect=QUICK)
+        with Reader(source) as reader:
+            reader.wait(lambda r: r.done, deadline=30)
+    assert reader.error is None and reader.dead == []
+    records = [r for _, r in reader.frames]
+    late = [r.ts - (played + r.pts) for r in records]
+    assert late[FPS // 2] > 1.5, late[: FPS // 2 + 1]  # before the first report: arrival
+    assert all(abs(x) < 0.25 for x in late[-FPS:]), late[-FPS:]  # by then: the camera's clock
+    assert all(a.ts < b.ts for a, b in itertools.pairwise(records))
+    _numbered_on(reader)
+
+
 def test_first_packets_of_a_connection_have_their_own_time(server: RtspServer) -> None:
     """FFmpeg gives an RTSP connection's first packet no time: it is placed one frame before
     the next packet, so neither the packets nor the frames `decode.video` makes of them share

@@ -764,3 +764,18 @@ def test_a_camera_that_does_not_answer_within_timeout_is_said_to_time_out(
     assert isinstance(letter, DeadLetter)
     assert said in letter.reason
     assert "InvalidDataError" in letter.error
+
+
+def test_a_camera_clock_is_reached_by_small_steps_and_a_wrong_one_ignored() -> None:
+    from senri.connectors.video import SLEW, TRUSTED, towards
+
+    step = 0.04
+    assert towards(100.0, 98.0, step) == pytest.approx(100.0 - SLEW * step)  # never a jump back
+    assert towards(100.0, 100.01, step) == pytest.approx(100.01)  # close: reached
+    assert towards(100.0, 100.0 - TRUSTED - 1, step) == 100.0  # a camera set to another day
+    origin, ts = 100.0, []
+    for i in range(200):
+        origin = towards(origin, 98.0, step)
+        ts.append(origin + i * step)
+    assert origin == pytest.approx(98.0)
+    assert all(a < b for a, b in itertools.pairwise(ts))
