@@ -5,7 +5,8 @@ is written at the chosen size; then both ingest paths read it to the bytes they 
 
 - frames: `VideoSource` decodes every frame and the wire codec JPEG-encodes it (`frame/1`);
 - packets: `PacketSource` demuxes access units and wraps them (`packet/1`), no decode;
-- and what a worker pays to get frames back from packets (`decode.video`).
+- and what a worker pays to get frames back from packets (`decode.video`), for every frame
+  and at `--sample-fps`, with and without leaving unreferenced pictures undecoded.
 
     python benchmarks/ingest_cost.py --size 1920x1080 --seconds 10
 """
@@ -25,6 +26,7 @@ from senri import codec
 from senri.connectors import VideoSource
 from senri.connectors.packets import PacketSource
 from senri.engine.operator import Device
+from senri.operators import video_decode
 from senri.operators.video_decode import DecodeVideo
 from senri.records import Frame, VideoPacket
 
@@ -55,7 +57,9 @@ def main() -> None:
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--sample-fps", type=float, default=5.0, help="decode.video's fps")
     args = parser.parse_args()
+    real = video_decode.disposable
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "clip.mp4"
@@ -82,12 +86,27 @@ def main() -> None:
               f"  {sent * 8 / args.seconds / 1e6:6.1f} Mbit/s on the wire"
               f"  ({jpeg_cpu / packet_cpu:.0f}x less CPU)")  # fmt: skip
 
-        op = DecodeVideo()
-        op.setup(Device("cpu"))
-        cpu = time.process_time()
-        got = op.process(packets) + op.finish()
-        print(f"decode.video {(time.process_time() - cpu) / len(got) * 1e3:7.2f} ms CPU/frame"
-              f" at the worker ({len(got)} frames)")  # fmt: skip
+        print(f"decode.video at the worker, {len(packets)} packets:")
+        runs = [(None, True), (args.sample_fps, False), (args.sample_fps, True)]
+        for fps, skipping in runs:
+            video_decode.disposable = real if skipping else (lambda packet: False)
+            op = DecodeVideo(fps=fps)
+            op.setup(Device("cpu"))
+            cpu = time.process_time()
+            got = op.process(packets) + op.finish()
+            per = (time.process_time() - cpu) / len(packets) * 1e3
+            how = (
+                "every frame"
+                if fps is None
+                else f"fps={fps:g}, "
+                + (
+                    f"{op.undecoded} unreferenced packets not decoded"
+                    if skipping
+                    else "all decoded"
+                )
+            )
+            print(f"  {how:<52} {per:6.2f} ms CPU/packet  {len(got)} frames")
+        video_decode.disposable = real
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 One decoder per stream (PyAV's software decoders; slice threads only, so a frame comes out
 after the same packet on every machine). Frames are numbered per stream in presentation order,
 as `VideoSource` numbers them, and `fps` keeps at most one per ``1/fps`` seconds of pts.
+An H.264 picture that no other picture refers to (`nal_ref_idc` 0 in every slice, most
+B-frames) and that `fps` would drop anyway is not decoded at all (counted in `undecoded`).
 
 State, for a worker that takes a stream over mid-GOP: the packets since the last keyframe
 (and the numbering). `restore` feeds them to a fresh decoder and throws away what it gives,
@@ -73,6 +75,8 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         self._rate = None if fps is None else Fraction(fps).limit_denominator(1_000_000)
         self._streams: dict[str, _Decoder] = {}
         self.skipped = 0
+        self.undecoded = 0
+        """Packets left undecoded: non-reference pictures in a slot `fps` had filled."""
 
     def setup(self, device: Device) -> None:
         try:
@@ -93,8 +97,11 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
                     )
                 self.skipped += 1
                 continue
-            dec.gop.append(packet)
             dec.origin = packet.origin  # a live source moves it back after a burst
+            if self._sampled_out(dec, packet) and disposable(packet):
+                self.undecoded += 1  # dropped by fps, and no other picture needs it
+                continue
+            dec.gop.append(packet)
             for picture in dec.context.decode(_packet(packet, dec.time_base)):
                 dec.out += 1
                 frame = self._frame(packet.stream_id, dec, picture)
@@ -188,6 +195,14 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         for packet in dec.gop:
             dec.out += len(dec.context.decode(_packet(packet, dec.time_base)))
 
+    def _sampled_out(self, dec: _Decoder, packet: VideoPacket) -> bool:
+        """Whether `fps` will drop this packet's picture: its slot is one a picture already
+        took (slots only grow, so reordering cannot bring it back)."""
+        if self._rate is None or dec.last_slot is None or packet.pts_raw is None:
+            return False
+        seconds = (packet.pts_raw - dec.base) * dec.time_base
+        return math.floor(seconds * self._rate) <= dec.last_slot
+
     def _frame(self, stream_id: str, dec: _Decoder, picture: Any) -> Frame | None:
         raw = picture.pts if picture.pts is not None else picture.dts
         if raw is not None:
@@ -204,6 +219,32 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         frame = Frame(stream_id, dec.seq, dec.origin + float(seconds), float(seconds), image)
         dec.seq += 1
         return frame
+
+
+def disposable(packet: VideoPacket) -> bool:
+    """True for an H.264 access unit whose slices all have `nal_ref_idc` 0: no other picture
+    is predicted from it, so leaving it undecoded changes no other frame. Other codecs, and
+    data that does not parse, are never disposable."""
+    if packet.codec != "h264" or packet.keyframe:
+        return False
+    data = packet.data
+    slices = [n for n in _nal_units(data) if n and n[0] & 0x1F in (1, 5)]
+    return bool(slices) and all(n[0] & 0x60 == 0 for n in slices)
+
+
+def _nal_units(data: bytes) -> list[bytes]:
+    """The NAL units of an access unit: Annex B (start codes, RTSP and TS) or the
+    length-prefixed form of MP4 (4-byte sizes). [] when neither parses."""
+    if data.startswith((b"\x00\x00\x01", b"\x00\x00\x00\x01")):
+        return [u.lstrip(b"\x00") for u in data.split(b"\x00\x00\x01")[1:]]
+    units, at = [], 0
+    while at + 4 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        if size == 0 or at + 4 + size > len(data):
+            return []
+        units.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return units if at == len(data) else []
 
 
 def _trim(dec: _Decoder) -> None:

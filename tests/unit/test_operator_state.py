@@ -245,6 +245,36 @@ def test_video_decoding_resumes_exactly_mid_gop(world: shapes.World, frames: lis
         assert [a.ts for a in given] == [b.ts for b in frames], split
 
 
+def test_video_decoding_at_a_lower_fps_leaves_unreferenced_pictures_undecoded(
+    world: shapes.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `fps` below the camera's, H.264 pictures that nothing refers to and that the
+    sampler would drop are not decoded; the frames, a resume mid-GOP included, are the same
+    as when every packet is decoded."""
+    import senri.operators.video_decode as video_decode
+    from senri.connectors.packets import PacketSource
+
+    packets = list(PacketSource(world.video, "cam1", start_time=0.0))
+
+    def decoded(split: int) -> tuple[list[Frame], int]:
+        first = _made("decode.video", fps=4)
+        given = _run(first, packets[:split])
+        second = _made("decode.video", fps=4)
+        second.restore("cam1", json.loads(json.dumps(first.snapshot("cam1"))))
+        given += _run(second, packets[split:]) + second.finish()
+        undecoded = getattr(first, "undecoded", 0) + getattr(second, "undecoded", 0)
+        return given, undecoded
+
+    fast = [decoded(split) for split in (len(packets), len(packets) // 2 + 1)]
+    monkeypatch.setattr(video_decode, "disposable", lambda packet: False)
+    every, none = decoded(len(packets))
+    assert none == 0
+    for got, undecoded in fast:
+        assert 0 < undecoded < len(packets) - len(every)  # some were skipped, not all dropped
+        assert [(f.seq, f.ts) for f in got] == [(f.seq, f.ts) for f in every]
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(got, every, strict=True))
+
+
 def test_video_decoding_that_joins_mid_gop_starts_at_the_next_keyframe(
     world: shapes.World, frames: list[Frame]
 ) -> None:
