@@ -9,8 +9,7 @@ the model runs. Sampling by fps happens there, after decode.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 
 from av.container import InputContainer
@@ -20,10 +19,7 @@ from av.video.stream import VideoStream
 from senri.connectors.video import (
     _READ_ERRORS,
     VideoSource,
-    _Ended,
-    _kinds,
     _Progress,
-    _video_stream,
     reported,
     towards,
 )
@@ -43,6 +39,7 @@ class PacketSource(VideoSource):
     """
 
     output_type: type = VideoPacket
+    unit = "packets"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         if kwargs.get("fps") is not None:
@@ -62,33 +59,13 @@ class PacketSource(VideoSource):
             reason = f"video demux failed after packet {progress.seq}: {exc}"
             yield self._dead(progress, reason, exc)
 
-    def _session(  # type: ignore[override]
-        self, container: InputContainer, progress: _Progress
-    ) -> Generator[VideoPacket, None, _Ended]:
-        now = self._clock()
-        if progress.wall0 is None:
-            progress.wall0 = now
-            progress.start = now if self.start_time is None else self.start_time
-        got = 0
-        asked = time.monotonic()
-        try:
-            stream = _video_stream(container)
-            if stream is None:
-                return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
-            # a reconnect goes on from the wall time since the first connect
-            origin = progress.start + (now - progress.wall0)
-            for packet in self._packets(container, stream, progress, origin, live=True):
-                got += 1
-                if self._stop.is_set():
-                    return _Ended(got, "closed", finished=True)
-                yield packet
-                if self._done(progress):
-                    return _Ended(got, "max_frames reached", finished=True)
-                asked = time.monotonic()
-        except _READ_ERRORS as exc:
-            why = self._failure(exc, time.monotonic() - asked)
-            return _Ended(got, f"stream failed after {got} packets: {why}", exc)
-        return _Ended(got, f"stream ended after {got} packets")
+    def _live_items(  # type: ignore[override]
+        self, container: InputContainer, stream: VideoStream, progress: _Progress, now: float
+    ) -> Iterator[VideoPacket]:
+        """What one live connection yields: its packets, numbered and timed on."""
+        assert progress.wall0 is not None
+        origin = progress.start + (now - progress.wall0)  # a reconnect goes on from wall time
+        yield from self._packets(container, stream, progress, origin, live=True)
 
     def _packets(
         self,

@@ -88,6 +88,8 @@ class VideoSource(ClosableSource):
     """
 
     output_type: type = Frame
+    unit = "frames"
+    """What the records are called in the reasons a live stream ends with."""
 
     def __init__(
         self,
@@ -234,31 +236,21 @@ class VideoSource(ClosableSource):
     def _session(
         self, container: InputContainer, progress: _Progress
     ) -> Generator[Frame, None, _Ended]:
-        """Frames of one live connection, then why it ended."""
+        """Records of one live connection, then why it ended."""
         now = self._clock()
         if progress.wall0 is None:
             progress.wall0 = now
             progress.start = now if self.start_time is None else self.start_time
-        # pts keep growing across reconnects: wall time since the first connect, but never
-        # behind the frames already emitted.
-        offset = max(Fraction(now - progress.wall0), progress.next_pts)
         got = 0
         asked = time.monotonic()
         try:
             stream = _video_stream(container)
             if stream is None:
                 return _Ended(0, f"{self.location} has no video stream ({_kinds(container)})")
-            time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
-            for pts, frame in _decode(container, stream, base=None):
+            for out in self._live_items(container, stream, progress, now):
                 got += 1
                 if self._stop.is_set():
                     return _Ended(got, "closed", finished=True)
-                if self.start_time is None:  # no epoch given: the camera's clock, once it tells
-                    told = reported(container, frame.pts, time_base)
-                    if told is not None:
-                        target = told - float(offset + pts)
-                        progress.start = towards(progress.start, target, float(_step(frame)))
-                out = self._emit(progress, offset + pts, frame, progress.start, live=True)
                 if out is not None:
                     yield out
                     if self._done(progress):
@@ -266,8 +258,26 @@ class VideoSource(ClosableSource):
                 asked = time.monotonic()
         except _READ_ERRORS as exc:
             why = self._failure(exc, time.monotonic() - asked)
-            return _Ended(got, f"stream failed after {got} frames: {why}", exc)
-        return _Ended(got, f"stream ended after {got} frames")
+            return _Ended(got, f"stream failed after {got} {self.unit}: {why}", exc)
+        return _Ended(got, f"stream ended after {got} {self.unit}")
+
+    def _live_items(
+        self, container: InputContainer, stream: VideoStream, progress: _Progress, now: float
+    ) -> Iterator[Frame | None]:
+        """What one live connection yields: a frame per decoded picture (None where `fps`
+        drops it), timed by the camera's clock once it reports it."""
+        # pts keep growing across reconnects: wall time since the first connect, but never
+        # behind the frames already emitted.
+        assert progress.wall0 is not None
+        offset = max(Fraction(now - progress.wall0), progress.next_pts)
+        time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90_000)
+        for pts, frame in _decode(container, stream, base=None):
+            if self.start_time is None:  # no epoch given: the camera's clock, once it tells
+                told = reported(container, frame.pts, time_base)
+                if told is not None:
+                    target = told - float(offset + pts)
+                    progress.start = towards(progress.start, target, float(_step(frame)))
+            yield self._emit(progress, offset + pts, frame, progress.start, live=True)
 
     # -- shared --------------------------------------------------------------------------------
 
