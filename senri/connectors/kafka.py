@@ -163,8 +163,16 @@ class TopicSpec:
     @classmethod
     def changelog(cls, name: str) -> TopicSpec:
         """A worker group's state topic: compacted, and taking records of up to
-        `STATE_MAX_BYTES` (a camera's motion background is a few hundred KB)."""
-        config = {"cleanup.policy": "compact", "max.message.bytes": str(STATE_MAX_BYTES)}
+        `STATE_MAX_BYTES` (a camera's motion background is a few hundred KB). A segment is
+        compacted only once it is closed, and a restore reads the topic from its start, so
+        segments close every 10 minutes or two of the largest records: what a restore reads
+        stays bounded."""
+        config = {
+            "cleanup.policy": "compact",
+            "max.message.bytes": str(STATE_MAX_BYTES),
+            "segment.ms": str(10 * 60 * 1000),
+            "segment.bytes": str(2 * STATE_MAX_BYTES),
+        }
         return cls(name, 1, configs=config)
 
 

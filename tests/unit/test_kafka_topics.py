@@ -40,3 +40,18 @@ def test_partitions_follow_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENRI_KAFKA_PARTITIONS", "0")
     with pytest.raises(ValueError, match="SENRI_KAFKA_PARTITIONS must be a whole number >= 1"):
         topic_partitions()
+
+
+def test_changelog_segments_close_so_they_get_compacted() -> None:
+    configs = TopicSpec.changelog("s").configs
+    assert int(configs["segment.ms"]) <= 60 * 60 * 1000  # not the broker's 7 days
+    assert int(configs["segment.bytes"]) >= int(configs["max.message.bytes"])
+
+
+def test_kafka_python_checksums_in_c() -> None:
+    """A worker's restore reads its whole changelog through kafka-python; with its pure-Python
+    CRC32C that read 86 MB in 16 s, past the group's session timeout (the worker was then
+    thrown out and rejoined for ever). The `crc32c` package makes it 0.6 s."""
+    from kafka.record import util
+
+    assert util.crc32c_c is not None
