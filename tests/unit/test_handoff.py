@@ -11,7 +11,7 @@ import pytest
 
 import senri.engine.local as local
 from senri.engine.batcher import END, MicroBatcher
-from senri.engine.handoff import GROUP_BATCHES, BatchCost, Handoff
+from senri.engine.handoff import GROUP_BATCHES, GROUP_SECONDS, BatchCost, Handoff
 from senri.engine.local import LocalRuntime
 from senri.engine.operator import BatchPolicy
 from senri.engine.sinks import MemorySink
@@ -66,13 +66,14 @@ def test_handoff_wakes_a_waiting_loop_for_a_single_item() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "batches"),
-    [(None, 1), (1e-5, GROUP_BATCHES), (2.5e-4, 8), (0.01, 1)],
+    ("share", "batches"),
+    [(None, 1), (1e-4, GROUP_BATCHES), (1 / 8.5, 8), (1.0, 1), (3.0, 1)],
 )
-def test_batch_cost_groups_only_cheap_batches(seconds: float | None, batches: int) -> None:
+def test_batch_cost_groups_only_cheap_batches(share: float | None, batches: int) -> None:
+    """A batch that takes `share` of GROUP_SECONDS travels with as many as fit."""
     cost = BatchCost()
-    if seconds is not None:
-        cost.add(seconds * 4, 4)  # four batches in one pool task
+    if share is not None:
+        cost.add(share * GROUP_SECONDS * 4, 4)  # four batches in one pool task
     assert cost.batches() == batches
 
 
