@@ -15,12 +15,13 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from senri.connectors import AudioSource, ImageFolderSource, VideoSource
+from senri.connectors.health_topic import HealthReporter, health_topic_spec
 from senri.connectors.kafka import (
     DLQ_TOPIC,
     BusProducer,
@@ -112,7 +113,7 @@ def ingest(
     `metrics` gets the streams' health (the `senri_stream_up` gauge and ``/healthz``).
     """
     made = partitions if partitions is not None else topic_partitions()
-    ensure_topics(bootstrap, [TopicSpec(topic, made), TopicSpec(dlq_topic, 1)])
+    ensure_topics(bootstrap, [TopicSpec(topic, made), TopicSpec(dlq_topic, 1), health_topic_spec()])
     report = IngestReport(topic)
     limiter = RateLimiter(rate)
     own = producer is None
@@ -121,8 +122,17 @@ def ingest(
     started = time.perf_counter()
     bar = _progress_bar(topic, total) if progress else None
     say = None if bar is None else (lambda line: bar[0].console.print(coloured(line)))
-    health = StreamHealth(say, None if metrics is None else metrics.stream_state)
+    gauges: list[Callable[[str, bool, float], None]] = []
+
+    def changed(stream: str, up: bool, since: float) -> None:
+        for gauge in gauges:
+            gauge(stream, up, since)
+
+    health = StreamHealth(say, changed)
+    reporter = HealthReporter(prod, health)  # to senri.health, for GET /status
+    gauges.append(reporter.changed)
     if metrics is not None:
+        gauges.append(metrics.stream_state)
         metrics.streams = health.snapshot
     try:
         try:
@@ -138,6 +148,7 @@ def ingest(
                 else:
                     report.bytes += prod.send_record(topic, record)
                     report.records += 1
+                reporter.tick()
                 if bar is not None:
                     bar[0].update(
                         bar[1],
@@ -150,6 +161,7 @@ def ingest(
                     break
         except KeyboardInterrupt:
             report.stopped = "interrupted"
+        reporter.close()
         prod.flush()
     finally:
         if own:

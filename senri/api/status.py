@@ -3,9 +3,11 @@
 For every worker group (``senri.worker.*``) and each topic it reads: the records on the
 topic, how many the group has committed, the lag between them, and the rates of both since
 the previous sample (records/s in and done; frames/s for a camera's topic). Dead letters are
-the records on ``senri.dlq`` and on any ``*.dlq`` topic. Offsets are read with the same
-Kafka settings as every client (`senri.credentials`), by clients kept open between samples;
-answers are cached for `every_s`.
+the records on ``senri.dlq`` and on any ``*.dlq`` topic. Streams: each camera's and
+microphone's health as its `senri ingest` reports it on ``senri.health`` (up, down since when
+and why, gave up, ended, or silent when its ingest stopped reporting). Offsets are read with
+the same Kafka settings as every client (`senri.credentials`), by clients kept open between
+samples; answers are cached for `every_s`.
 
 Served when `senri serve --bus kafka://HOST:PORT` names the cluster; 503 while it cannot be
 reached, with the reason.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from senri.api.openapi import errors
+from senri.connectors.health_topic import HealthReader
 from senri.connectors.kafka import DLQ_TOPIC
 from senri.credentials import kafka_options
 
@@ -49,6 +52,8 @@ class KafkaStatus:
         self._previous: _Sample | None = None
         self._dlq: set[str] = set()
         self._clients: tuple[Any, Any] | None = None  # (admin, consumer), kept between samples
+        self._health: HealthReader | None = None
+        self._streams: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def _connect(self) -> tuple[Any, Any]:
@@ -63,6 +68,13 @@ class KafkaStatus:
                 bootstrap_servers=self.bootstrap, client_id="senri-status", **options
             )
             self._clients = (admin, consumer)
+            reader = KafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                client_id="senri-status-health",
+                enable_auto_commit=False,
+                **options,
+            )
+            self._health = HealthReader(reader)
         return self._clients
 
     def close(self) -> None:
@@ -71,6 +83,9 @@ class KafkaStatus:
             self._clients = None
             consumer.close()
             admin.close()
+        if self._health is not None:
+            self._health.consumer.close()
+            self._health = None
 
     def _sample(self) -> tuple[_Sample, set[str]]:
         from kafka import TopicPartition
@@ -94,7 +109,10 @@ class KafkaStatus:
             ends: dict[str, int] = {}
             for tp, end in (consumer.end_offsets(list(parts)) if parts else {}).items():
                 ends[tp.topic] = ends.get(tp.topic, 0) + end
-            return _Sample(time.time(), ends, done), dlq
+            now = time.time()
+            assert self._health is not None
+            self._streams = self._health.streams(now)
+            return _Sample(now, ends, done), dlq
         except Exception:
             self.close()  # reconnect on the next sample: the cluster may have moved or restarted
             raise
@@ -130,6 +148,7 @@ class KafkaStatus:
             "seconds_since_previous": round(span, 3) if before is not None else None,
             "groups": [{"group": g, "topics": t} for g, t in groups.items()],
             "dead_letters": {t: last.ends.get(t, 0) for t in sorted(self._dlq)},
+            "streams": self._streams,
         }
 
 

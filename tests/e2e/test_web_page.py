@@ -46,6 +46,22 @@ class Site:
     truth: dict[str, Any]
     group: str
     shots: Path
+    stream: str
+
+
+def _refused_camera(bootstrap: str) -> str:
+    """`senri ingest` of a camera that refuses, until its source gives up: the stream it
+    reports on senri.health ends down, "Connection refused"."""
+    from senri.connectors import ReconnectPolicy, VideoSource
+    from senri.ingest import ingest
+
+    stream = f"cam-web-{uuid.uuid4().hex[:8]}"
+    policy = ReconnectPolicy(initial=0.05, max_delay=0.1, max_attempts=2, jitter=0)
+    camera = VideoSource("rtsp://127.0.0.1:9/cam", stream, reconnect=policy, timeout=5)
+    topic = f"senri.test.web.{stream}"
+    report = ingest(camera, topic, bootstrap, partitions=1, dlq_topic=f"{topic}.dlq")
+    assert report.records == 0 and report.dead_letters == 2
+    return stream
 
 
 def _call(url: str, key: str, method: str = "GET", **form: tuple[str, bytes, str]) -> Any:
@@ -101,6 +117,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     key = ring.create("investigator", ["read", "ask", "write"])
     ring.save()
     topic, group = _lagging_group(kafka_bootstrap())
+    stream = _refused_camera(kafka_bootstrap())
     args = ["--store", f"sqlite:{archive}", "--media", str(pipeline), "--api-keys",
             str(ring.path), "--bus", f"kafka://{kafka_bootstrap()}"]  # fmt: skip
     try:
@@ -110,11 +127,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 _call(item, key, "PUT", image=(name, photo_path(name).read_bytes(), "image/png"))
             shots = Path(SCREENSHOTS) if SCREENSHOTS else root / "shots"
             shots.mkdir(parents=True, exist_ok=True)
-            yield Site(url, key, truth, group, shots)
+            yield Site(url, key, truth, group, shots, stream)
     finally:
         from senri.connectors.kafka import delete_topics
 
-        delete_topics(kafka_bootstrap(), [topic])
+        mine = f"senri.test.web.{stream}"
+        delete_topics(kafka_bootstrap(), [topic, mine, f"{mine}.dlq"])
 
 
 @pytest.fixture(scope="module")
@@ -233,4 +251,7 @@ def test_status_shows_a_worker_groups_lag(page: Any, site: Site) -> None:
     row = page.locator("#status table", has=page.locator("td")).first
     cells = page.locator(f"#status h3:has-text('{site.group}') + table tr").nth(1).locator("td")
     assert cells.nth(3).inner_text() == "6", row.inner_text()  # 10 records, 4 committed
+    camera = page.locator("#status tr", has=page.locator(f"td:text-is('{site.stream}')"))
+    assert camera.locator("td").nth(1).inner_text() == "ended"  # its ingest gave up and stopped
+    assert "Connection refused" in camera.locator("td").nth(3).inner_text()
     _not_blank(page, "status", site.shots)
