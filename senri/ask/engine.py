@@ -247,7 +247,12 @@ class _Run:
         if streams:
             clauses.append(q.In("stream_id", tuple(streams)))
         w = self.plan.window if window is None else window
-        if w is not None and (w.start is not None or w.end is not None):
+        if w is not None and w.moment and w.start is not None and not self.tracked(subject):
+            # what was going on at that moment: spans that overlap it
+            clauses.append(q.Range("end_time", gte=w.start))
+            if w.end is not None:
+                clauses.append(q.Range("time", lt=w.end))
+        elif w is not None and (w.start is not None or w.end is not None):
             bounds: dict[str, float] = {}
             if w.start is not None:
                 bounds["gte"] = w.start

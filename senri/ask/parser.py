@@ -65,6 +65,8 @@ _ONE = re.compile(
     r"(?! or)"
 )
 """A single thing named with "the": after an anchor, the first one after it."""
+_RIGHT = re.compile(r"\b(?:right|just|immediately|directly|straight) (?:after|before)\b")
+""""What was said right after the beeps": the one next to the anchor, not all after it."""
 _PASSING = r"list|show|name|all|by|went|go|goes|gone|rode|drove|moved|past"
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
@@ -295,7 +297,12 @@ def parse(
             plan = replace(plan, other_window=b, side_names=names)
         else:
             plan = _compare(plan, main, vocab, directory)
-    if anchor_text and relation in ("after", "before") and not plan.pick and _ONE.search(main):
+    if (
+        anchor_text
+        and relation in ("after", "before")
+        and not plan.pick
+        and (_ONE.search(main) or _RIGHT.search(text))
+    ):
         # "the object that appeared right after the horn": the next one, not all within 5 min
         plan = replace(plan, pick="first" if relation == "after" else "last")
     if anchor_text:

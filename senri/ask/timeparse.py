@@ -60,10 +60,13 @@ UNITS = {
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open interval of epoch seconds; either end may be open."""
+    """A half-open interval of epoch seconds; either end may be open. A `moment` ("at
+    10:00:09", that second, minute or hour) asks what was going on then: a sound or an
+    utterance that began before it and still lasted is in it too."""
 
     start: float | None = None
     end: float | None = None
+    moment: bool = False
 
     def describe(self, tz: dt.tzinfo = UTC) -> str:
         ends = [t for t in (self.start, self.end) if t is not None]
@@ -86,7 +89,11 @@ class Window:
     def intersect(self, other: Window) -> Window:
         starts = [t for t in (self.start, other.start) if t is not None]
         ends = [t for t in (self.end, other.end) if t is not None]
-        return Window(max(starts) if starts else None, min(ends) if ends else None)
+        return Window(
+            max(starts) if starts else None,
+            min(ends) if ends else None,
+            self.moment or other.moment,
+        )
 
 
 @dataclass(frozen=True)
@@ -335,5 +342,5 @@ def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) 
         m = spans["at"]
         t = at(m, "a")
         span = 1.0 if m.group("as") else 60.0 if m.group("am") else 3600.0
-        return Window(t, t + span)
+        return Window(t, t + span, moment=True)
     return None

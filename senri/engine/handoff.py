@@ -1,7 +1,8 @@
 """How work crosses threads in the embedded runtime without costing a wake-up per item.
 
-A thread hand-off (a self-pipe write, an event-loop iteration, a pool thread's wake-up) costs
-tens of microseconds: nothing beside a model's batch, all of a cheap operator's. `Handoff`
+A thread hand-off (a self-pipe write, an event-loop iteration, a pool thread's wake-up, the
+GIL passing between threads) costs 50–300 µs: nothing beside a large model's batch, much of a
+small one's and all of a cheap operator's. `Handoff`
 wakes the event loop once per burst of source items; `BatchCost` lets one pool task carry
 several cheap batches that are already waiting. Per-stream order and backpressure are kept:
 items leave in the order they came, and every queue stays bounded.
@@ -26,15 +27,15 @@ GROUP_SECONDS = 0.01
 A hand-off costs 50-300 µs (the event loop, the GIL passing between threads), so 10 ms keeps
 it to a few percent; it is also the most a backlog delays a node's first results."""
 GROUP_BATCHES = 64
+"""At most this many batches in one pool task, however cheap (an operator that does nothing)."""
 
 
 class BatchCost:
     """A node's seconds per batch, smoothed; says how many waiting batches one pool task takes.
 
-    A thread hand-off costs tens of microseconds. That is nothing beside a model's batch but
-    all of a cheap operator's, so batches that take well under `GROUP_SECONDS` are run several
-    to a pool task, each still its own `process()` call of at most `max_size` items. A batch of
-    unknown cost (the first) travels alone; so does any batch once they grow dear.
+    Batches that take well under `GROUP_SECONDS` are run several to a pool task, each still
+    its own `process()` call of at most `max_size` items. A batch of unknown cost (the first)
+    travels alone; so does any batch once they grow dear.
     """
 
     def __init__(self) -> None:

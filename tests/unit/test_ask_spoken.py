@@ -188,3 +188,20 @@ def test_the_loudest_sound_is_read_from_the_loudness_events() -> None:
     store.put([quiet, loud])
     asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
     assert asker.ask("which sound was loudest?").short == "car_horn"
+
+
+def test_at_a_moment_a_sound_or_utterance_still_going_on_counts(asker: Asker) -> None:
+    # the siren sounds 10:00:41-43, "red car on camera one" is said 10:00:21-23
+    assert asker.ask("what was heard at 10:00:42?").short == "siren"
+    assert asker.ask("was the siren sounding at 10:00:42?").short == "yes"
+    assert asker.ask("was anything said at 10:00:22?").short == "yes"
+    assert asker.ask("was the siren sounding at 10:00:45?").short == "no"
+    # a window that is not a moment still counts what began in it
+    assert asker.ask("how many sirens after 10:00:42?").value == 0
+
+
+def test_right_before_an_anchor_is_the_one_next_to_it(asker: Asker) -> None:
+    said = asker.ask("what was said just before the siren?")
+    assert said.text.count('mic1: "') == 1 and "red car on camera one" in said.text, said.text
+    everything = asker.ask("what was said before the siren?")
+    assert everything.text.count('mic1: "') == 2, everything.text
