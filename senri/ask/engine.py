@@ -688,7 +688,8 @@ class _Run:
         value = {"things": dict(things), "faces": faces, "text": text}
         if not pieces:
             return self.make(f"Nothing recognisable{self.context()}.", "nothing", value, [])
-        text_out = "; ".join(pieces) + "."
+        text_out = "; ".join(pieces)
+        text_out += "" if text_out.endswith(('."', '?"', '!"')) else "."
         return self.make(text_out[0].upper() + text_out[1:], ", ".join(parts) or "text", value, [])
 
     def group(self, events: list[Event], tracked: bool) -> list[Occurrence]:
@@ -793,8 +794,11 @@ class _Run:
     def more(self, winner: str) -> str:
         """'more cars' for a kind, 'more red' for a colour or a carried thing."""
         plan = self.plan
-        labelled = plan.other is not None and plan.other.labels != plan.subject.labels
-        return plural(winner) if labelled else winner
+        other = plan.other
+        kinds = other is not None and (
+            other.labels != plan.subject.labels or other.kind != plan.subject.kind
+        )
+        return plural(winner) if kinds else winner
 
     def when_side(self, window: Window | None) -> str:
         """A compared time's name in the question's words where it has them ("after"),

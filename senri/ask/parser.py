@@ -109,13 +109,18 @@ _TYPES: tuple[tuple[str, str], ...] = (
         "compare",
         r"\b(?:more|fewer|less)\b.*\b(?:than|or)\b|\b(?:or)\b.*\b(?:more|most|fewer|busier)\b"
         r"|\bcompare\b|\b(?:busier|greater|larger|bigger|higher|smaller|lower)\b.*\b(?:than|or)\b"
-        r"|\bas many\b.*\bas\b|\b(?:same|equal) (?:number|amount|count)\b",
+        r"|\bas many\b.*\bas\b|\b(?:same|equal) (?:number|amount|count)\b"
+        r"|\bcompared (?:to|with)\b|\b(?:versus|vs)\b",
     ),
     (
         "distinct",
         r"\bhow many (?:different|distinct|unique|separate|kinds|types|sorts|colou?rs|plates)\b",
     ),
-    ("duration", r"\bhow long\b|\bfor how many (?:seconds|minutes)\b|\bduration\b"),
+    (
+        "duration",
+        r"\bhow long\b|\bfor how many (?:seconds|minutes)\b|\bduration\b"
+        r"|\bhow many (?:seconds|minutes)\b.*\b(?:last|lasted|take|took|go on|went on)\b",
+    ),
     (
         "count",
         r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b",
@@ -268,6 +273,9 @@ def parse(
         # "what did camera 1 see?": each thing it saw, with its count
         things = Subject("object", (), (), (), "object")
         return Plan("list", things, streams, found.window, THING_FIELD, confidence=0.9)
+    moment = found.window is not None and found.window.moment
+    if moment and not anchor_text and re.fullmatch(_HAPPENED, main):
+        kind = "describe"  # "what happened at 10:00:17": what was seen, heard and said then
     if kind == "describe":  # everything in view: objects, text, faces (and sounds, archived)
         everything = Subject("object", (), (), (), "thing")
         return Plan(kind, everything, streams, found.window, None, confidence=0.95)
@@ -732,10 +740,19 @@ def _with(flag: str) -> str:
     return ("an " if flag[0] in "aeiou" else "a ") + flag
 
 
+_HAPPENED = (
+    r"(?:so )?what(?: (?:exactly|else))? (?:happened|was happening|was going on|went on"
+    r"|is happening|is going on|occurred)(?: (?:on|in|at|near) .+)?"
+)
+"""A question after everything at a moment, once its time is taken out."""
+_SIDES = r"\s(?:than|or|versus|vs\.?|compared (?:to|with))\s"
+"""What separates the two sides of a comparison."""
+
+
 def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:
     """Two things to weigh: kinds ("cars or trucks"), colours ("red or blue cars"), what people
     carry ("backpacks or umbrellas"), or streams and places ("cam1 or the car park")."""
-    parts = re.split(r"\s(?:than|or|versus|vs\.?)\s", text, maxsplit=1)
+    parts = re.split(_SIDES, text, maxsplit=1)
     if len(parts) == 2:
         left, right = _streams(parts[0], directory), _streams(parts[1], directory)
         if left and right and left != right:
@@ -781,7 +798,7 @@ def _windows(
 ) -> tuple[tuple[Window, Window], tuple[str, str]] | None:
     """Two times to weigh, and their names as said: "in the first half or the second half",
     "before 10:00:10 or after" (a bare "after" or "before" takes the other side's moment)."""
-    parts = re.split(r"\s(?:than|or|versus|vs\.?)\s", text, maxsplit=1)
+    parts = re.split(_SIDES, text, maxsplit=1)
     if len(parts) != 2:
         return None
     found_a, found_b = (find_window(p, now, tz, start) for p in parts)

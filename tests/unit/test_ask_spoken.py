@@ -205,3 +205,21 @@ def test_right_before_an_anchor_is_the_one_next_to_it(asker: Asker) -> None:
     assert said.text.count('mic1: "') == 1 and "red car on camera one" in said.text, said.text
     everything = asker.ask("what was said before the siren?")
     assert everything.text.count('mic1: "') == 2, everything.text
+
+
+def test_what_happened_at_a_moment_is_what_was_seen_heard_and_said(asker: Asker) -> None:
+    # at 10:00:42 the blue thing is in view and the siren sounds
+    seen = asker.ask("what happened at 10:00:42?")
+    assert "blue object" in seen.text and "siren" in seen.text, seen.text
+    said = asker.ask("what was going on at 10:00:22?")
+    assert "red car on camera one" in said.text and "red object" in said.text, said.text
+    assert asker.ask("what happened?").plan["type"] == "list"  # no moment: the things seen
+
+
+def test_comparisons_said_other_ways_and_durations_in_seconds(asker: Asker) -> None:
+    compared = asker.ask("how many red objects were there compared to blue?")
+    assert compared.short == "red", compared.text  # 2 red tracks, 1 blue
+    assert asker.ask("red objects versus green objects: which were more?").short == "red"
+    kinds = asker.ask("how many objects were there compared with sounds?")
+    assert kinds.text.endswith("more objects."), kinds.text
+    assert asker.ask("how many seconds did the siren last?").value == pytest.approx(2.0)
