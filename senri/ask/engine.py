@@ -57,7 +57,8 @@ MAJORITY_CHECK = 200
 # Event kinds come from the operators' declarations (`senri.ask.schema`), not from a list here.
 LOUD = Loudness.label
 """What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
-ONE_PICKS = ("first", "last", "longest", "shortest", "loudest")
+ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5}
+ONE_PICKS = ("first", "last", "longest", "shortest", "loudest", *ORDINALS)
 """Picks that answer with one occurrence."""
 UNNAMED = "object"
 """The label of a moving thing no detector named (`vision.motion`): its colour tells it apart."""
@@ -311,6 +312,9 @@ class _Run:
             return occ[:1]
         if self.plan.pick == "last":
             return occ[-1:]
+        if self.plan.pick in ORDINALS:  # "the second sound": in time order, as "first" is
+            n = ORDINALS[self.plan.pick]
+            return occ[n - 1 : n]
         if self.plan.pick in ("longest", "shortest") and occ:
             chosen = (max if self.plan.pick == "longest" else min)(
                 occ, key=lambda o: o.end - o.start

@@ -667,6 +667,9 @@ def _pick(text: str) -> str:
         return re.search(r"\b(?:longest|shortest|loudest)\b", text).group(0)  # type: ignore[union-attr]
     if re.search(r"\b(?:first|earliest)\b", text):
         return "first"
+    nth = re.search(r"\bthe (second|third|fourth|fifth)\b(?! (?:half|quarter))", text)
+    if nth:
+        return nth.group(1)
     if re.search(r"\b(?:last|latest|most recent|most recently)\b", text):
         return "last"
     if re.search(r"\b(?:most|busiest|more)\b", text):

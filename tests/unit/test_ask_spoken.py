@@ -223,3 +223,12 @@ def test_comparisons_said_other_ways_and_durations_in_seconds(asker: Asker) -> N
     kinds = asker.ask("how many objects were there compared with sounds?")
     assert kinds.text.endswith("more objects."), kinds.text
     assert asker.ask("how many seconds did the siren last?").value == pytest.approx(2.0)
+
+
+def test_the_second_or_third_one_in_time_order(asker: Asker) -> None:
+    # things enter at :02 (green), :03 (yellow), :20 (red), :21 (red), :40 (blue)
+    assert asker.ask("which colour was the second object?").short == "yellow"
+    assert asker.ask("what colour was the fifth object?").short == "blue"
+    assert asker.ask("what was the second sound?").short == "siren"  # horn :30, siren :41
+    assert "10:00:21" in asker.ask("when was the second utterance?").text
+    assert asker.ask("how many objects in the second half?").value == 1  # not an ordinal
