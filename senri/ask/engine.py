@@ -388,6 +388,11 @@ class _Run:
             anchors = self.closest_utterances(plan.anchor)
         if tracked:  # a horse is a track that is mostly a horse, as when it is counted
             anchors = self.of_class(anchors, plan.anchor.labels)
+        if plan.anchor_pick:  # "before the first sentence": that one, in time order
+            n = {"first": 1, "last": len(anchors), **ORDINALS}[plan.anchor_pick]
+            anchors = anchors[n - 1 : n]
+        if plan.anchor_onset:  # "when the orange shape arrived": the moment it began
+            anchors = [replace(a, end=a.start) for a in anchors]
         if not anchors:
             return None, []
         ranges: list[q.Filter] = []

@@ -321,14 +321,24 @@ def parse(
         else:
             anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
             own = _streams(anchor_text, directory)
+        which = re.search(r"\bthe (first|last|second|third|fourth|fifth)\b", anchor_text)
         plan = replace(
             plan,
             anchor=anchor,
             anchor_streams=own or directory.same_place(streams),
             relation=relation,
+            anchor_pick="" if spoken or which is None else which.group(1),
+            anchor_onset=not spoken and re.search(_ONSET, anchor_text) is not None,
             confidence=min(plan.confidence, aconf),
         )
     return plan
+
+
+_ONSET = (
+    r"\b(?:appeared|arrived|entered|came in|came into view|showed up|turned up|began|started"
+    r"|appears|arrives|enters|begins|starts)\b"
+)
+"""An anchor that happened at its start: "when the orange shape arrived"."""
 
 
 DAY_FIELD, HOUR_FIELD, THING_FIELD = "@day", "@hour", "@thing"
@@ -363,7 +373,8 @@ def _check_asked_for(text: str, kind: str) -> None:
     head = m.group(1)
     if head in _ASKABLE or head in TERMS or head.rstrip("s") in TERMS:
         return
-    verbs = ("went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed")
+    verbs = {"went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed"}
+    verbs |= {"lasted", "sounded", "played", "stayed", "took"}  # "which lasted longer"
     clothes = (_SEEN, _ARRIVE, _UPPER_WORDS, _LOWER_WORDS, r"trouser|pant|jean")
     if any(re.fullmatch(r, head) for r in clothes) or head in verbs:
         return  # "what passed", "what appeared": a verb, not a property asked for
@@ -662,9 +673,14 @@ def _field(
     return None
 
 
+_MOST_OF_TWO = {"longer": "longest", "shorter": "shortest", "louder": "loudest"}
+"""'Which was louder, the horn or the siren': the loudest of the two."""
+
+
 def _pick(text: str) -> str:
-    if re.search(r"\b(?:longest|shortest|loudest)\b", text):
-        return re.search(r"\b(?:longest|shortest|loudest)\b", text).group(0)  # type: ignore[union-attr]
+    extreme = re.search(r"\b(?:longest|shortest|loudest|longer|shorter|louder)\b", text)
+    if extreme:
+        return _MOST_OF_TWO.get(extreme.group(0), extreme.group(0))
     if re.search(r"\b(?:first|earliest)\b", text):
         return "first"
     nth = re.search(r"\bthe (second|third|fourth|fifth)\b(?! (?:half|quarter))", text)

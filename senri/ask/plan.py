@@ -82,6 +82,11 @@ class Plan:
     """How the answer's events relate to the anchor: during it (overlapping, give or take
     `DURING` seconds of detection lag), around it (within `AROUND` seconds), or within
     `AFTER` seconds after / before it."""
+    anchor_pick: str = ""
+    """Which anchor, when the question names one: "before the first sentence" ("first",
+    "last", "second" ...); "": every anchor."""
+    anchor_onset: bool = False
+    """The anchor's start, not its whole span: "when the orange shape arrived"."""
     arrivals: bool = False
     """Things that appeared within the window ("what appeared after 10:00:15"), not every
     thing in view during it ("what was on camera between 10:00 and 10:05")."""
@@ -105,6 +110,8 @@ class Plan:
             "anchor": None if self.anchor is None else self.anchor.to_dict(),
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,
+            "anchor_pick": self.anchor_pick,
+            "anchor_onset": self.anchor_onset,
             "pick": self.pick,
             "arrivals": self.arrivals,
             "confidence": round(self.confidence, 3),

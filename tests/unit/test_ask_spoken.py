@@ -232,3 +232,27 @@ def test_the_second_or_third_one_in_time_order(asker: Asker) -> None:
     assert asker.ask("what was the second sound?").short == "siren"  # horn :30, siren :41
     assert "10:00:21" in asker.ask("when was the second utterance?").text
     assert asker.ask("how many objects in the second half?").value == 1  # not an ordinal
+
+
+def test_an_anchor_named_by_its_order_or_its_start(asker: Asker) -> None:
+    # utterances at :03-:05 and :21-:23; things enter :02 (green), :03 (yellow), :20, :21, :40
+    before = asker.ask("how many objects were there before the first sentence?")
+    assert before.value == 2, before.text  # green and yellow, not the reds before the second
+    during = asker.ask("how many objects were on camera during the second utterance?")
+    assert during.value == 2, during.text  # the two red things
+    store = MemoryEventStore()
+    store.put(moving(1, 10, 30, "grey") + [span("t", "transcript", "speech", 25, 27, "gate")])
+    late = Asker(store, now=T0 + 60, places={"cam1": "yard", "mic1": "yard"}, vocab=Vocabulary())
+    assert late.ask("was anything said while the grey object was on camera?").short == "yes"
+    assert late.ask("was anything said when the grey object arrived?").short == "no"  # at :10
+
+
+def test_which_of_two_was_louder_or_longer() -> None:
+    store = MemoryEventStore()
+    quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
+    quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
+    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
+    store.put([quiet, loud])
+    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    assert asker.ask("which was louder, the beeps or the horn?").short == "car_horn"
+    assert asker.ask("which lasted longer, the horn or the beeps?").short == "car_horn"
