@@ -241,7 +241,7 @@ def test_an_anchor_named_by_its_order_or_its_start(asker: Asker) -> None:
     during = asker.ask("how many objects were on camera during the second utterance?")
     assert during.value == 2, during.text  # the two red things
     store = MemoryEventStore()
-    store.put(moving(1, 10, 30, "grey") + [span("t", "transcript", "speech", 25, 27, "gate")])
+    store.put([*moving(1, 10, 30, "grey"), span("t", "transcript", "speech", 25, 27, "gate")])
     late = Asker(store, now=T0 + 60, places={"cam1": "yard", "mic1": "yard"}, vocab=Vocabulary())
     assert late.ask("was anything said while the grey object was on camera?").short == "yes"
     assert late.ask("was anything said when the grey object arrived?").short == "no"  # at :10
