@@ -395,6 +395,8 @@ class _Run:
             anchors = [replace(a, end=a.start) for a in anchors]
         if not anchors:
             return None, []
+        if plan.relation == "between":
+            return self.between(anchors)
         ranges: list[q.Filter] = []
         for a in anchors[:MAX_ANCHORS]:
             if plan.relation == "after":  # what came after it, not the anchor itself
@@ -409,6 +411,26 @@ class _Run:
                 moment = q.And(moment, q.In("stream_id", peers))
             ranges.append(moment)
         return (ranges[0] if len(ranges) == 1 else q.Or(*ranges)), anchors
+
+    def between(self, anchors: list[Occurrence]) -> tuple[q.Filter | None, list[Occurrence]]:
+        """The time from the first anchor's end to the start of the first `until` after it:
+        both are the partners, and what overlaps the time between them is the answer's."""
+        assert self.plan.until is not None
+        first = anchors[0]
+        tracked = self.tracked(self.plan.until)
+        ends = self.occurrences(self.filter(self.plan.until, self.plan.anchor_streams), tracked)
+        later = [o for o in ends if o.start >= first.end]
+        if not later:
+            return None, []
+        lo, hi = first.end, later[0].start  # strictly inside: the anchors are not their own
+        inside = q.And(
+            q.Range("time", lt=hi),
+            q.Or(
+                q.Range("end_time", gt=lo),
+                q.And(q.Not(q.Exists("end_time")), q.Range("time", gt=lo)),
+            ),
+        )
+        return inside, [first, later[0]]
 
     def closest_utterances(self, said: Subject) -> list[Occurrence]:
         """The utterances sharing the most of `said`'s words, when no one holds them all:
@@ -496,6 +518,11 @@ class _Run:
         10:00:14–10:00:16 on mic1", "3 sirens (10:00:01, 10:05:02, 11:20:40)"."""
         assert self.plan.anchor is not None
         noun = self.plan.anchor.noun or self.plan.anchor.kind
+        until = self.plan.until
+        if until is not None and len(self.anchors) == 2:
+            a, b = self.anchors
+            second = until.noun or until.kind
+            return f"the {noun} at {moment(a, self.tz)} and the {second} at {moment(b, self.tz)}"
         if not self.anchors:
             return f"{article(noun)} {noun}"
         first, n = self.anchors[0], len(self.anchors)

@@ -248,6 +248,10 @@ def parse(
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
     main, anchor_text, relation = split_join(rest)
+    until: Subject | None = None
+    if not anchor_text and (between := _between(rest, vocab)) is not None:
+        main, anchor_text, until = between  # "between the horn and the siren"
+        relation = "between"
     phrase, spoken = utterance(anchor_text, quotes) if anchor_text else ("", ())
     _check_places(main, directory)  # "at the gate" inside what was said names no place
     _check_places(without(anchor_text), directory)
@@ -327,11 +331,26 @@ def parse(
             anchor=anchor,
             anchor_streams=own or directory.same_place(streams),
             relation=relation,
+            until=until,
             anchor_pick="" if spoken or which is None else which.group(1),
             anchor_onset=not spoken and re.search(_ONSET, anchor_text) is not None,
             confidence=min(plan.confidence, aconf),
         )
     return plan
+
+
+def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
+    """'... between the horn and the siren': what is asked, the first anchor's words and the
+    second anchor, when both sides name events (a time span was read already)."""
+    m = re.search(r"\bbetween (?P<a>.+?) and (?P<b>.+)$", text)
+    if m is None or not text[: m.start()].strip():
+        return None
+    try:
+        _subject(m.group("a"), "exists", vocab)
+        second = _subject(m.group("b"), "exists", vocab)[0]
+    except Refusal:
+        return None
+    return text[: m.start()].strip(), m.group("a"), second
 
 
 _ONSET = (

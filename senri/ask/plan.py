@@ -82,6 +82,8 @@ class Plan:
     """How the answer's events relate to the anchor: during it (overlapping, give or take
     `DURING` seconds of detection lag), around it (within `AROUND` seconds), or within
     `AFTER` seconds after / before it."""
+    until: Subject | None = None
+    """For relation "between": the second anchor ("between the horn and the siren")."""
     anchor_pick: str = ""
     """Which anchor, when the question names one: "before the first sentence" ("first",
     "last", "second" ...); "": every anchor."""
@@ -110,6 +112,7 @@ class Plan:
             "anchor": None if self.anchor is None else self.anchor.to_dict(),
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,
+            "until": None if self.until is None else self.until.to_dict(),
             "anchor_pick": self.anchor_pick,
             "anchor_onset": self.anchor_onset,
             "pick": self.pick,

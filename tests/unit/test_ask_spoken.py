@@ -256,3 +256,15 @@ def test_which_of_two_was_louder_or_longer() -> None:
     asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
     assert asker.ask("which was louder, the beeps or the horn?").short == "car_horn"
     assert asker.ask("which lasted longer, the horn or the beeps?").short == "car_horn"
+
+
+def test_between_two_events(asker: Asker) -> None:
+    # the horn ends at :31, the siren starts at :41; the blue thing is in view :40-:44
+    between = asker.ask("how many objects were there between the horn and the siren?")
+    assert between.value == 1, between.text
+    assert "between the car horn at" in between.text and "and the siren at" in between.text
+    said = asker.ask("what was said between the first sentence and the horn?")
+    assert said.text.count('mic1: "') == 1 and "red car" in said.text, said.text
+    assert asker.ask("how many objects between 10:00:01 and 10:00:04?").value == 2  # a time
+    nothing = asker.ask("was anything said between the siren and the horn?")
+    assert nothing.short == "no", nothing.text  # no horn after the siren
