@@ -53,8 +53,17 @@ def utterance(text: str, quotes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
     else:
         return "", ()
     words = re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower())
+    if m is None and set(words) <= _NO_WORDS:
+        return "", ()  # "while the first sentence was said": an utterance, but no words of it
     content = [w for w in words if w not in STOPWORDS and w not in ("the", "a", "an")]
     return phrase.strip(), tuple(content or words)
+
+
+_NO_WORDS = frozenset(
+    """the a an first last second third fourth fifth next previous sentence sentences utterance
+    utterances phrase phrase words word something anything it that this""".split()  # noqa: SIM905
+)
+"""Words that name an utterance without quoting any of it."""
 
 
 def without(text: str) -> str:

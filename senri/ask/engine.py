@@ -58,7 +58,7 @@ MAJORITY_CHECK = 200
 LOUD = Loudness.label
 """What `audio.loudness` calls its spans: a level above a threshold, not a kind of sound."""
 ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5}
-ONE_PICKS = ("first", "last", "longest", "shortest", "loudest", *ORDINALS)
+ONE_PICKS = ("first", "last", "longest", "shortest", "loudest", "quietest", *ORDINALS)
 """Picks that answer with one occurrence."""
 UNNAMED = "object"
 """The label of a moving thing no detector named (`vision.motion`): its colour tells it apart."""
@@ -322,6 +322,8 @@ class _Run:
             return [chosen]
         if self.plan.pick == "loudest" and occ:
             return [max(occ, key=self.level)]
+        if self.plan.pick == "quietest" and occ:
+            return [min(occ, key=self.level)]
         return occ
 
     def level(self, o: Occurrence) -> float:

@@ -257,6 +257,8 @@ def parse(
     _check_places(without(anchor_text), directory)
     streams = _streams(main, directory)
     kind = _plan_type(main, anchor_text)
+    if kind == "colour" and re.search(r"\bcolou?rs? (?:were|are)\b", main):
+        kind = "list"  # "what colour were the objects": each one's, not the most common
     if dialects.ACCENT_QUESTION.search(main) and kind == "said":
         kind = "list"  # "what dialect was spoken": the accents, not the words
     if not dialects.ACCENT_QUESTION.search(main):
@@ -692,12 +694,22 @@ def _field(
     return None
 
 
-_MOST_OF_TWO = {"longer": "longest", "shorter": "shortest", "louder": "loudest"}
+_MOST_OF_TWO = {
+    "longer": "longest",
+    "shorter": "shortest",
+    "louder": "loudest",
+    "quieter": "quietest",
+    "softer": "quietest",
+    "softest": "quietest",
+}
 """'Which was louder, the horn or the siren': the loudest of the two."""
 
 
 def _pick(text: str) -> str:
-    extreme = re.search(r"\b(?:longest|shortest|loudest|longer|shorter|louder)\b", text)
+    extreme = re.search(
+        r"\b(?:longest|shortest|loudest|quietest|softest|longer|shorter|louder|quieter|softer)\b",
+        text,
+    )
     if extreme:
         return _MOST_OF_TWO.get(extreme.group(0), extreme.group(0))
     if re.search(r"\b(?:first|earliest)\b", text):

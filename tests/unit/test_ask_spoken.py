@@ -268,3 +268,17 @@ def test_between_two_events(asker: Asker) -> None:
     assert asker.ask("how many objects between 10:00:01 and 10:00:04?").value == 2  # a time
     nothing = asker.ask("was anything said between the siren and the horn?")
     assert nothing.short == "no", nothing.text  # no horn after the siren
+
+
+def test_the_quietest_sound_and_the_colours_of_several_things(asker: Asker) -> None:
+    store = MemoryEventStore()
+    quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
+    quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
+    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
+    store.put([quiet, loud])
+    levels = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    assert levels.ask("which sound was the quietest?").short == "beeps"
+    assert levels.ask("which was quieter, the beeps or the horn?").short == "beeps"
+    # "what colour were the objects": each one's colour, not the most common one
+    both = asker.ask("what colour were the objects while the first sentence was said?")
+    assert both.short == "green, yellow", both.text
