@@ -502,11 +502,21 @@ class _Run:
         return " on " + ", ".join(named)
 
     def context(self) -> str:
-        text = self.where() + window_label(self.plan.window, self.tz)
+        text = self.where() + window_label(self.plan.window, self.tz) + self.how_often()
         if self.plan.anchor is not None:
             relation = {"during": "during"}.get(self.plan.relation, self.plan.relation)
             text += f" {relation} {self.partners()}"
         return text
+
+    def how_often(self) -> str:
+        """' more than once', ' only once', ' at least 3 times': what a list was limited to."""
+        least, most = self.plan.times
+        if (least, most) == (1, None):
+            return ""
+        said = {1: "once", 2: "twice"}.get(least, f"{least} times")
+        if most is None:
+            return " more than once" if least == 2 else f" at least {said}"
+        return f" only {said}" if least == most else f" {least} to {most} times"
 
     def at(self, t: float) -> str:
         """A moment in an answer: to the minute, or to the second in an archive under an hour
@@ -671,6 +681,10 @@ class _Run:
                 v = self.moment(o.start, name) if name.startswith("@") else o.value(name)
             if v is not None:
                 counts[v] += 1
+        least, most = self.plan.times  # "which colours appeared more than once"
+        counts = Counter(
+            {v: n for v, n in counts.items() if n >= least and (most is None or n <= most)}
+        )
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         if self.plan.pick == "least":
             ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))

@@ -256,7 +256,10 @@ def parse(
     _check_places(main, directory)  # "at the gate" inside what was said names no place
     _check_places(without(anchor_text), directory)
     streams = _streams(main, directory)
+    times, main = _times(main)
     kind = _plan_type(main, anchor_text)
+    if times != (1, None) and kind in ("colour", "which", "count", "exists", "compare"):
+        kind = "list"  # "which colours appeared more than once": the values, so often
     if kind == "colour" and re.search(r"\bcolou?rs? (?:were|are)\b", main):
         kind = "list"  # "what colour were the objects": each one's, not the most common
     if dialects.ACCENT_QUESTION.search(main) and kind == "said":
@@ -303,6 +306,7 @@ def parse(
     plan = Plan(
         kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
     )
+    plan = replace(plan, times=times)
     if kind == "compare":
         windows = _windows(text, now, tz, start)
         if windows is not None:  # "more objects before 10:00:10 or after"
@@ -339,6 +343,29 @@ def parse(
             confidence=min(plan.confidence, aconf),
         )
     return plan
+
+
+_WORD_COUNTS = {"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _times(text: str) -> tuple[tuple[int, int | None], str]:
+    """How often a value must occur, and the question without saying so: "more than once"
+    (2, None), "at least twice" (2, None), "only once" (1, 1); (1, None) when it does not."""
+    n = r"(once|twice|\d+|two|three|four|five)(?: times?)?"
+    found: tuple[int, int | None] | None = None
+    if m := re.search(rf"\b(?:more than|over) {n}", text):
+        found = (_count_word(m.group(1)) + 1, None)
+    elif m := re.search(rf"\bat least {n}|\b{n} or more\b", text):
+        found = (_count_word(m.group(1) or m.group(2)), None)
+    elif m := re.search(rf"\b(?:only|just|exactly) {n}", text):
+        found = (_count_word(m.group(1)), _count_word(m.group(1)))
+    if m is None or found is None:
+        return (1, None), text
+    return found, re.sub(r"\s+", " ", text[: m.start()] + text[m.end() :]).strip()
+
+
+def _count_word(word: str) -> int:
+    return int(word) if word.isdigit() else _WORD_COUNTS[word]
 
 
 def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:

@@ -84,6 +84,9 @@ class Plan:
     `AFTER` seconds after / before it."""
     until: Subject | None = None
     """For relation "between": the second anchor ("between the horn and the siren")."""
+    times: tuple[int, int | None] = (1, None)
+    """How many occurrences a listed value needs, at least and at most: "which colours
+    appeared more than once" is (2, None), "only once" (1, 1)."""
     anchor_pick: str = ""
     """Which anchor, when the question names one: "before the first sentence" ("first",
     "last", "second" ...); "": every anchor."""
@@ -113,6 +116,7 @@ class Plan:
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,
             "until": None if self.until is None else self.until.to_dict(),
+            "times": list(self.times),
             "anchor_pick": self.anchor_pick,
             "anchor_onset": self.anchor_onset,
             "pick": self.pick,

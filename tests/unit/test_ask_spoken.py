@@ -282,3 +282,14 @@ def test_the_quietest_sound_and_the_colours_of_several_things(asker: Asker) -> N
     # "what colour were the objects": each one's colour, not the most common one
     both = asker.ask("what colour were the objects while the first sentence was said?")
     assert both.short == "green, yellow", both.text
+
+
+def test_values_seen_more_than_once_or_only_once(asker: Asker) -> None:
+    # colours by track: red ×2, green, yellow, blue
+    assert asker.ask("which colours appeared more than once?").short == "red"
+    assert asker.ask("what colours were seen at least twice?").short == "red"
+    once = asker.ask("which colours were seen only once?")
+    assert once.short == "blue, green, yellow", once.text
+    assert asker.ask("how many colours appeared more than once?").value == 1
+    assert asker.ask("which sounds were heard more than once?").short == "none"
+    assert asker.ask("were there more red or blue objects?").short == "red"  # still a comparison
