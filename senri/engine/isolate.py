@@ -29,7 +29,7 @@ def process_isolated(
     before = _snapshot(op, items)
     try:
         out = op.process(items)
-        if len(out) != len(items):
+        if op.one_to_one and len(out) != len(items):
             raise RuntimeError(f"operator returned {len(out)} results for {len(items)} inputs")
         return out, []
     except Exception:

@@ -77,6 +77,10 @@ class Operator(Generic[In, Out]):
     only for a `Stateless` operator whose `process` may be called from several threads at
     once (an ONNX Runtime session may); results still leave in the order batches came in.
     While one batch computes, the next is handed over, so the hand-off costs no model time."""
+    one_to_one: ClassVar[bool] = True
+    """Whether `process` returns one result per input, in order. The runtime checks it (a
+    shorter list is a bug, retried item by item); an operator whose output count differs by
+    design (`decode.video`: pictures held by the decoder, frames `fps` drops) says False."""
 
     def setup(self, device: Device) -> None:
         """Load models; called once per worker before the first batch (idempotent)."""

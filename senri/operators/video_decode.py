@@ -67,6 +67,7 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
     input_type = VideoPacket
     output_type = Frame
     batch = BatchPolicy(max_size=16, max_wait_ms=10)
+    one_to_one = False  # the decoder holds pictures back, and `fps` drops frames
 
     def __init__(self, fps: float | None = None) -> None:
         if fps is not None and not fps > 0:

@@ -529,3 +529,43 @@ def test_a_streams_outage_is_reported_and_counted() -> None:
     assert lines[1].startswith("cam1: up again at")
     assert rt.health.snapshot()["cam1"]["outages"] == 1
     assert rt.metrics.registry.get_sample_value("senri_stream_up", {"stream": "cam1"}) == 1.0
+
+
+class Evens(Stateless, Operator[Item, Item]):
+    """Keeps the even values: fewer results than inputs, by design."""
+
+    name = "test.evens"
+    input_type = Item
+    output_type = Item
+    one_to_one = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def process(self, items: list[Item]) -> list[Item]:
+        self.calls += 1
+        return [i for i in items if i.value % 2 == 0]
+
+
+class CountedEvens(Evens):
+    """The same, claiming one result per input: each short batch is retried item by item."""
+
+    name = "test.counted-evens"
+    one_to_one = True
+
+
+OPS.register(Evens)
+OPS.register(CountedEvens)
+
+
+@pytest.mark.parametrize(("op", "retried"), [("test.evens", False), ("test.counted-evens", True)])
+def test_an_operator_that_drops_items_says_so_or_is_retried(op: str, retried: bool) -> None:
+    g = graph({"e": {"op": op, "from": "items", "batch": 10, "max_wait_ms": 1000}})
+    sink, dlq = MemorySink(), MemorySink()
+    rt = LocalRuntime(g, sources={"items": items("s", 100)}, sinks={"out": sink}, dlq=dlq)
+    rt.run()
+    assert [i.value for i in sink.items] == list(range(0, 100, 2))
+    calls = rt.operator("e").calls  # type: ignore[attr-defined]
+    # ten batches of ten; a batch that comes back short is run again one item at a time
+    assert (calls > 100) if retried else (calls == 10), calls
+    assert dlq.items == []  # nothing is lost either way; the claim only costs the retries
