@@ -5,6 +5,11 @@ seconds over the last `history` samples, so anything that moves is foreground an
 that stays long enough fades into the background. Until `warmup` samples are in, nothing is
 reported: a stream needs about ``warmup * sample_every`` seconds to learn its scene.
 
+A picture wider than `max_width` (default 640 px) is looked at shrunk to that width, and the
+boxes are scaled back: moving regions do not need every pixel of a 1080p camera, and the
+median over its full-size samples cost 165 ms of CPU per frame (a whole core at 5 frames/s)
+against 13 ms shrunk. `min_area` stays in the camera's own pixels.
+
 The samples are the operator's state (`snapshot` keeps them PNG-compressed, lossless), so a
 worker that takes over a camera carries on with the same background instead of relearning it
 and missing the objects that move meanwhile. Their size grows with the picture: about 40 KB
@@ -53,9 +58,13 @@ class MotionDetector(Operator[Frame, FrameDetections]):
         history: int = 15,
         sample_every: float = 0.5,
         warmup: int = 2,
+        max_width: int = 640,
     ) -> None:
         if history < 1 or warmup < 1 or warmup > history:
             raise ValueError("need 1 <= warmup <= history")
+        if max_width < 0:
+            raise ValueError(f"max_width must be >= 0 (0: full size); got {max_width}")
+        self.max_width = max_width
         self.threshold = threshold
         self.min_area = min_area
         self.history = history
@@ -100,10 +109,19 @@ class MotionDetector(Operator[Frame, FrameDetections]):
     def _new_scene(self) -> _Scene:
         return _Scene(deque(maxlen=self.history), deque(maxlen=self.history))
 
-    def _learn(self, scene: _Scene, frame: Frame) -> None:
+    def _shrunk(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """The picture as motion is looked for in it, and its scale to the original."""
+        height, width = image.shape[:2]
+        if not self.max_width or width <= self.max_width:
+            return image, 1.0
+        scale = self.max_width / width
+        size = (self.max_width, max(1, round(height * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+    def _learn(self, scene: _Scene, frame: Frame, image: np.ndarray) -> None:
         if frame.pts - scene.last_sample < self.sample_every and scene.background is not None:
             return
-        scene.samples.append(frame.image)
+        scene.samples.append(image)
         scene.encoded.append(None)
         scene.last_sample = frame.pts
         scene.background = np.median(np.stack(scene.samples), axis=0).astype(np.int16)
@@ -112,24 +130,26 @@ class MotionDetector(Operator[Frame, FrameDetections]):
         scene = self._scenes.get(frame.stream_id)
         if scene is None:
             scene = self._scenes[frame.stream_id] = self._new_scene()
-        if scene.background is not None and scene.background.shape != frame.image.shape:
+        image, scale = self._shrunk(frame.image)
+        if scene.background is not None and scene.background.shape != image.shape:
             scene.samples.clear()  # resolution changed: relearn
             scene.encoded.clear()
             scene.background = None
-        self._learn(scene, frame)
+        self._learn(scene, frame, image)
         if len(scene.samples) < self.warmup or scene.background is None:
             return FrameDetections(frame, Detections.empty(), kind="motion")
-        diff = np.abs(frame.image.astype(np.int16) - scene.background).max(axis=2)
+        diff = np.abs(image.astype(np.int16) - scene.background).max(axis=2)
         mask = (diff > self.threshold).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, scene.kernel)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, scene.kernel, iterations=2)
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         boxes, scores = [], []
+        min_area = self.min_area * scale * scale  # in the camera's pixels
         for i in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[i])
-            if area < self.min_area:
+            if area < min_area:
                 continue
-            boxes.append((x, y, x + w, y + h))
+            boxes.append((x / scale, y / scale, (x + w) / scale, (y + h) / scale))
             scores.append(area / float(w * h))
         dets = Detections.create(
             np.array(boxes, np.float32).reshape(-1, 4),

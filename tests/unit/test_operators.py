@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import soundfile as sf
@@ -56,6 +58,26 @@ def test_motion_finds_moving_squares() -> None:
     k = int((3.9 - 1.0) * 30)
     np.testing.assert_allclose(boxes[0], [10 + k, 20, 30 + k, 40], atol=2)
     np.testing.assert_allclose(boxes[1], [120, 10 + k, 140, 30 + k], atol=2)
+
+
+def test_motion_on_a_wide_camera_looks_at_it_shrunk_and_answers_in_its_pixels() -> None:
+    """A 1280x720 camera is looked at 640 px wide: the boxes come back in the camera's own
+    pixels, within the shrinking's rounding of those found at full size, and the state keeps
+    the shrunk samples."""
+    big = [
+        Frame(f.stream_id, f.seq, f.ts, f.pts, cv2.resize(f.image, (1280, 720), interpolation=0))
+        for f in moving()
+    ]  # the 160x120 scene, 8x: its 20 px squares become 160 px
+    full = MotionDetector(sample_every=0.5, warmup=2, max_width=0).process(big)[-1].detections
+    op = MotionDetector(sample_every=0.5, warmup=2)
+    shrunk = op.process(big)[-1].detections
+    assert len(full) == len(shrunk) == 2
+    np.testing.assert_allclose(sorted(shrunk.xyxy.tolist()), sorted(full.xyxy.tolist()), atol=4)
+    sample = op.snapshot("cam")["samples"][0]
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(sample), np.uint8), -1)
+    assert image.shape == (360, 640, 3)
+    with pytest.raises(ValueError, match="max_width"):
+        MotionDetector(max_width=-1)
 
 
 def test_motion_keeps_streams_apart() -> None:
