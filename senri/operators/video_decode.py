@@ -1,8 +1,10 @@
 """`decode.video`: a camera's compressed packets back into frames, where the model runs.
 
 One decoder per stream (PyAV's software decoders; slice threads only, so a frame comes out
-after the same packet on every machine). Frames are numbered per stream in presentation order,
-as `VideoSource` numbers them, and `fps` keeps at most one per ``1/fps`` seconds of pts.
+after the same packet on every machine); a batch holding several streams decodes them on
+threads of their own, since PyAV decodes without the GIL. Frames are numbered per stream
+in presentation order, as `VideoSource` numbers them, and `fps` keeps at most one per
+``1/fps`` seconds of pts.
 An H.264 picture that no other picture refers to (`nal_ref_idc` 0 in every slice, most
 B-frames) and that `fps` would drop anyway is not decoded at all (counted in `undecoded`).
 
@@ -17,6 +19,9 @@ from __future__ import annotations
 import base64
 import logging
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -29,6 +34,9 @@ from senri.errors import MissingDependencyError
 from senri.records import Frame, VideoPacket
 
 log = logging.getLogger(__name__)
+
+DECODE_THREADS = 4
+"""Streams a worker decodes at once, each on a thread of its own (at most one per core)."""
 
 REMEMBERED = 256
 """Pictures whose pts a decoder remembers as given: more than any GOP's reorder depth."""
@@ -78,29 +86,54 @@ class DecodeVideo(Operator[VideoPacket, Frame]):
         self.skipped = 0
         self.undecoded = 0
         """Packets left undecoded: non-reference pictures in a slot `fps` had filled."""
+        self._count = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
 
     def setup(self, device: Device) -> None:
         try:
             import av  # noqa: F401
         except ImportError:  # pragma: no cover - PyAV is a core dependency
             raise MissingDependencyError("av", "decode.video", "core") from None
+        if self._threads is None:
+            workers = max(1, min(DECODE_THREADS, os.cpu_count() or 1))
+            self._threads = ThreadPoolExecutor(workers, thread_name_prefix="senri-decode")
+
+    def teardown(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
 
     def process(self, items: list[VideoPacket]) -> list[Frame]:
-        out: list[Frame] = []
+        """Each stream's packets through its own decoder; streams on threads of their own
+        (PyAV decodes without the GIL), each stream's frames in order."""
+        streams: dict[str, list[VideoPacket]] = {}
         for packet in items:
+            streams.setdefault(packet.stream_id, []).append(packet)
+        if len(streams) > 1 and self._threads is not None:
+            done = list(self._threads.map(self._decode, streams.values()))
+        else:
+            done = [self._decode(packets) for packets in streams.values()]
+        return [frame for frames in done for frame in frames]
+
+    def _decode(self, packets: list[VideoPacket]) -> list[Frame]:
+        """One stream's packets, in order, through its decoder."""
+        out: list[Frame] = []
+        for packet in packets:
             dec = self._decoder(packet)
             if dec is None:
-                if not self.skipped:
-                    log.warning(
-                        "%s: packets before the stream's first keyframe cannot be decoded; "
-                        "skipping them (the camera joined mid-GOP)",
-                        packet.stream_id,
-                    )
-                self.skipped += 1
+                with self._count:
+                    if not self.skipped:
+                        log.warning(
+                            "%s: packets before the stream's first keyframe cannot be "
+                            "decoded; skipping them (the camera joined mid-GOP)",
+                            packet.stream_id,
+                        )
+                    self.skipped += 1
                 continue
             dec.origin = packet.origin  # a live source moves it back after a burst
             if self._sampled_out(dec, packet) and disposable(packet):
-                self.undecoded += 1  # dropped by fps, and no other picture needs it
+                with self._count:
+                    self.undecoded += 1  # dropped by fps, and no other picture needs it
                 continue
             dec.gop.append(packet)
             for picture in dec.context.decode(_packet(packet, dec.time_base)):

@@ -275,6 +275,26 @@ def test_video_decoding_at_a_lower_fps_leaves_unreferenced_pictures_undecoded(
         assert all(np.array_equal(a.image, b.image) for a, b in zip(got, every, strict=True))
 
 
+def test_streams_in_one_batch_decode_on_their_own_threads(
+    world: shapes.World, frames: list[Frame]
+) -> None:
+    """Two cameras' packets interleaved in every batch: each camera's frames are the file's,
+    in order, as if it were decoded alone."""
+    from dataclasses import replace
+
+    from senri.connectors.packets import PacketSource
+
+    packets = list(PacketSource(world.video, "cam1", start_time=0.0))
+    both = [x for p in packets for x in (p, replace(p, stream_id="cam2"))]
+    op = _made("decode.video")  # set up: with its decoding threads
+    got = _run(op, both, batch=16) + op.finish()
+    op.teardown()
+    for stream in ("cam1", "cam2"):
+        mine = [f for f in got if f.stream_id == stream]
+        assert [(f.seq, f.ts) for f in mine] == [(f.seq, f.ts) for f in frames], stream
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(mine, frames, strict=True))
+
+
 def test_video_decoding_that_joins_mid_gop_starts_at_the_next_keyframe(
     world: shapes.World, frames: list[Frame]
 ) -> None:
