@@ -180,14 +180,19 @@ def test_longest_shortest_and_loudest(asker: Asker) -> None:
     assert asker.ask("which sound lasted longest?").short == "siren"  # 2 s against 1 s
 
 
-def test_the_loudest_sound_is_read_from_the_loudness_events() -> None:
+def levels() -> Asker:
+    """Beeps at 10:00:01-02 peaking at -30 dBFS, a car horn at 10:00:08-10 at -8 dBFS, as
+    `audio.loudness` measured them."""
     store = MemoryEventStore()
     quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
     quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
     store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
     store.put([quiet, loud])
-    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
-    assert asker.ask("which sound was loudest?").short == "car_horn"
+    return Asker(store, now=T0 + 60, vocab=Vocabulary())
+
+
+def test_the_loudest_sound_is_read_from_the_loudness_events() -> None:
+    assert levels().ask("which sound was loudest?").short == "car_horn"
 
 
 def test_at_a_moment_a_sound_or_utterance_still_going_on_counts(asker: Asker) -> None:
@@ -248,12 +253,7 @@ def test_an_anchor_named_by_its_order_or_its_start(asker: Asker) -> None:
 
 
 def test_which_of_two_was_louder_or_longer() -> None:
-    store = MemoryEventStore()
-    quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
-    quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
-    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
-    store.put([quiet, loud])
-    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    asker = levels()
     assert asker.ask("which was louder, the beeps or the horn?").short == "car_horn"
     assert asker.ask("which lasted longer, the horn or the beeps?").short == "car_horn"
 
@@ -271,14 +271,8 @@ def test_between_two_events(asker: Asker) -> None:
 
 
 def test_the_quietest_sound_and_the_colours_of_several_things(asker: Asker) -> None:
-    store = MemoryEventStore()
-    quiet, loud = span("l1", "sound", "loud", 1, 2), span("l2", "sound", "loud", 8, 10)
-    quiet.attributes["peak_db"], loud.attributes["peak_db"] = -30.0, -8.0
-    store.put([span("b1", "sound", "beeps", 1, 2), span("h1", "sound", "car_horn", 8, 10)])
-    store.put([quiet, loud])
-    levels = Asker(store, now=T0 + 60, vocab=Vocabulary())
-    assert levels.ask("which sound was the quietest?").short == "beeps"
-    assert levels.ask("which was quieter, the beeps or the horn?").short == "beeps"
+    assert levels().ask("which sound was the quietest?").short == "beeps"
+    assert levels().ask("which was quieter, the beeps or the horn?").short == "beeps"
     # "what colour were the objects": each one's colour, not the most common one
     both = asker.ask("what colour were the objects while the first sentence was said?")
     assert both.short == "green, yellow", both.text
