@@ -351,7 +351,7 @@ _WORD_COUNTS = {"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 
 def _times(text: str) -> tuple[tuple[int, int | None], str]:
     """How often a value must occur, and the question without saying so: "more than once"
     (2, None), "at least twice" (2, None), "only once" (1, 1); (1, None) when it does not."""
-    n = r"(once|twice|\d+|two|three|four|five)(?: times?)?"
+    n = r"(once|twice|(?:\d+|two|three|four|five)(?= times?\b))(?: times?)?"
     found: tuple[int, int | None] | None = None
     if m := re.search(rf"\b(?:more than|over) {n}", text):
         found = (_count_word(m.group(1)) + 1, None)

@@ -287,3 +287,7 @@ def test_values_seen_more_than_once_or_only_once(asker: Asker) -> None:
     assert asker.ask("how many colours appeared more than once?").value == 1
     assert asker.ask("which sounds were heard more than once?").short == "none"
     assert asker.ask("were there more red or blue objects?").short == "red"  # still a comparison
+    assert asker.ask("which colours appeared more than 2 times?").short == "none"
+    from senri.ask.parser import _times
+
+    assert _times("objects that stayed more than 5 minutes")[0] == (1, None)  # not a count
