@@ -48,6 +48,7 @@ QUESTIONS = [
     # colour
     "what colour were the cars on cam3 yesterday?",
     "what colour were the motorcycles on cam3?",
+    "what colour was the last car on cam3?",
     # distinct
     "how many different colours of cars on cam3 yesterday?",
     # compare
