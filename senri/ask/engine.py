@@ -34,6 +34,7 @@ from senri.ask.occurrence import (
     moment,
     overlapping,
     phrase,
+    seen_before,
     text_of,
     time_zone,
     word_forms,
@@ -257,9 +258,12 @@ class _Run:
             bounds: dict[str, float] = {}
             if w.start is not None:
                 bounds["gte"] = w.start
-            if w.end is not None:
+            if w.end is not None and self.tracked(subject):
+                clauses.append(seen_before(w.end))  # in view before the end counts
+            elif w.end is not None:
                 bounds["lt"] = w.end
-            clauses.append(q.Range("time", **bounds))
+            if bounds:
+                clauses.append(q.Range("time", **bounds))
         if self.tracked(subject):
             clauses.append(q.Exists("track_id"))
         if extra is not None:
@@ -297,7 +301,7 @@ class _Run:
                 q.Eq("stream_id", stream),
                 q.In("track_id", tuple(tracks)),
                 kind_filter("object"),
-                q.Range("time", lt=w.start),
+                seen_before(w.start),
             )
             agg = q.Terms("track_id", size=len(tracks))
             before |= {(stream, b.key) for b in self.store.aggregate(earlier, agg)}

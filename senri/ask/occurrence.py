@@ -70,9 +70,26 @@ def group_events(events: list[Event], tracked: bool) -> list[Occurrence]:
     for e in events:
         groups[(e.stream_id, e.track_id if e.track_id is not None else -1)].append(e)
     return [
-        Occurrence(s, min(x.time for x in evs), max(x.time for x in evs), evs)
+        Occurrence(s, min(first_seen(x) for x in evs), max(x.time for x in evs), evs)
         for (s, _), evs in groups.items()
     ]
+
+
+FIRST_SEEN = "attributes.first_seen"
+"""When a track's thing came into view (`vision.track` writes it on each event): the track's
+first event comes a few frames later, once the tracker is sure."""
+
+
+def first_seen(e: Event) -> float:
+    """When the thing of `e` came into view: its track's `first_seen`, else the event's time."""
+    seen = e.attributes.get("first_seen")
+    ok = isinstance(seen, int | float) and not isinstance(seen, bool)
+    return min(e.time, float(seen)) if ok else e.time  # type: ignore[arg-type]
+
+
+def seen_before(t: float) -> q.Filter:
+    """Events of things that were in view before `t`, though perhaps not yet tracked then."""
+    return q.Or(q.Range("time", lt=t), q.Range(FIRST_SEEN, lt=t))
 
 
 def overlapping(start: float, end: float) -> q.Filter:

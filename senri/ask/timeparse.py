@@ -79,6 +79,8 @@ class Window:
 
         if self.start is not None and self.end is not None:
             same_day = fmt(self.start)[:10] == fmt(self.end)[:10]
+            if same_day and fmt(self.start)[11:] in ("00:00", "00:00:00"):
+                return f"{fmt(self.end)[:10]} before {fmt(self.end)[11:]}"  # "before 10:00:05"
             return f"{fmt(self.start)} to {fmt(self.end)[11:] if same_day else fmt(self.end)}"
         if self.start is not None:
             return f"after {fmt(self.start)}"

@@ -12,6 +12,10 @@ themselves. The default (``high = 0``) makes every detection a high one: a singl
 
 State per stream is a small JSON-able dict (`snapshot`/`restore`), so a distributed worker
 can resume it.
+
+Every detection carries `first_seen`, the time of its track's first detection (its own frame's
+for one that starts a track), so the archive knows when a thing came into view even though
+its id, and so its first tracked event, comes `min_hits - 1` frames later.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class _Track:
     hits: int = 1
     misses: int = 0
     id: int = -1
+    first_seen: float | None = None
+    """When the track's first detection was made (the frame's `ts`): a track gets its id only
+    `min_hits` frames later, but the thing was in view from here."""
 
 
 def _centre(box: list[float] | np.ndarray) -> tuple[float, float]:
@@ -130,9 +137,12 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
         boxes = fd.detections.xyxy
         pairs = self._associate(tracks, fd)
         ids = np.full(len(boxes), -1, np.int64)
+        first_seen = np.full(len(boxes), fd.frame.ts, np.float64)
         matched: set[int] = set()
         for i, j in pairs.items():
             track = tracks[j]
+            if track.first_seen is not None:
+                first_seen[i] = track.first_seen
             track.box = [float(v) for v in boxes[i]]
             track.hits += 1
             track.misses = 0
@@ -152,6 +162,7 @@ class Tracker(Operator[FrameDetections, FrameDetections]):
         for i in range(len(boxes)):
             if i not in pairs and starts[i]:
                 box = [float(v) for v in boxes[i]]
-                kept.append(_Track(box=box, start=list(box)))
+                kept.append(_Track(box=box, start=list(box), first_seen=fd.frame.ts))
         state["tracks"] = kept
-        return replace(fd, detections=replace(fd.detections, tracker_id=ids))
+        detections = replace(fd.detections, tracker_id=ids).with_columns(first_seen=first_seen)
+        return replace(fd, detections=detections)

@@ -87,3 +87,27 @@ def test_halves_of_the_recording(asker: Asker) -> None:
 def test_which_sentence_first_or_last(asker: Asker) -> None:
     assert asker.ask("which sentence was spoken first?").short == "look at that horse"
     assert asker.ask("which phrase was said last?").short == "here comes a car"
+
+
+def test_a_track_began_when_its_thing_came_into_view() -> None:
+    """`vision.track` ids a track a few frames after its first detection; the events' own
+    `first_seen` says when the thing came into view, and windows and times go by that."""
+
+    def confirmed(tid: int, first: float, start: float, end: float, colour: str) -> list[Event]:
+        extra = {"colour": colour, "first_seen": T0 + first}
+        return [
+            Event(f"k{tid}-{t}", "cam1", T0 + t, "motion", "object", 0.9, track_id=tid,
+                  attributes=extra)
+            for t in (start, (start + end) / 2, end)
+        ]  # fmt: skip
+
+    store = MemoryEventStore()
+    recording = Event("r", "mic1", T0, "sound", "loud", 0.9, end_time=T0 + 1)
+    store.put(confirmed(1, 4.8, 5.2, 7.0, "blue") + confirmed(2, 6, 6.4, 8, "red") + [recording])
+    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    before = asker.ask("how many objects appeared before 10:00:05?")
+    assert before.value == 1 and "2026-01-01 before 10:00:05" in before.text, before.text
+    assert asker.ask("what colours were seen before 10:00:05?").short == "blue"
+    assert asker.ask("how many objects appeared after 10:00:05?").value == 1  # only the red
+    assert asker.ask("what colour was the first object?").short == "blue"
+    assert "10:00:04" in asker.ask("when did the blue object appear?").text

@@ -96,6 +96,23 @@ def test_tracker_ids_stable_and_confirmed_after_min_hits() -> None:
     assert ids[-1] == {1, 2}
 
 
+def test_tracked_detections_say_when_their_thing_came_into_view() -> None:
+    """A track gets its id `min_hits` frames after its first detection; `first_seen` keeps
+    the time of that first one, for every detection of the track."""
+    frames = MotionDetector(warmup=1).process(moving())
+    tracked = Tracker(min_hits=3, min_travel=0).process(frames)
+    first_detection = next(fd.frame.ts for fd in tracked if len(fd.detections))
+    first_tracked = next(fd.frame.ts for fd in tracked if (fd.detections.tracker_id >= 0).any())
+    assert first_tracked == pytest.approx(first_detection + 0.2)
+    for fd in tracked:
+        seen = fd.detections.data["first_seen"]
+        untracked = fd.detections.tracker_id < 0
+        assert (seen[~untracked] == first_detection).all()
+        assert (seen[untracked] >= first_detection).all()
+    events = [e for fd in tracked for e in fd.to_events() if e.track_id is not None]
+    assert {e.attributes["first_seen"] for e in events} == {first_detection}
+
+
 def test_tracker_snapshot_restore_resumes() -> None:
     frames = MotionDetector().process(moving())
     whole = Tracker().process(frames)
