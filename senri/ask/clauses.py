@@ -15,7 +15,7 @@ JOIN_RE = re.compile(
     r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)"
     r"|as(?= (?:the|a|an|some) )"
     r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"
-    r"(?= (?:the|a|an|some|qphrase\d+) )))\s"
+    r"(?= (?:the|a|an|some|qphrase\d+|anyone|anybody|someone|somebody|anything|something) )))\s"
 )
 
 

@@ -214,6 +214,9 @@ class _Run:
         """Whether some question read only `MAX_FETCH` events of more that matched."""
         self.anchors: list[Occurrence] = []
         """The partner events a joined question was related to (its anchors)."""
+        self.began_after: float | None = None
+        """For "the shape that came in after the purple one": tracks that began before this
+        are not answers, though they were still in view after it."""
         self.tz = asker.tz
 
     # ---- compiling --------------------------------------------------------------------
@@ -283,14 +286,22 @@ class _Run:
         if not tracked:
             return self.group(events, tracked)
         found = sorted(self.group(events, tracked), key=lambda o: (o.start, o.stream_id))
+        if self.began_after is not None:
+            found = self.began_since(found, self.began_after)
         return self.arrived(found)
 
     def arrived(self, occ: list[Occurrence]) -> list[Occurrence]:
         """For "what appeared after 10:00:15": the tracks that began inside the window, not
-        those already in view when it opened (one store aggregation per stream)."""
+        those already in view when it opened."""
         w = self.plan.window
         if not self.plan.arrivals or w is None or w.start is None:
             return occ
+        return self.began_since(occ, w.start)
+
+    def began_since(self, occ: list[Occurrence], start: float) -> list[Occurrence]:
+        """The tracks of `occ` that began at or after `start`, by all their events, not only
+        those read (one store aggregation per stream)."""
+        occ = [o for o in occ if o.start >= start]
         by_stream: dict[str, list[int]] = {}
         for o in occ:
             if o.events[0].track_id is not None:
@@ -301,7 +312,7 @@ class _Run:
                 q.Eq("stream_id", stream),
                 q.In("track_id", tuple(tracks)),
                 kind_filter("object"),
-                seen_before(w.start),
+                seen_before(start),
             )
             agg = q.Terms("track_id", size=len(tracks))
             before |= {(stream, b.key) for b in self.store.aggregate(earlier, agg)}
@@ -403,6 +414,14 @@ class _Run:
             return None, []
         if plan.relation == "between":
             return self.between(anchors)
+        arrivals = plan.arrivals and tracked and self.tracked(plan.subject)
+        if arrivals and plan.relation == "after":  # came in after it came in
+            anchors = [replace(a, end=a.start) for a in anchors]
+            self.began_after = min(a.start for a in anchors)
+        elif arrivals and plan.anchor_onset:  # came in at the same time as it came in
+            self.began_after = min(a.start for a in anchors) - DURING
+        elif arrivals and plan.relation in ("during", "around"):  # came in while it was there
+            self.began_after = min(a.start for a in anchors)
         ranges: list[q.Filter] = []
         for a in anchors[:MAX_ANCHORS]:
             if plan.relation == "after":  # what came after it, not the anchor itself
@@ -416,7 +435,30 @@ class _Run:
             if peers:  # no stream named: what happened at the anchor's place
                 moment = q.And(moment, q.In("stream_id", peers))
             ranges.append(moment)
-        return (ranges[0] if len(ranges) == 1 else q.Or(*ranges)), anchors
+        found = ranges[0] if len(ranges) == 1 else q.Or(*ranges)
+        if tracked and self.tracked(plan.subject) and self.other_than_anchor():
+            own = [
+                q.And(q.Eq("stream_id", a.stream_id), q.Eq("track_id", a.events[0].track_id))
+                for a in anchors
+                if a.events[0].track_id is not None
+            ]
+            if own:  # "the object after the purple one" is never the purple one
+                found = q.And(found, q.Not(own[0] if len(own) == 1 else q.Or(*own)))
+        return found, anchors
+
+    def other_than_anchor(self) -> bool:
+        """Whether the question asks about things other than its anchor: a thing is not
+        before or after itself, and "the colour of the shape that came in with the yellow
+        one" is not yellow, nor did it come in while it was there. "How many things were on
+        camera while the red car was" counts the red car too."""
+        plan = self.plan
+        return (
+            plan.relation in ("after", "before")
+            or plan.type in ("colour", "which")
+            or (
+                plan.arrivals  # nor does it come in while it is there
+            )
+        )
 
     def between(self, anchors: list[Occurrence]) -> tuple[q.Filter | None, list[Occurrence]]:
         """The time from the first anchor's end to the start of the first `until` after it:
@@ -772,6 +814,8 @@ class _Run:
             short = ", ".join(sorted(kinds_seen)) if kinds_seen else ", ".join(shown)
         elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
+        elif what == "label":  # "Sounds before the utterance at 10:00:03: beeps."
+            heading = plural(self.plan.subject.noun).capitalize()
         else:
             heading = f"{what.capitalize()}s of {plural(self.plan.subject.noun)}"
         return self.make(f"{heading}{self.context()}: {', '.join(shown)}.", short, values, occ)

@@ -48,9 +48,11 @@ _TOPIC = (
     r"\b(?:mention(?:ed|ing|s)?|discuss(?:ed|ing)?|(?:talk|talked|talking|spoke|speak|said|say"
     r"|saying|announce|announced) about|brought up)\b"
 )
+_COLOURED_ONE = r"\b(?:the|a|an|that|this|those|these)\s+[a-z]+\s+ones?\b"
+"""'The purple one': a thing of that colour, as the question's other things are."""
 _GENERIC = (
     r"\b(?:activity|anything|something|objects?|things?|shapes?|items?|movement|motion"
-    r"|happen|happened"
+    r"|happen|happened|appear|appears|appeared"
     r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
     r"|on camera|on screen|in view|in shot)\b"
 )
@@ -302,7 +304,9 @@ def parse(
             raise
         subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, _pick(main)
         field = _field(kind, main, (), False, "object")
-    arrivals = found.window is not None and re.search(_ARRIVE, main) is not None
+    # "what appeared after 10:00:15", "the shape that came in after the purple one": the
+    # tracks that began then, not those still in view
+    arrivals = (found.window is not None or bool(anchor_text)) and bool(re.search(_ARRIVE, main))
     plan = Plan(
         kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
     )
@@ -332,14 +336,20 @@ def parse(
             anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
             own = _streams(anchor_text, directory)
         which = re.search(r"\bthe (first|last|second|third|fourth|fifth)\b", anchor_text)
+        if which is None and relation == "before":  # "before anyone spoke": the first time
+            which = re.search(r"\b(?:any|some)(?:one|body|thing)\b()", anchor_text)
         plan = replace(
             plan,
             anchor=anchor,
             anchor_streams=own or directory.same_place(streams),
             relation=relation,
             until=until,
-            anchor_pick="" if spoken or which is None else which.group(1),
-            anchor_onset=not spoken and re.search(_ONSET, anchor_text) is not None,
+            anchor_pick="" if spoken or which is None else which.group(1) or "first",
+            anchor_onset=not spoken
+            and (
+                re.search(_ONSET, anchor_text) is not None
+                or (arrivals and re.search(_TOGETHER, text) is not None)
+            ),
             confidence=min(plan.confidence, aconf),
         )
     return plan
@@ -382,6 +392,9 @@ def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
     return text[: m.start()].strip(), m.group("a"), second
 
 
+_TOGETHER = r"\b(?:at the same (?:time|moment) as|together with|along with|alongside)\b"
+"""'The shape that entered at the same time as the yellow one': as it entered, not while it
+was in view."""
 _ONSET = (
     r"\b(?:appeared|arrived|entered|came in|came into view|showed up|turned up|began|started"
     r"|appears|arrives|enters|begins|starts)\b"
@@ -623,6 +636,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
         )
     people = re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
     generic = re.search(_GENERIC, text) or re.search(r"\bcolou?rs?\b", text) or kind == "compare"
+    generic = generic or bool(re.search(_COLOURED_ONE, text))  # "after the purple one"
     if not labels and colours and not people and not flags and generic:
         # "red objects", "anything pink": any thing on camera of that colour (an object's
         # colour, a moving thing's colour, or a person's top)

@@ -8,7 +8,8 @@ with them cut out, so later rules do not read "10" in "after 10 am" as a camera 
 Understood: today, yesterday, the day before yesterday, weekday names (the latest such day
 up to today), dates ("25 November", "Nov 25", "2026-11-25"), parts of a day (this morning
 06-12, afternoon 12-18, evening 18-24, last night yesterday 18:00 to today 06:00), "in the
-last/past N minutes|hours|days", "the last hour", "after/since 10 am", "before 8", "until
+last/past/final N seconds|minutes|hours|days", "the first/opening/initial N ..." of the
+recording, "the last hour", "after/since 10 am", "before 8", "until
 noon", "between 9 and 11", "from 9 to 11", "at 10:05" (that minute) and "at 10" (that hour).
 An hour from 1 to 5 without am/pm is afternoon (activity is daytime). A time of day with no
 day means today, unless that is still in the future, then yesterday. Expressions about the
@@ -136,7 +137,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("future", r"\b(?:tomorrow|next (?:week|month|hour|year)|in the future|later today)\b"),
         (
             "last",
-            r"\b(?:in |during |over |within )?(?:the )?(?:last|past|previous)\s+"
+            r"\b(?:in |during |over |within )?(?:the )?(?:last|past|previous|final|closing)\s+"
             + _NUM
             + r"?\s*"
             + _UNIT
@@ -149,7 +150,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "first",
-            r"\b(?:in |during |over |within )?(?:the )?(?:first|opening)\s+"
+            r"\b(?:in |during |over |within )?(?:the )?(?:first|opening|initial)\s+"
             + _NUM
             + r"?\s*"
             + _UNIT

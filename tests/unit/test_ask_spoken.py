@@ -291,3 +291,22 @@ def test_values_seen_more_than_once_or_only_once(asker: Asker) -> None:
     from senri.ask.parser import _times
 
     assert _times("objects that stayed more than 5 minutes")[0] == (1, None)  # not a count
+
+
+def test_the_coloured_one_is_a_thing_and_never_its_own_partner(asker: Asker) -> None:
+    after = asker.ask("what colour was the object that came in after the yellow one?")
+    assert after.short == "red", after.text  # the next to come in, not the yellow itself
+    together = asker.ask(
+        "what colour was the thing that entered at the same time as the yellow one?"
+    )
+    assert together.short == "green", together.text  # came in a second before it
+    came = asker.ask("which things came in while the green one was on camera?")
+    assert came.short == "yellow object", came.text  # not the green one, in view already
+    # a count of what was in view keeps the anchor: the green and the yellow thing
+    assert asker.ask("how many things were on camera while the yellow one was?").value == 2
+
+
+def test_before_anyone_spoke_is_before_the_first_utterance(asker: Asker) -> None:
+    seen = asker.ask("was anything on camera before anyone spoke?")
+    assert seen.short == "yes" and "10:00:03" in seen.text, seen.text
+    assert asker.ask("how many sounds were heard in the final 20 seconds?").value == 1
