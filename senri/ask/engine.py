@@ -472,7 +472,7 @@ class _Run:
             return None, []
         lo, hi = first.end, later[0].start  # strictly inside: the anchors are not their own
         inside = q.And(
-            q.Range("time", lt=hi),
+            seen_before(hi),
             q.Or(
                 q.Range("end_time", gt=lo),
                 q.And(q.Not(q.Exists("end_time")), q.Range("time", gt=lo)),
@@ -941,6 +941,11 @@ class _Run:
             self.tracked(other),
             other.labels,
         )
+        if plan.other_window is not None and plan.window is not None and self.tracked(other):
+            # "more objects in the first 5 seconds or after": each thing counts once, on the
+            # side where it came in, not on both when it stayed across
+            a = self.began_in(plan.subject, plan.streams, extra, plan.window)
+            b = self.began_in(other, plan.other_streams, extra, plan.other_window)
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
@@ -970,6 +975,15 @@ class _Run:
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200
         )[:5]
         return self.make(text, short, {name_a: a, name_b: b}, occ)
+
+    def began_in(
+        self, subject: Subject, streams: Sequence[str], extra: q.Filter | None, w: Window
+    ) -> int:
+        """How many tracks of `subject` began inside `w`."""
+        occ = self.occurrences(self.filter(subject, streams, extra, w), True)
+        if w.start is not None:
+            occ = self.began_since(occ, w.start)
+        return len(self.of_class(occ, subject.labels))
 
     def said_as(self, subject: Subject) -> str | None:
         """The word the question used for `subject`'s kind ("motorbikes", "lorries",

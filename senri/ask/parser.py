@@ -896,6 +896,15 @@ def _windows(
     a, b = found_a.window, found_b.window
     right = parts[1].strip()
     names = (_said_time(parts[0], found_a.rest), _said_time(right, found_b.rest))
+    unit = re.search(r"\b(seconds?|minutes?|hours?|days?)\b", parts[0])
+    if (
+        a is not None
+        and b is None
+        and unit
+        and not re.search(r"\b(?:second|minute|hour|day)", right)
+    ):
+        # "in the first 10 seconds than in the last 10": the unit said once
+        b = find_window(f"{right} {unit.group(1)}", now, tz, start).window
     if a is not None and b is None:
         if re.fullmatch(r"(?:after|afterwards|later)(?: that| then)?", right) and a.end:
             b = Window(a.end, None)

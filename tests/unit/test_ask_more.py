@@ -103,7 +103,12 @@ def test_a_track_began_when_its_thing_came_into_view() -> None:
 
     store = MemoryEventStore()
     recording = Event("r", "mic1", T0, "sound", "loud", 0.9, end_time=T0 + 1)
-    store.put(confirmed(1, 4.8, 5.2, 7.0, "blue") + confirmed(2, 6, 6.4, 8, "red") + [recording])
+    horn = Event("h", "mic1", T0 + 3, "sound", "car_horn", 0.9, end_time=T0 + 4)
+    siren = Event("s", "mic1", T0 + 6.2, "sound", "siren", 0.9, end_time=T0 + 7)
+    store.put(
+        confirmed(1, 4.8, 5.2, 7.0, "blue") + confirmed(2, 6, 6.4, 8, "red")
+        + [recording, horn, siren]
+    )  # fmt: skip
     asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
     before = asker.ask("how many objects appeared before 10:00:05?")
     assert before.value == 1 and "2026-01-01 before 10:00:05" in before.text, before.text
@@ -111,3 +116,5 @@ def test_a_track_began_when_its_thing_came_into_view() -> None:
     assert asker.ask("how many objects appeared after 10:00:05?").value == 1  # only the red
     assert asker.ask("what colour was the first object?").short == "blue"
     assert "10:00:04" in asker.ask("when did the blue object appear?").text
+    between = asker.ask("what colours appeared between the horn and the siren?")
+    assert between.short == "blue, red", between.text  # the red came into view at 6.0 s

@@ -310,3 +310,11 @@ def test_before_anyone_spoke_is_before_the_first_utterance(asker: Asker) -> None
     seen = asker.ask("was anything on camera before anyone spoke?")
     assert seen.short == "yes" and "10:00:03" in seen.text, seen.text
     assert asker.ask("how many sounds were heard in the final 20 seconds?").value == 1
+
+
+def test_two_times_compared_count_each_thing_where_it_came_in(asker: Asker) -> None:
+    split = asker.ask("were more things seen in the first 4 seconds or after?")
+    # the green thing (2-6 s) stayed past 5 s: it counts once, where it came in
+    assert split.value == {"first 4 seconds": 2, "after": 3}, split.text
+    once = asker.ask("were there more things in the first 10 seconds than in the last 10?")
+    assert once.value == {"first 10 seconds": 2, "last 10": 0}, once.text
