@@ -799,6 +799,7 @@ class _Run:
         if self.plan.field in (None, "text"):
             return self.do_said(extra)
         values, occ = self.values(extra)
+        values = self.as_places(values)
         what = (self.plan.field or "label").split(".")[-1].replace("_", " ")
         if not values:
             return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
@@ -814,14 +815,34 @@ class _Run:
             short = ", ".join(sorted(kinds_seen)) if kinds_seen else ", ".join(shown)
         elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
+        elif self.plan.field == "stream_id":  # "Streams with dogs yesterday: cam4."
+            where = "Places" if self.places_asked() else "Streams"
+            heading = f"{where} with {plural(self.plan.subject.noun)}"
         elif what == "label":  # "Sounds before the utterance at 10:00:03: beeps."
             heading = plural(self.plan.subject.noun).capitalize()
         else:
             heading = f"{what.capitalize()}s of {plural(self.plan.subject.noun)}"
         return self.make(f"{heading}{self.context()}: {', '.join(shown)}.", short, values, occ)
 
+    def places_asked(self) -> bool:
+        """Whether the question asks which places ("which places heard a horn"); "where"
+        keeps the streams, which name the place too ("mic1 (entrance)")."""
+        asked = re.search(r"\b(?:places?|locations?)\b", self.question.lower())
+        return self.plan.field == "stream_id" and asked is not None
+
+    def as_places(self, values: list[Any]) -> list[Any]:
+        """Stream ids as their places' names, when the question asks for places and every
+        stream has one; two streams of one place are one place."""
+        if not self.places_asked():
+            return values
+        place = {s.id: s.place for s in self.directory.streams.values() if s.place}
+        if not all(v in place for v in values):
+            return values
+        return list(dict.fromkeys(place[v] for v in values))
+
     def do_which(self, extra: q.Filter | None) -> Answer:
         values, occ = self.values(extra)
+        values = self.as_places(values)
         noun = plural(self.plan.subject.noun or self.plan.subject.kind)
         if not values:
             return self.make(f"None: no {noun}{self.context()}.", "none", None, occ)

@@ -82,7 +82,11 @@ _NOT_RECORDED = {
     r"\bbrand\b|\b(?:what|which) (?:make|model)\b|\b(?:make|model) of\b|\bmanufacturer\b": (
         "vehicle makes and models"
     ),
-    r"\bheight\b|\btall\b|\bweigh": "heights or weights",
+    r"\bheight\b|\btall(?:er|est)?\b|\bweigh": "heights or weights",
+    r"\bfriendly\b|\baggressive\b|\bdangerous\b|\bsuspicious(?:ly)?\b|\bnervous\b"
+    r"|\bscared\b|\bafraid\b|\bhostile\b|\bviolent\b|\bdrunk\b": (
+        "behaviour or intent (it records what was seen and heard, not how anyone meant it)"
+    ),
     r"\bhappy\b|\bangry\b|\bsad\b|\bmood\b|\bemotion|\bsmil(?:e|ed|es|ing)\b|\blaugh"
     r"|\bcr(?:y|ied|ying)\b|\bfrown": "emotions",
     r"\b(?:sun)?glasses\b|\bspectacles\b|\bhats?\b|\bcaps?\b|\bhelmets?\b|\bmasks?\b"
@@ -531,12 +535,25 @@ def _plan_type(text: str, anchor: str) -> str:
     )
 
 
+_AUXILIARIES = {"was", "were", "is", "are", "be", "been", "kept", "started", "began", "still"}
+
+
 def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]:
     """Terms in reading order (word position, term) and how sure the reading is."""
     words = re.findall(r"[a-z][a-z'-]*", text)
     out: list[tuple[int, Term]] = []
     used: set[int] = set()
+    for i in range(len(words) - 2):  # "children were playing": the phrase "children playing"
+        if (
+            words[i + 1] in _AUXILIARIES
+            and (term := vocab.term(f"{words[i]} {words[i + 2]}")) is not None
+        ):
+            out.append((i, term))
+            used |= {i, i + 1, i + 2}
+    spanned = set(used)
     for i in range(len(words) - 1):
+        if spanned & {i, i + 1}:
+            continue
         term = vocab.term(f"{words[i]} {words[i + 1]}")
         if term is not None:
             out.append((i, term))

@@ -158,6 +158,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("half", r"\b(?:in |during )?the (?P<half>first|second|last|latter) half\b"),
         ("lastnight", r"\b(?:last night|overnight)\b"),
+        ("calendar", r"\b(?P<which>last|this|previous)\s+(?P<cal>month|year)\b"),
         (
             "part",
             r"\b(?:(?:this|in the|during the|that|on the)\s+)?"
@@ -170,6 +171,19 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ever", r"\b(?:ever|so far|in the archive|all day|at any time|at all)\b"),
     )
 )
+
+
+def _calendar(m: re.Match[str], now: float, tz: dt.tzinfo) -> Window:
+    """This or last calendar month or year, in the site's zone."""
+    today = _date(now, tz)
+    back = m.group("which").lower() != "this"
+    if m.group("cal").lower() == "year":
+        year = today.year - back
+        return Window(_at(dt.date(year, 1, 1), tz), _at(dt.date(year + 1, 1, 1), tz))
+    month = today.month - 1 - back  # months since year 0 of the month meant, 0-based
+    first = dt.date(today.year + month // 12, month % 12 + 1, 1)
+    after = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return Window(_at(first, tz), _at(after, tz))
 
 
 def _hour(m: re.Match[str], n: str) -> tuple[int, int] | None:
@@ -285,9 +299,11 @@ def _resolve(
     spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo, start: float | None = None
 ) -> Window | None:
     keys: tuple[str, ...] = ("last", "first", "half", "between", "lastnight", "part", "after")
-    keys += ("before", "at", "day", "ever")
+    keys += ("before", "at", "day", "ever", "calendar")
     if not any(k in spans for k in keys):
         return None
+    if "calendar" in spans:  # "last month": the calendar month before this one
+        return _calendar(spans["calendar"], now, tz)
     if "last" in spans:
         return Window(now - _length(spans["last"]), now)
     if "first" in spans and start is not None:

@@ -312,4 +312,6 @@ def plural(label: str, n: int = 2) -> str:
     if n == 1:
         return word
     irregular = {"person": "people", "bus": "buses", "child": "children", "dog bark": "dog barks"}
+    if word.endswith(("ing", "music")):  # "children playing", "drilling", "street music"
+        return word
     return irregular.get(word, word + "s")

@@ -261,6 +261,9 @@ def test_a_time_later_than_the_clock_means_yesterday() -> None:
         ("what is the capital of France?", "names nothing"),
         ("tell me a joke", "could not tell"),
         ("compare the cars", "two things"),
+        ("was the dog at the entrance friendly?", "behaviour"),
+        ("which person was the tallest?", "heights"),
+        ("how many cars passed last month?", "not 2026-10-01 00:00 to 2026-11-01 00:00"),
     ],
 )
 def test_out_of_scope_questions_are_refused_with_the_reason(
@@ -692,3 +695,20 @@ def test_what_a_camera_saw_lists_its_things_and_an_unknown_camera_is_refused(
     saw = motion_asker.ask("what did camera 9 see?")
     assert saw.value == ["red object", "green object", "yellow object"], saw.text
     assert motion_asker.ask("what did the thermal camera detect?").refused
+
+
+def test_which_places_are_named_by_place_and_words_split_by_a_verb(asker: Asker) -> None:
+    where = asker.ask("which places heard a siren?")
+    assert where.short == "entrance", where.text
+    assert asker.ask("which streams saw a dog?").short == "cam1"
+    assert asker.ask("how many cars passed this month?").value == 5
+    # "children were playing" is the sound "children playing", not children on camera
+    store = MemoryEventStore()
+    play = at(27, 11)
+    store.put(
+        _track("cam1", 1, "person", play + 1) + _track("cam1", 2, "person", play + 600)
+        + [Event("p", "mic1", play, "sound", "children_playing", 0.9, end_time=play + 30)]
+    )  # fmt: skip
+    playing = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary())
+    during = playing.ask("how many people were at the entrance while children were playing?")
+    assert during.value == 1 and "children playing" in during.text, during.text
