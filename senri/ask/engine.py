@@ -39,7 +39,15 @@ from senri.ask.occurrence import (
     time_zone,
     word_forms,
 )
-from senri.ask.parser import DAY_FIELD, THING_FIELD, Directory, parse, window_label
+from senri.ask.parser import (
+    CARRIED,
+    CARRIED_FIELD,
+    DAY_FIELD,
+    THING_FIELD,
+    Directory,
+    parse,
+    window_label,
+)
 from senri.ask.plan import AFTER, AROUND, DURING, Plan, Refusal, Subject
 from senri.ask.schema import NOUNS, kinds
 from senri.ask.timeparse import Window
@@ -653,10 +661,13 @@ class _Run:
             return self.do_count(extra)
         values, occ = self.values(extra)
         n = len(values)
-        what = self.plan.field.split(".")[-1].replace("_", " ")
+        what = self.plan.field.split(".")[-1].replace("_", " ") + " value"
+        if self.plan.field == CARRIED_FIELD:
+            what = "thing carried" if n == 1 else "things carried"
+        elif n != 1:
+            what += "s"
         return self.make(
-            f"{n} different {what} value{'s' if n != 1 else ''}{self.context()}: "
-            f"{', '.join(map(str, values)) or 'none'}.",
+            f"{n} different {what}{self.context()}: {', '.join(map(str, values)) or 'none'}.",
             str(n),
             n,
             occ,
@@ -721,6 +732,9 @@ class _Run:
         counts: Counter[Any] = Counter()
         unnamed = name == "label" and all(o.value("label") == UNNAMED for o in occ)
         for o in occ:
+            if name == CARRIED_FIELD:  # "what were people carrying": each thing carried
+                counts.update(f for f in CARRIED if o.value(f"attributes.{f}") is True)
+                continue
             if name == THING_FIELD or (unnamed and s.kind == "object"):
                 v = describe(o)  # "which object came first": the green one, not "object"
             else:
@@ -815,6 +829,8 @@ class _Run:
             short = ", ".join(sorted(kinds_seen)) if kinds_seen else ", ".join(shown)
         elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
+        elif self.plan.field == CARRIED_FIELD:  # "Carried by people today: backpack, phone."
+            heading = f"Carried by {plural(self.plan.subject.noun)}"
         elif self.plan.field == "stream_id":  # "Streams with dogs yesterday: cam4."
             where = "Places" if self.places_asked() else "Streams"
             heading = f"{where} with {plural(self.plan.subject.noun)}"
@@ -825,9 +841,8 @@ class _Run:
         return self.make(f"{heading}{self.context()}: {', '.join(shown)}.", short, values, occ)
 
     def places_asked(self) -> bool:
-        """Whether the question asks which places ("which places heard a horn"); "where"
-        keeps the streams, which name the place too ("mic1 (entrance)")."""
-        asked = re.search(r"\b(?:places?|locations?)\b", self.question.lower())
+        """Whether the question asks which places ("which places heard a horn", "where")."""
+        asked = re.search(r"\b(?:places?|locations?|where)\b", self.question.lower())
         return self.plan.field == "stream_id" and asked is not None
 
     def as_places(self, values: list[Any]) -> list[Any]:

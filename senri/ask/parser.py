@@ -31,9 +31,9 @@ MAX_WORDS = 60
 
 _UPPER_WORDS = (
     r"top|tops|shirt|shirts|t-shirt|jacket|jackets|coat|coats|hoodie|hoodies|jumper|jumpers"
-    r"|sweater|sweaters|blouse|vest|hi-vis|jersey|dress|uniform|clothes|clothing"
+    r"|sweater|sweaters|blouse|vest|hi-vis|jersey|dress|uniform|clothes|clothing|upper"
 )
-_LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms"
+_LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms|lower"
 _SEEN = (
     r"\b(?:seen|saw|see|sees|visible|view|passed|pass|passing|crossed|walked|walking|drove|"
     r"driving|parked|spotted|detected|appear|appeared|camera|cam|on screen|in shot)\b"
@@ -109,7 +109,9 @@ _TYPES: tuple[tuple[str, str], ...] = (
         "said",
         r"\bwhat\b.*\b(?:said|say|says|spoken|announced|mentioned|talked about|discussed)\b"
         r"|\bwhich (?:sentence|phrase|words?|utterance|announcement)s?\b.*\b(?:said|spoken|heard)\b"
-        r"|\bwhat\b.*\bannouncement\b|\btranscri",
+        r"|\bwhat\b.*\bannouncement\b|\btranscri"
+        r"|\b(?:everything|all)(?: that)? (?:was|were|got|has been|had been) (?:said|spoken|"
+        r"mentioned|announced)\b",
     ),
     (
         "compare",
@@ -407,6 +409,12 @@ _ONSET = (
 
 
 DAY_FIELD, HOUR_FIELD, THING_FIELD = "@day", "@hour", "@thing"
+CARRIED_FIELD = "@carried"
+"""'What were people carrying': the person flags that are things carried, each a value."""
+CARRIED = tuple(f for f in PERSON_FLAGS if f != "riding")
+_CARRYING = r"\b(?:carr(?:y|ies|ied|ying)|holding|held|hold)\b"
+_CARRIED_NAMED = r"\b(?:backpacks?|rucksacks?|handbags?|bags?|purses?|suitcases?|luggage"
+_CARRIED_NAMED += r"|umbrellas?|phones?|mobiles?)\b"
 _SAW_WORDS = frozenset(
     ("camera", "cameras", "cam", "cams", "has", "have", "do", "does", "record", "recorded",
      "capture", "captured", "detect", "detected", "pick", "up", "picked", "seen")
@@ -730,6 +738,9 @@ def _field(
         return DAY_FIELD
     if re.search(r"\b(?:which|what) hour\b", text):
         return HOUR_FIELD
+    carrying = names == ("person",) and re.search(_CARRYING, text) is not None
+    if carrying and not re.search(rf"\bcolou?rs?\b|{_ASKS_WHERE}|{_CARRIED_NAMED}", text):
+        return CARRIED_FIELD  # "what were people carrying", not "who carried an umbrella"
     if subject == "object" and re.search(r"\bcolou?rs?\b", text):
         if names == ("person",):
             lower = re.search(_LOWER_WORDS, text)

@@ -712,3 +712,19 @@ def test_which_places_are_named_by_place_and_words_split_by_a_verb(asker: Asker)
     playing = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary())
     during = playing.ask("how many people were at the entrance while children were playing?")
     assert during.value == 1 and "children playing" in during.text, during.text
+
+
+def test_what_people_carried_and_lower_body_colours(asker: Asker) -> None:
+    carried = asker.ask("what were people carrying at the entrance?")
+    assert carried.short == "backpack, phone", carried.text
+    assert asker.ask("what did people carry today?").short == "phone"
+    assert asker.ask("how many different things did people carry?").value == 2
+    said = asker.ask("tell me everything that was said at the entrance today")
+    assert "please move the blue van" in said.text and "delivery" in said.text, said.text
+
+
+def test_lower_body_is_the_lower_colour() -> None:
+    store = MemoryEventStore()
+    store.put(_track("cam1", 1, "person", at(27, 10), upper_colour="red", lower_colour="blue"))
+    answer = Asker(store, now=NOW, places=PLACES).ask("what lower body colours did people wear?")
+    assert answer.short == "blue", answer.text
