@@ -375,6 +375,9 @@ def _times(text: str) -> tuple[tuple[int, int | None], str]:
         found = (_count_word(m.group(1) or m.group(2)), None)
     elif m := re.search(rf"\b(?:only|just|exactly) {n}", text):
         found = (_count_word(m.group(1)), _count_word(m.group(1)))
+    elif m := re.search(rf"\b(?:seen|appeared|showed up|came|passed|heard) {n}", text):
+        found = (_count_word(m.group(1)), _count_word(m.group(1)))  # "seen twice": exactly
+        return found, re.sub(r"\s+", " ", text[: m.end(1) - len(m.group(1))] + text[m.end() :])
     if m is None or found is None:
         return (1, None), text
     return found, re.sub(r"\s+", " ", text[: m.start()] + text[m.end() :]).strip()
@@ -756,7 +759,9 @@ def _field(
         return "label"
     if kind == "which":
         return (
-            "label" if re.search(r"\bwhich (?:vehicle|one|animal|object)\b", text) else "stream_id"
+            "label"
+            if re.search(r"\bwhich (?:vehicle|one|animal|object|thing|shape|was|were|came)\b", text)
+            else "stream_id"
         )
     if kind == "list":
         return THING_FIELD if subject == "object" and not names else "label"
@@ -786,7 +791,7 @@ def _pick(text: str) -> str:
     nth = re.search(r"\bthe (second|third|fourth|fifth)\b(?! (?:half|quarter))", text)
     if nth:
         return nth.group(1)
-    if re.search(r"\b(?:last|latest|most recent|most recently)\b", text):
+    if re.search(r"\b(?:last|latest|final|most recent|most recently)\b", text):
         return "last"
     if re.search(r"\b(?:most|busiest|more)\b", text):
         return "most"

@@ -318,3 +318,10 @@ def test_two_times_compared_count_each_thing_where_it_came_in(asker: Asker) -> N
     assert split.value == {"first 4 seconds": 2, "after": 3}, split.text
     once = asker.ask("were there more things in the first 10 seconds than in the last 10?")
     assert once.value == {"first 10 seconds": 2, "last 10": 0}, once.text
+
+
+def test_seen_twice_is_exactly_twice_and_final_is_last(asker: Asker) -> None:
+    assert asker.ask("which colour was seen twice?").short == "red", "two red things"
+    assert asker.ask("which colours appeared once?").short == "blue, green, yellow"
+    final = asker.ask("which was the final thing to appear?")
+    assert final.short == "blue object", final.text  # the thing, not the camera
