@@ -222,6 +222,9 @@ class _Run:
         """Whether some question read only `MAX_FETCH` events of more that matched."""
         self.anchors: list[Occurrence] = []
         """The partner events a joined question was related to (its anchors)."""
+        self.tied: list[Any] = []
+        """The values that share the top count in the last `values` call (a tie when 2+)."""
+        self.top_count = 0
         self.began_after: float | None = None
         """For "the shape that came in after the purple one": tracks that began before this
         are not answers, though they were still in view after it."""
@@ -748,7 +751,17 @@ class _Run:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         if self.plan.pick == "least":
             ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
+        self.tied = [k for k, n in ranked if n == ranked[0][1]] if len(occ) > 1 else []
+        self.top_count = ranked[0][1] if ranked else 0
         return [k for k, _ in ranked], occ
+
+    def tie(self, noun: str) -> str | None:
+        """'A tie: blue, green (2 objects each)' when the most (or least) common values of the
+        last `values` call are equally common; None when one value leads."""
+        if len(self.tied) < 2 or self.truncated:
+            return None
+        names = ", ".join(str(v) for v in self.tied)
+        return f"A tie: {names} ({phrase(noun, self.top_count)} each){self.context()}."
 
     def moment(self, t: float, name: str) -> str:
         """The day (2026-11-25) or hour (14:00) of a time, in the site's zone."""
@@ -875,6 +888,9 @@ class _Run:
                 best,
                 occ,
             )
+        one = self.plan.subject.noun or self.plan.subject.kind
+        if self.plan.pick in ("most", "least") and (tie := self.tie(one)) is not None:
+            return self.make(tie, ", ".join(map(str, self.tied)), self.tied, occ)
         if self.plan.pick in ("most", "least") or len(values) == 1:
             best = values[0]
             how = {"most": "most ", "least": "fewest "}.get(self.plan.pick, "")
@@ -894,6 +910,8 @@ class _Run:
         noun = self.plan.subject.noun or "object"
         if not values:
             return self.make(f"No {noun}{self.context()} with a known colour.", "none", None, occ)
+        if (tie := self.tie(noun)) is not None:  # "which colour was most common": say so
+            return self.make(tie, ", ".join(map(str, self.tied)), self.tied, occ)
         share = sum(1 for o in occ if o.value(self.plan.field or "") == values[0]) / max(
             len(occ), 1
         )

@@ -251,7 +251,7 @@ def parse(
     found = find_window(text, now, tz, start)
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
-    rest = found.rest
+    rest = re.sub(_TOGETHER_Q, _together, found.rest)
     for pattern, what in _NOT_RECORDED.items():
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
@@ -399,6 +399,25 @@ def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
     except Refusal:
         return None
     return text[: m.start()].strip(), m.group("a"), second
+
+
+_TOGETHER_Q = re.compile(
+    r"^(?:did|do|does|were|was) (?P<a>.+?) and (?P<b>.+?) (?:(?:ever )?(?:overlap|co-?occur)"
+    r"|(?:appear|happen|occur|sound|play|show up|come in)(?:ed)? (?:at the same time|together"
+    r"|simultaneously)|(?:on camera |heard )?(?:at the same time|together|simultaneously))$"
+)
+"""'Did the siren and an utterance overlap': is there one at the same time as the other."""
+
+
+def _together(m: re.Match[str]) -> str:
+    """`_TOGETHER_Q` as 'was there A at the same time as B'; 'a yellow and a blue shape'
+    shares its noun."""
+    a, b = m.group("a"), m.group("b")
+    last = a.split()[-1]
+    colour = last in TERMS and TERMS[last].kind == "colour"
+    if colour and re.fullmatch(r"(?:(?:a|an|the|any) )?[a-z]+", a) and len(b.split()) >= 2:
+        a = f"{a} {b.split()[-1]}"
+    return f"was there {a} at the same time as {b}"
 
 
 _TOGETHER = r"\b(?:at the same (?:time|moment) as|together with|along with|alongside)\b"

@@ -522,7 +522,9 @@ def test_vocabulary_embeddings_are_cached_on_disk(
 def test_which_day_and_hour(asker: Asker) -> None:
     assert asker.ask("which day saw the most cars on cam 3?").short == "2026-11-27"
     assert asker.ask("what day did the car horn sound?").short == "2026-11-25"
-    assert asker.ask("which hour had the most people at the entrance?").short == "14:00"
+    busiest = asker.ask("which hour had the most people at the entrance?")
+    # one person at 14:00 and one at 15:00: a tie is said, not settled by sort order
+    assert busiest.short == "14:00, 15:00" and busiest.text.startswith("A tie"), busiest.text
     store = MemoryEventStore()
     store.put(_archive())
     tokyo = Asker(store, now=NOW, places=PLACES, vocab=Vocabulary(), tz="Asia/Tokyo")

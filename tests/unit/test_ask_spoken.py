@@ -90,8 +90,12 @@ def test_the_first_of_unnamed_things_and_of_sounds(asker: Asker) -> None:
 
 
 def test_least_common_colour_says_least(asker: Asker) -> None:
-    least = asker.ask("which colour was seen least?")
-    assert "least common" in least.text and least.short in ("blue", "green", "yellow")
+    least = asker.ask("which colour was seen least?")  # blue, green, yellow: one each
+    assert least.short == "blue, green, yellow" and "A tie" in least.text, least.text
+    most = asker.ask("which colour was most common?")
+    assert most.short == "red" and "most common" in most.text, most.text
+    fewest = asker.ask("which colour was seen least after 10:00:10?")
+    assert fewest.short == "blue" and "least common" in fewest.text, fewest.text
 
 
 def test_shapes_are_the_things_on_camera_and_refusals_read_well(asker: Asker) -> None:
@@ -325,3 +329,14 @@ def test_seen_twice_is_exactly_twice_and_final_is_last(asker: Asker) -> None:
     assert asker.ask("which colours appeared once?").short == "blue, green, yellow"
     final = asker.ask("which was the final thing to appear?")
     assert final.short == "blue object", final.text  # the thing, not the camera
+
+
+def test_did_two_things_overlap(asker: Asker) -> None:
+    # the siren (41-43 s) and the sentences (3-5, 21-23 s) never overlap; the blue thing
+    # (40-44 s) and the siren do
+    assert asker.ask("did the siren and an utterance overlap?").short == "no"
+    assert asker.ask("did the siren and the blue thing overlap?").short == "yes"
+    # 'a yellow and a green thing' share their noun: both things, not a yellow person
+    together = asker.ask("did a yellow and a green thing appear at the same time?")
+    assert together.short == "yes" and "yellow object" in together.text, together.text
+    assert asker.ask("did a yellow and a blue thing appear at the same time?").short == "no"
