@@ -136,7 +136,9 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (
         "when",
         r"^(?:when|at what time|what time)\b|\bwhat times?\b|^(?:tell me |show me )?when\b"
-        r"|^(?:list|give|show)(?: me)? (?:the |all )?(?:times|moments)\b",
+        r"|^(?:list|give|show)(?: me)? (?:the |all )?(?:times|moments)\b"
+        r"|\bat what (?:point|moment)\b"
+        r"|\bwhat (?:is|was|were) the (?:times?|moments?) (?:of|when)\b",
     ),
     ("colour", r"\b(?:what|which) colou?r\b|^what (?:is|was|were|are) the colou?rs? of\b"),
     (
@@ -248,6 +250,9 @@ def parse(
     text, quotes = quoted(clean(question).lower().rstrip("?!. "))
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
+    text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
+    text = re.sub(_AT_END, " last ", text)
     found = find_window(text, now, tz, start)
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
@@ -401,6 +406,28 @@ def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
     return text[: m.start()].strip(), m.group("a"), second
 
 
+_OF_ALL = r"(?! of (?!(?:the )?(?:recording|clip|video|footage|archive|audio)\b))"
+_OF_ALL += r"(?: of (?:the )?(?:recording|clip|video|footage|archive|audio))?"
+_AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
+"""'At the very start' of the recording is what came first; 'at the start of the siren' is
+left to the clause reader."""
+_AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
+_TELL_ME = re.compile(
+    r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
+    r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"
+)
+"""A request for an answer ('tell me the colour of the first object')."""
+
+
+def _asked(m: re.Match[str]) -> str:
+    """'Tell me how many' asks how many; 'tell me the colour' what the colour is; 'tell me
+    whether/if' whether there was."""
+    what = (m.group("what") or "").strip()
+    if what in ("whether", "if"):
+        return "was there"
+    return what or "what is"
+
+
 _TOGETHER_Q = re.compile(
     r"^(?:did|do|does|were|was) (?P<a>.+?) and (?P<b>.+?) (?:(?:ever )?(?:overlap|co-?occur)"
     r"|(?:appear|happen|occur|sound|play|show up|come in)(?:ed)? (?:at the same time|together"
@@ -452,7 +479,8 @@ _ASKABLE = frozenset(
     location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
     noises object objects thing things shape shapes item items animal animals time times was
     were is are did does do
-    has have had of the a an else sign signs text words word one ones day days hour hours
+    has have had of the a an else sign signs text written writing words word one ones day days
+    hour hours
     happened happens exactly other was date dates weekday weekdays sentence sentences phrase
     phrases utterance utterances""".split()  # noqa: SIM905
 )
@@ -700,8 +728,15 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
     if not labels:
         if colours or asks_plate or plates:
             labels = [Term("object", "vehicle", VEHICLES)]
-        elif re.search(_GENERIC, text) or (
-            kind in ("which", "list", "distinct", "colour") and re.search(r"\bcolou?rs?\b", text)
+        elif (
+            re.search(_GENERIC, text)
+            or (
+                kind in ("which", "list", "distinct", "colour")
+                and re.search(r"\bcolou?rs?\b", text)
+            )
+            or re.search(
+                r"^what (?:was|were|got|has been) (?:seen|spotted|visible|detected)\b", text
+            )
         ):
             # "which colour was seen most?": colours are of the things on camera
             field = _field(kind, text, (), False, "object")

@@ -109,6 +109,10 @@ class Found:
     """The phrase that points after the archive's clock ("tomorrow"), if any."""
 
 
+_OF_RECORDING = r"(?: of (?:the )?(?:recording|clip|video|footage|archive|audio))?"
+MIDDLE = 1.0
+"""'In the middle of the recording': the seconds either side of its midpoint."""
+
 _HOUR = (
     r"(?P<{n}h>\d{{1,2}}|noon|midday|midnight)(?::(?P<{n}m>\d{{2}})(?::(?P<{n}s>\d{{2}}))?)?"
     r"\s*(?P<{n}ap>a\.?m\.?|p\.?m\.?|o'?clock)?"
@@ -157,6 +161,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             + r"\b",
         ),
         ("half", r"\b(?:in |during )?the (?P<half>first|second|last|latter) half\b"),
+        ("middle", r"\b(?:in|at|around|during) the (?:very )?middle" + _OF_RECORDING + r"\b"),
         ("lastnight", r"\b(?:last night|overnight)\b"),
         ("calendar", r"\b(?P<which>last|this|previous)\s+(?P<cal>month|year)\b"),
         (
@@ -299,7 +304,7 @@ def _resolve(
     spans: dict[str, re.Match[str]], now: float, tz: dt.tzinfo, start: float | None = None
 ) -> Window | None:
     keys: tuple[str, ...] = ("last", "first", "half", "between", "lastnight", "part", "after")
-    keys += ("before", "at", "day", "ever", "calendar")
+    keys += ("before", "at", "day", "ever", "calendar", "middle")
     if not any(k in spans for k in keys):
         return None
     if "calendar" in spans:  # "last month": the calendar month before this one
@@ -308,6 +313,9 @@ def _resolve(
         return Window(now - _length(spans["last"]), now)
     if "first" in spans and start is not None:
         return Window(start, start + _length(spans["first"]))
+    if "middle" in spans and start is not None:  # "in the middle": around its midpoint
+        middle = (start + now) / 2
+        return Window(middle - MIDDLE, middle + MIDDLE, moment=True)
     if "half" in spans and start is not None:  # of the archive: "in the second half"
         middle = (start + now) / 2
         early = spans["half"].group("half") == "first"

@@ -259,7 +259,9 @@ def test_a_time_later_than_the_clock_means_yesterday() -> None:
         ("what is the licence plate of the bicycle?", "no licence plates"),
         ("what breed was the dog?", "breeds"),
         ("what is the capital of France?", "names nothing"),
-        ("tell me a joke", "could not tell"),
+        ("tell me a joke", "names nothing"),
+        ("the weather", "weather"),
+        ("blah blah", "could not tell"),
         ("compare the cars", "two things"),
         ("was the dog at the entrance friendly?", "behaviour"),
         ("which person was the tallest?", "heights"),
@@ -730,3 +732,8 @@ def test_lower_body_is_the_lower_colour() -> None:
     store.put(_track("cam1", 1, "person", at(27, 10), upper_colour="red", lower_colour="blue"))
     answer = Asker(store, now=NOW, places=PLACES).ask("what lower body colours did people wear?")
     assert answer.short == "blue", answer.text
+
+
+def test_written_text_is_the_signs(asker: Asker) -> None:
+    written = asker.ask("what written text was seen at the entrance?")
+    assert not written.refused and "EXIT" in written.text, written.text

@@ -340,3 +340,25 @@ def test_did_two_things_overlap(asker: Asker) -> None:
     together = asker.ask("did a yellow and a green thing appear at the same time?")
     assert together.short == "yes" and "yellow object" in together.text, together.text
     assert asker.ask("did a yellow and a blue thing appear at the same time?").short == "no"
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("tell me how many things there were", "5"),
+        ("tell me the colour of the last thing", "blue"),
+        ("give me the number of red things", "2"),
+        ("tell me whether a siren was heard", "yes"),
+        ("state the time of the siren", "10:00"),
+        ("at what point did the car horn sound?", "10:00"),
+        ("what was heard at the very start?", "car_horn"),  # the first recognised sound
+        ("what colour was the thing at the very end?", "blue"),
+        ("what was seen first?", "green object"),
+        ("was anything on camera in the middle of the recording?", "no"),  # 29-31 s: nothing
+    ],
+)
+def test_requests_and_the_recording_s_start_middle_and_end(
+    asker: Asker, question: str, short: str
+) -> None:
+    answer = asker.ask(question)
+    assert answer.short == short, answer.text
