@@ -545,6 +545,11 @@ class _Run:
                 return self.no_anchor()
             self.anchors = anchors
         answer: Answer = getattr(self, f"do_{plan.type}")(extra)
+        if plan.claim and answer.short != "none":  # "was the siren longer than the horn"
+            held = str(answer.value) in plan.claim
+            said = answer.text[0].upper() + answer.text[1:]
+            verdict = "Yes" if held else "No"
+            answer = replace(answer, short=verdict.lower(), text=f"{verdict}. {said}")
         return answer
 
     def where(self, streams: Sequence[str] | None = None) -> str:

@@ -127,6 +127,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (
         "duration",
         r"\bhow long\b|\bfor how many (?:seconds|minutes)\b|\bduration\b"
+        r"|\bhow much (?:speech|talking|noise|sound|music|time)\b"
         r"|\bhow many (?:seconds|minutes)\b.*\b(?:last|lasted|take|took|go on|went on)\b",
     ),
     (
@@ -257,6 +258,9 @@ def parse(
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
     rest = re.sub(_TOGETHER_Q, _together, found.rest)
+    claim = re.fullmatch(_CLAIM, rest)
+    if claim:  # "was the siren longer than the horn": which was longer, and was it the siren
+        rest = f"which was {claim.group('cmp')}, {claim.group('a')} or {claim.group('b')}"
     for pattern, what in _NOT_RECORDED.items():
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
@@ -363,6 +367,11 @@ def parse(
             ),
             confidence=min(plan.confidence, aconf),
         )
+    if claim:
+        one = _subject(_unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
+        two = _subject(_unplaced(claim.group("b"), directory), "exists", vocab)[0].labels
+        if one and two and not set(one) & set(two):  # the winner's label says which it is
+            plan = replace(plan, claim=one)
     return plan
 
 
@@ -412,6 +421,11 @@ _AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
 """'At the very start' of the recording is what came first; 'at the start of the siren' is
 left to the clause reader."""
 _AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
+_CLAIM = re.compile(
+    r"(?:was|is|were|are|did) (?P<a>.+?) (?:sound |last |play |go on )?"
+    r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"
+)
+"""'Was the siren longer than the horn': a which-of-two whose answer is checked."""
 _TELL_ME = re.compile(
     r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
     r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"
@@ -507,8 +521,12 @@ def _check_asked_for(text: str, kind: str) -> None:
 _NOT_PLACES = frozenset(
     """picture frame image photo archive footage video videos recording recordings data time
     moment same end start beginning day week whole site area scene view shot screen frame
-    street road camera cameras mic microphone stream streams system record records""".split()  # noqa: SIM905
+    street road camera cameras mic microphone stream streams system record records very exact
+    middle last first final next previous following top bottom edge left right centre center
+    corner background foreground distance clip audio""".split()  # noqa: SIM905
 )
+"""Words after 'at/in the' that never name a place ('at the very same time', 'in the
+background')."""
 
 
 def _check_places(text: str, directory: Directory) -> None:

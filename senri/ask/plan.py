@@ -97,6 +97,9 @@ class Plan:
     thing in view during it ("what was on camera between 10:00 and 10:05")."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
+    claim: tuple[str, ...] = ()
+    """For "was the siren longer than the horn": the labels that must win the which-question
+    for a yes."""
     confidence: float = 1.0
     """How sure the reading is: lower when words were matched by meaning, not by the table."""
     notes: tuple[str, ...] = ()
@@ -120,6 +123,7 @@ class Plan:
             "anchor_pick": self.anchor_pick,
             "anchor_onset": self.anchor_onset,
             "pick": self.pick,
+            "claim": list(self.claim),
             "arrivals": self.arrivals,
             "confidence": round(self.confidence, 3),
             "notes": list(self.notes),

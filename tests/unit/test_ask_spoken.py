@@ -362,3 +362,19 @@ def test_requests_and_the_recording_s_start_middle_and_end(
 ) -> None:
     answer = asker.ask(question)
     assert answer.short == short, answer.text
+
+
+def test_was_one_longer_or_louder_than_the_other(asker: Asker) -> None:
+    # the siren 10:00:41-43 (2 s), the horn 10:00:30-31 (1 s); the horn peaks at -8 dBFS,
+    # the beeps at -30
+    for question, short in [
+        ("was the siren longer than the horn?", "yes"),
+        ("was the horn longer than the siren?", "no"),
+        ("was the horn shorter than the siren?", "yes"),
+    ]:
+        answer = asker.ask(question)
+        assert answer.short == short and "lasted" in answer.text, (question, answer.text)
+    assert levels().ask("were the beeps louder than the horn?").short == "no"
+    assert levels().ask("was the horn louder than the beeps?").short == "yes"
+    speech = asker.ask("how much speech was there?")  # two sentences of 2 s
+    assert speech.value == pytest.approx(4.0) and "seconds" in speech.text, speech.text
