@@ -1000,7 +1000,17 @@ class _Run:
             self.tracked(other),
             other.labels,
         )
-        if plan.other_window is not None and plan.window is not None and self.tracked(other):
+        if plan.other_relation and self.anchors:  # before the siren or after it
+            first, last = min(a.start for a in self.anchors), max(a.end for a in self.anchors)
+            lo, hi = (plan.window.start, plan.window.end) if plan.window else (None, None)
+            sides = {"before": Window(lo, first), "after": Window(last, hi)}
+            a, b = (
+                self.began_in(s, plan.streams, None, sides[r])
+                if self.tracked(s)
+                else self.count(self.filter(s, plan.streams, None, sides[r]), False)
+                for s, r in ((plan.subject, plan.relation), (other, plan.other_relation))
+            )
+        elif plan.other_window is not None and plan.window is not None and self.tracked(other):
             # "more objects in the first 5 seconds or after": each thing counts once, on the
             # side where it came in, not on both when it stayed across
             a = self.began_in(plan.subject, plan.streams, extra, plan.window)
@@ -1008,7 +1018,9 @@ class _Run:
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
-        if plan.other_window is not None:  # two times: name each side as the question did
+        if plan.other_relation:  # "before it", "after it"
+            name_a, name_b = plan.side_names
+        elif plan.other_window is not None:  # two times: name each side as the question did
             name_a, name_b = plan.side_names or (
                 self.when_side(plan.window),
                 self.when_side(plan.other_window),
@@ -1023,12 +1035,14 @@ class _Run:
             short = self.said_as(plan.subject if first_wins else other) or winner
         more = "fewer" if fewer else "more"
         span = "" if plan.other_window is not None else window_label(plan.window, self.tz)
+        if plan.other_relation:  # "(the car horn at 10:00:08-10:00:10 on mic1)"
+            span += f" ({self.partners()})"
         text = f"{name_a}: {a}, {name_b}: {b}{span}" + (
             " (the same)."
             if a == b
             else f"; {more} {self.on(winner) if by_stream else self.more(winner)}."
         )
-        if re.search(r"\bas many\b|\b(?:same|equal) (?:number|amount|count)\b", asked):
+        if re.search(r"\bas many\b|\b(?:same|equal) (?:number|amount|count)\b|\bequal to\b", asked):
             text = ("Yes, " if a == b else "No, ") + text  # "were there as many red as blue"
         occ = self.occurrences(
             self.filter(plan.subject, plan.streams, extra), self.tracked(plan.subject), limit=200

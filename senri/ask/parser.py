@@ -258,13 +258,16 @@ def parse(
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
     rest = re.sub(_TOGETHER_Q, _together, found.rest)
+    for pattern, form in _COMPARE_FORMS:  # "were red objects outnumbered by blue ones"
+        rest = re.sub(pattern, form, rest)
     claim = re.fullmatch(_CLAIM, rest)
     if claim:  # "was the siren longer than the horn": which was longer, and was it the siren
         rest = f"which was {claim.group('cmp')}, {claim.group('a')} or {claim.group('b')}"
     for pattern, what in _NOT_RECORDED.items():
         if re.search(pattern, rest):
             raise Refusal(f"the archive does not record {what}")
-    main, anchor_text, relation = split_join(rest)
+    sides = _anchor_sides(rest)
+    main, anchor_text, relation = sides[:3] if sides else split_join(rest)
     until: Subject | None = None
     if not anchor_text and (between := _between(rest, vocab)) is not None:
         main, anchor_text, until = between  # "between the horn and the siren"
@@ -274,7 +277,7 @@ def parse(
     _check_places(without(anchor_text), directory)
     streams = _streams(main, directory)
     times, main = _times(main)
-    kind = _plan_type(main, anchor_text)
+    kind = "compare" if sides else _plan_type(main, anchor_text)
     if times != (1, None) and kind in ("colour", "which", "count", "exists", "compare"):
         kind = "list"  # "which colours appeared more than once": the values, so often
     if kind == "colour" and re.search(r"\bcolou?rs? (?:were|are)\b", main):
@@ -326,7 +329,10 @@ def parse(
         kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
     )
     plan = replace(plan, times=times)
-    if kind == "compare":
+    if sides:  # "more objects before the siren or after it": the same things, either side
+        plan = replace(plan, other=subject, other_streams=streams, other_relation=sides[3])
+        plan = replace(plan, side_names=(relation, sides[3]))
+    elif kind == "compare":
         windows = _windows(text, now, tz, start)
         if windows is not None:  # "more objects before 10:00:10 or after"
             (a, b), names = windows
@@ -421,6 +427,42 @@ _AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
 """'At the very start' of the recording is what came first; 'at the start of the siren' is
 left to the clause reader."""
 _AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
+_SIDES_AFTER = re.compile(
+    r"\s(?P<r1>before|after)\s+(?:or|than)\s+(?P<r2>after|before)\s+(?P<a>(?:the|a|an) .+)$"
+)
+_SIDES_AROUND = re.compile(
+    r"\s(?P<r1>before|after)\s+(?P<a>(?:the|a|an) .+?)\s+(?:or|than)\s+(?P<r2>after|before)"
+    r"(?:\s+(?:it|that|them|then|its end|it ended|it started))?$"
+)
+
+
+def _anchor_sides(text: str) -> tuple[str, str, str, str] | None:
+    """'More objects before or after the horn', 'before the siren than after it': (what is
+    counted, the anchor, the first side's relation, the second's); None otherwise."""
+    if not re.search(r"\b(?:more|fewer|less|most)\b", text):
+        return None
+    m = _SIDES_AFTER.search(text) or _SIDES_AROUND.search(text)
+    if m is None or m.group("r1") == m.group("r2"):
+        return None
+    return text[: m.start()].strip(), m.group("a"), m.group("r1"), m.group("r2")
+
+
+_COMPARE_FORMS = (
+    (
+        r"^(?:were|was|are|is) (?P<a>.+?) outnumbered by (?P<b>.+)$",
+        r"were there fewer \g<a> than \g<b>",
+    ),
+    (
+        r"^(?:did|do|does|were|was) (?P<a>.+?) outnumber (?P<b>.+)$",
+        r"were there more \g<a> than \g<b>",
+    ),
+    (
+        r"^(?:is|was) the (?:number|count) of (?P<a>.+?) (?:equal to|the same as) the "
+        r"(?:number|count) of (?P<b>.+)$",
+        r"were there as many \g<a> as \g<b>",
+    ),
+)
+"""Comparisons said another way, and the form the reader knows."""
 _CLAIM = re.compile(
     r"(?:was|is|were|are|did) (?P<a>.+?) (?:sound |last |play |go on )?"
     r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"

@@ -74,6 +74,9 @@ class Plan:
     other_streams: tuple[str, ...] = ()
     other_window: Window | None = None
     """For compare: the second side's time ("before 10:00 or after"); None: `window`."""
+    other_relation: str = ""
+    """For compare: "before" / "after" the anchor for the second side ("more objects before
+    the siren or after it"); the first side's is `relation`."""
     side_names: tuple[str, ...] = ()
     """For compare: each side as the question named it ("first half", "after"), if it did."""
     anchor: Subject | None = None
@@ -115,6 +118,7 @@ class Plan:
             "other": None if self.other is None else self.other.to_dict(),
             "other_streams": list(self.other_streams),
             "other_window": None if self.other_window is None else self.other_window.describe(),
+            "other_relation": self.other_relation,
             "anchor": None if self.anchor is None else self.anchor.to_dict(),
             "anchor_streams": list(self.anchor_streams),
             "relation": self.relation if self.anchor is not None else None,

@@ -378,3 +378,14 @@ def test_was_one_longer_or_louder_than_the_other(asker: Asker) -> None:
     assert levels().ask("was the horn louder than the beeps?").short == "yes"
     speech = asker.ask("how much speech was there?")  # two sentences of 2 s
     assert speech.value == pytest.approx(4.0) and "seconds" in speech.text, speech.text
+
+
+def test_comparisons_either_side_of_an_anchor_and_said_otherwise(asker: Asker) -> None:
+    # green 2 s, yellow 3 s, red 20 s, red 21 s, blue 40 s; the car horn at 30-31 s
+    sides = asker.ask("were there more things before the horn or after it?")
+    assert sides.value == {"before": 4, "after": 1} and sides.short == "before", sides.text
+    flipped = asker.ask("did more things appear after the car horn than before it?")
+    assert flipped.value == {"after": 1, "before": 4}, flipped.text
+    assert asker.ask("did red things outnumber yellow things?").short == "red"
+    equal = asker.ask("is the number of green things equal to the number of yellow things?")
+    assert equal.text.startswith("Yes"), equal.text
