@@ -834,6 +834,10 @@ class _Run:
         values = self.as_places(values)
         what = (self.plan.field or "label").split(".")[-1].replace("_", " ")
         if not values:
+            if self.plan.field == CARRIED_FIELD and occ:  # people seen, none carrying
+                carried = ", ".join(CARRIED[:-1]) + f" or {CARRIED[-1]}"
+                text = f"No {self.plan.subject.noun} was seen carrying a {carried}"
+                return self.make(f"{text}{self.context()}.", "none", [], occ)
             return self.make(f"No {self.plan.subject.noun}{self.context()}.", "none", [], occ)
         shown = [str(v) for v in values]
         short = ", ".join(shown)

@@ -532,7 +532,8 @@ _ASKABLE = frozenset(
     """colour colours color colors plate plates registration registrations reg number numbers
     licence license licences licenses
     camera cameras cam cams stream streams mic mics microphone microphones place places
-    location locations kind kinds type types sort sorts vehicle vehicles sound sounds noise
+    location locations kind kinds type types sort sorts class classes label labels category
+    categories vehicle vehicles sound sounds noise
     noises object objects thing things shape shapes item items animal animals time times was
     were is are did does do
     has have had of the a an else sign signs text written writing words word one ones day days
@@ -641,6 +642,8 @@ def _plan_type(text: str, anchor: str) -> str:
         if re.search(rx, text):
             if name == "colour" and re.search(r"\bcolou?rs\b", text):
                 return "list"
+            if name == "exists" and re.match(r"(?:what|which)\b", text):
+                break  # "what sounds were there": the values, not yes or no
             return name
     for word, name in (("what", "list"), ("which", "which"), ("where", "which")):
         if re.match(r"(?:\W*\w+\W+){0,3}?" + word + r"\b", text):
@@ -797,6 +800,7 @@ def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, s
             or re.search(
                 r"^what (?:was|were|got|has been) (?:seen|spotted|visible|detected)\b", text
             )
+            or re.search(r"\b(?:class(?:es)?|labels?|categories)\b", text)  # "detected classes"
         ):
             # "which colour was seen most?": colours are of the things on camera
             field = _field(kind, text, (), False, "object")
@@ -858,8 +862,9 @@ def _field(
     carrying = names == ("person",) and re.search(_CARRYING, text) is not None
     if carrying and not re.search(rf"\bcolou?rs?\b|{_ASKS_WHERE}|{_CARRIED_NAMED}", text):
         return CARRIED_FIELD  # "what were people carrying", not "who carried an umbrella"
-    if subject == "object" and re.search(r"\bcolou?rs?\b", text):
-        if names == ("person",):
+    wearing = re.search(r"\b(?:wear|wears|wore|worn|wearing|dressed)\b", text)
+    if subject == "object" and (re.search(r"\bcolou?rs?\b", text) or wearing):
+        if names == ("person",):  # "what did people wear": the colours they wore
             lower = re.search(_LOWER_WORDS, text)
             return "attributes.lower_colour" if lower else "attributes.upper_colour"
         return "attributes.colour"
@@ -869,7 +874,7 @@ def _field(
         return "text"
     if subject == "sound":
         return "label"
-    if re.search(r"\b(?:kinds?|types?|sorts?)\b", text):
+    if re.search(r"\b(?:kinds?|types?|sorts?|class(?:es)?|labels?|categories|category)\b", text):
         return "label"
     if kind == "which":
         return (

@@ -730,10 +730,22 @@ def test_what_people_carried_and_lower_body_colours(asker: Asker) -> None:
 def test_lower_body_is_the_lower_colour() -> None:
     store = MemoryEventStore()
     store.put(_track("cam1", 1, "person", at(27, 10), upper_colour="red", lower_colour="blue"))
-    answer = Asker(store, now=NOW, places=PLACES).ask("what lower body colours did people wear?")
+    plain = Asker(store, now=NOW, places=PLACES)
+    answer = plain.ask("what lower body colours did people wear?")
     assert answer.short == "blue", answer.text
+    carried = plain.ask("what were people carrying?")  # one person, carrying nothing
+    assert carried.short == "none" and "seen carrying a backpack" in carried.text, carried.text
 
 
 def test_written_text_is_the_signs(asker: Asker) -> None:
     written = asker.ask("what written text was seen at the entrance?")
     assert not written.refused and "EXIT" in written.text, written.text
+
+
+def test_classes_wearing_and_what_were_there(asker: Asker) -> None:
+    assert asker.ask("what classes were detected on camera 3?").short == "car, truck"
+    assert asker.ask("what labels were found at the entrance?").short == "person, dog"
+    assert asker.ask("what sounds were there on mic 1?").short == "car_horn, dog_bark, siren"
+    assert asker.ask("what did people at the entrance wear?").short == "blue, red"
+    nobody = asker.ask("what were the people carrying on camera 2?")  # cam2 saw a car only
+    assert nobody.short == "none" and nobody.text.startswith("No person"), nobody.text
