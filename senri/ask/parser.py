@@ -83,6 +83,9 @@ _NOT_RECORDED = {
         "vehicle makes and models"
     ),
     r"\bheight\b|\btall(?:er|est)?\b|\bweigh": "heights or weights",
+    r"\bhow (?:big|large|small|wide|heavy)\b|\bsizes?\b|\bdimensions?\b": (
+        "sizes (boxes are in pixels, not metres)"
+    ),
     r"\bfriendly\b|\baggressive\b|\bdangerous\b|\bsuspicious(?:ly)?\b|\bnervous\b"
     r"|\bscared\b|\bafraid\b|\bhostile\b|\bviolent\b|\bdrunk\b": (
         "behaviour or intent (it records what was seen and heard, not how anyone meant it)"
@@ -132,7 +135,8 @@ _TYPES: tuple[tuple[str, str], ...] = (
     ),
     (
         "count",
-        r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b",
+        r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b"
+        r"|\bhow (?:busy|common|frequent)\b|\bhow much traffic\b",
     ),
     (
         "when",
@@ -637,6 +641,16 @@ def _streams(text: str, directory: Directory) -> tuple[str, ...]:
     return tuple(ids)
 
 
+_NOUN_PHRASES = (
+    (r"(?:the )?(?:total )?(?:number|count|total) of\b", "count"),
+    (r"(?:the )?colou?r of\b", "colour"),
+    (r"(?:the )?times? (?:of|when)\b", "when"),
+    (r"the\b", "list"),
+    (r".*\b(?:heard|seen|said|spotted|detected|recorded|visible|on camera)\b", "exists"),
+)
+"""A question said as a noun phrase: what it asks."""
+
+
 def _plan_type(text: str, anchor: str) -> str:
     for name, rx in _TYPES:
         if re.search(rx, text):
@@ -647,6 +661,9 @@ def _plan_type(text: str, anchor: str) -> str:
             return name
     for word, name in (("what", "list"), ("which", "which"), ("where", "which")):
         if re.match(r"(?:\W*\w+\W+){0,3}?" + word + r"\b", text):
+            return name
+    for form, name in _NOUN_PHRASES:  # "the colour of the last car?", "sirens heard today?"
+        if re.match(form, text):
             return name
     if anchor:
         return "exists"

@@ -749,3 +749,22 @@ def test_classes_wearing_and_what_were_there(asker: Asker) -> None:
     assert asker.ask("what did people at the entrance wear?").short == "blue, red"
     nobody = asker.ask("what were the people carrying on camera 2?")  # cam2 saw a car only
     assert nobody.short == "none" and nobody.text.startswith("No person"), nobody.text
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("how busy was the main road today?", "4"),  # four tracks on cam3 on the 27th
+        ("how much traffic was on the main road today?", "4"),
+        ("the colour of the last car on camera 3?", "blue"),
+        ("the plates read on the main road today", "KA05MX1234, MH12AB3456, TN01CD7890"),
+        ("sirens heard today?", "yes"),
+        ("the number of cars on camera 3 today", "3"),
+        ("how big was the truck?", "unanswerable"),
+    ],
+)
+def test_questions_said_as_noun_phrases_or_how_busy(
+    asker: Asker, question: str, short: str
+) -> None:
+    answer = asker.ask(question)
+    assert answer.short == short, answer.text
