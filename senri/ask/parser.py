@@ -24,7 +24,16 @@ from senri.ask import dialects
 from senri.ask.clauses import quoted, split_join, utterance, without
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
-from senri.ask.vocab import PERSON_FLAGS, STOPWORDS, TERMS, VEHICLES, Term, Vocabulary, plural
+from senri.ask.vocab import (
+    PERSON_FLAGS,
+    SAID_OTHERWISE,
+    STOPWORDS,
+    TERMS,
+    VEHICLES,
+    Term,
+    Vocabulary,
+    plural,
+)
 
 MAX_CHARS = 400
 MAX_WORDS = 60
@@ -255,6 +264,8 @@ def parse(
     text, quotes = quoted(clean(question).lower().rstrip("?!. "))
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
+    for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
+        text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
     text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
     text = re.sub(_AT_END, " last ", text)

@@ -79,7 +79,7 @@ _SOUND_WORDS = {
     "drilling": "drill drills drilling",
     "engine_idling": "idling",
     "jackhammer": "jackhammer jackhammers",
-    "gun_shot": "gunshot gunshots gunfire shot shots",
+    "gun_shot": "gunshot gunshots gunfire shot shots gun guns",
     "air_conditioner": "conditioner conditioning aircon",
 }
 _PHRASES: dict[str, Term] = {
@@ -105,6 +105,18 @@ _PHRASES: dict[str, Term] = {
     "mobile phone": _t("flag", "phone"),
     "cell phone": _t("flag", "phone"),
 }
+SAID_OTHERWISE = (
+    (
+        r"\bfir(?:e|ed|es|ing) (?:a |the |off )?(?:guns?|shots?|weapons?|rifles?|pistols?)\b",
+        "gunshot",
+    ),
+    (r"\bconstruction (?:noise|work|sounds?)\b", "drilling or jackhammer"),
+    (r"\bhammering\b", "jackhammer"),
+    (r"\bemergency (?:vehicles?|services)\b", "siren"),
+    (r"\bair con\b", "aircon"),
+)
+"""Phrases read as the sound or thing they mean ('construction noise' is drilling or a
+jackhammer; an emergency vehicle is known by its siren), before any word is looked up."""
 _VEHICLE_GROUP = "vehicle vehicles traffic"
 _ANIMAL_GROUP = "animal animals creature creatures wildlife livestock"
 _COLOUR_WORDS = {

@@ -768,3 +768,12 @@ def test_questions_said_as_noun_phrases_or_how_busy(
 ) -> None:
     answer = asker.ask(question)
     assert answer.short == short, answer.text
+
+
+def test_phrases_read_as_what_they_mean(asker: Asker) -> None:
+    heard = asker.ask("were any emergency vehicles heard at the entrance?")
+    assert heard.short == "yes" and "siren" in heard.text, heard.text
+    shot = asker.ask("did anyone fire a gun?")
+    assert shot.short == "no" and "gun shot" in shot.text, shot.text
+    building = asker.ask("was there any construction noise?")
+    assert building.short == "no" and "drilling or jackhammer" in building.text, building.text
