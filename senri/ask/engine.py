@@ -421,6 +421,8 @@ class _Run:
             anchors = anchors[n - 1 : n]
         if plan.anchor_onset:  # "when the orange shape arrived": the moment it began
             anchors = [replace(a, end=a.start) for a in anchors]
+        elif plan.anchor_end:  # "when the horse left": the moment it ended
+            anchors = [replace(a, start=a.end) for a in anchors]
         if not anchors:
             return None, []
         if plan.relation == "between":
@@ -849,6 +851,8 @@ class _Run:
             # is told apart by its colour ("red object ×2")
             kinds_seen = {str(o.value("label")) for o in occ} - {UNNAMED}
             short = ", ".join(sorted(kinds_seen)) if kinds_seen else ", ".join(shown)
+            if self.plan.subject.labels == ("person",):  # "who was on camera": each person
+                short = ", ".join(shown)
         elif self.plan.subject.kind == "dialect":  # "Accents heard on mic1: en-us, en-gb."
             heading = f"{plural(self.plan.subject.noun).capitalize()} heard"
         elif self.plan.field == CARRIED_FIELD:  # "Carried by people today: backpack, phone."

@@ -267,6 +267,7 @@ def parse(
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
     text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
     text = re.sub(_AT_END, " last ", text)
     found = find_window(text, now, tz, start)
@@ -387,6 +388,7 @@ def parse(
                 or (arrivals and re.search(_TOGETHER, text) is not None)
             ),
             confidence=min(plan.confidence, aconf),
+            anchor_end=not spoken and re.search(_OFFSET, anchor_text) is not None,
         )
     if claim:
         one = _subject(_unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
@@ -499,6 +501,11 @@ def _asked(m: re.Match[str]) -> str:
     return what or "what is"
 
 
+_WHO = re.compile(
+    r"^who (?P<verb>(?:was|were|is|are)(?= (?:on|in|at|seen|visible|there|around)\b)"
+    r"|appeared|came|arrived|entered|passed|walked|left|showed up)\b"
+)
+"""'Who was on camera', 'who came first': which people (an identity is not recorded)."""
 _TOGETHER_Q = re.compile(
     r"^(?:did|do|does|were|was) (?P<a>.+?) and (?P<b>.+?) (?:(?:ever )?(?:overlap|co-?occur)"
     r"|(?:appear|happen|occur|sound|play|show up|come in)(?:ed)? (?:at the same time|together"
@@ -518,6 +525,11 @@ def _together(m: re.Match[str]) -> str:
     return f"was there {a} at the same time as {b}"
 
 
+_OFFSET = (
+    r"\b(?:left|leaves|exited|exits|disappeared|disappears|ended|ends|stopped|stops|finished"
+    r"|went away|went out of view)\b"
+)
+"""'When the horse left', 'when the siren stopped': the anchor's last moment."""
 _TOGETHER = r"\b(?:at the same (?:time|moment) as|together with|along with|alongside)\b"
 """'The shape that entered at the same time as the yellow one': as it entered, not while it
 was in view."""
@@ -904,6 +916,9 @@ def _field(
         return "label"
     if re.search(r"\b(?:kinds?|types?|sorts?|class(?:es)?|labels?|categories|category)\b", text):
         return "label"
+    people = subject == "object" and names == ("person",)
+    if kind == "which" and people and re.search(r"\bwhich (?:person|people)\b", text):
+        return THING_FIELD  # "which person came first": the one in the black top
     if kind == "which":
         return (
             "label"
@@ -911,7 +926,8 @@ def _field(
             else "stream_id"
         )
     if kind == "list":
-        return THING_FIELD if subject == "object" and not names else "label"
+        # "what was on camera", "what people were seen": each thing, told by its colour
+        return THING_FIELD if subject == "object" and (not names or people) else "label"
     return None
 
 

@@ -95,6 +95,8 @@ class Plan:
     "last", "second" ...); "": every anchor."""
     anchor_onset: bool = False
     """The anchor's start, not its whole span: "when the orange shape arrived"."""
+    anchor_end: bool = False
+    """The anchor's end, not its whole span: "when the horse left", "when the siren stopped"."""
     arrivals: bool = False
     """Things that appeared within the window ("what appeared after 10:00:15"), not every
     thing in view during it ("what was on camera between 10:00 and 10:05")."""
@@ -126,6 +128,7 @@ class Plan:
             "times": list(self.times),
             "anchor_pick": self.anchor_pick,
             "anchor_onset": self.anchor_onset,
+            "anchor_end": self.anchor_end,
             "pick": self.pick,
             "claim": list(self.claim),
             "arrivals": self.arrivals,

@@ -777,3 +777,10 @@ def test_phrases_read_as_what_they_mean(asker: Asker) -> None:
     assert shot.short == "no" and "gun shot" in shot.text, shot.text
     building = asker.ask("was there any construction noise?")
     assert building.short == "no" and "drilling or jackhammer" in building.text, building.text
+
+
+def test_who_asks_for_the_people_by_what_they_wore(asker: Asker) -> None:
+    assert asker.ask("who was at the entrance yesterday?").short == "red person"
+    assert asker.ask("who came first?").short == "red person"
+    assert asker.ask("what people were seen at the entrance?").short == "blue person, red person"
+    assert asker.ask("who was the man in the red top?").refused

@@ -389,3 +389,12 @@ def test_comparisons_either_side_of_an_anchor_and_said_otherwise(asker: Asker) -
     assert asker.ask("did red things outnumber yellow things?").short == "red"
     equal = asker.ask("is the number of green things equal to the number of yellow things?")
     assert equal.text.startswith("Yes"), equal.text
+
+
+def test_when_an_anchor_ended(asker: Asker) -> None:
+    said = asker.ask("what was said when the yellow thing left?")  # it left at 10:00:05
+    assert said.short == "the green band stopped at the gate", said.text
+    ended = asker.ask("what was said when the blue thing left?")  # 10:00:44: nothing
+    assert ended.short == "none" and "10:00:44" in ended.text, ended.text
+    began = asker.ask("what was said when the blue thing arrived?")  # 10:00:40: nothing
+    assert began.short == "none" and "10:00:40" in began.text, began.text
