@@ -61,7 +61,7 @@ _COLOURED_ONE = r"\b(?:the|a|an|that|this|those|these)\s+[a-z]+\s+ones?\b"
 """'The purple one': a thing of that colour, as the question's other things are."""
 _GENERIC = (
     r"\b(?:activity|anything|something|objects?|things?|shapes?|items?|movement|motion"
-    r"|happen|happened|appear|appears|appeared"
+    r"|happen|happened|appear|appears|appeared|arrivals?|visits?"
     r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
     r"|on camera|on screen|in view|in shot)\b"
 )
@@ -107,6 +107,9 @@ _NOT_RECORDED = {
         "suitcases, umbrellas and phones)"
     ),
     r"\bprice\b|\bcost\b|\bmoney\b": "prices",
+    r"\bwho (?:spoke|said|talked|shouted|called|was (?:speaking|talking|shouting))\b": (
+        "who spoke (voices are not identified; ask what was said, or in what accent)"
+    ),
     r"\bwhy\b": "reasons (it records what happened, not why)",
 }
 _TYPES: tuple[tuple[str, str], ...] = (
@@ -145,7 +148,7 @@ _TYPES: tuple[tuple[str, str], ...] = (
     (
         "count",
         r"\bhow many\b|\bnumber of\b|\bhow (?:often|frequently)\b|\bcount\b|\btotal\b"
-        r"|\bhow (?:busy|common|frequent)\b|\bhow much traffic\b",
+        r"|\bhow (?:busy|common|frequent)\b|\bhow much (?:traffic|footfall)\b",
     ),
     (
         "when",
@@ -304,7 +307,9 @@ def parse(
         _check_asked_for(main, kind)
     saw = re.search(
         r"^what (?:did|does|do|has|have) .+ (?:see|saw|seen|record|recorded|capture|captured"
-        r"|detect|detected|pick up|picked up)$",
+        r"|detect|detected|pick up|picked up)$"
+        r"|^what (?:was|were|got|has been) (?:seen|recorded|captured|detected|picked up) (?:by|on)"
+        r" .+$",  # "what got picked up by mic 1"
         main,
     )
     said_of = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA - _SAW_WORDS
@@ -549,7 +554,8 @@ _CARRIED_NAMED = r"\b(?:backpacks?|rucksacks?|handbags?|bags?|purses?|suitcases?
 _CARRIED_NAMED += r"|umbrellas?|phones?|mobiles?)\b"
 _SAW_WORDS = frozenset(
     ("camera", "cameras", "cam", "cams", "has", "have", "do", "does", "record", "recorded",
-     "capture", "captured", "detect", "detected", "pick", "up", "picked", "seen")
+     "capture", "captured", "detect", "detected", "pick", "up", "picked", "seen", "got", "by",
+     "was", "were", "been", "on")
 )  # fmt: skip
 _ONLY_A_CAMERA = frozenset(
     "what was were is are did does do there on at in by see saw seen the".split()  # noqa: SIM905
@@ -560,6 +566,7 @@ _ASKABLE = frozenset(
     licence license licences licenses
     camera cameras cam cams stream streams mic mics microphone microphones place places
     location locations kind kinds type types sort sorts class classes label labels category
+    audio arrivals arrival
     categories vehicle vehicles sound sounds noise
     noises object objects thing things shape shapes item items animal animals time times was
     were is are did does do

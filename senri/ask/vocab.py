@@ -57,7 +57,7 @@ _OBJECT_WORDS = {
     "toddler toddlers infant infants baby babies lady ladies gentleman gentlemen teenager "
     "teenagers student students adult adults shopper shoppers staff employee employees "
     "courier couriers jogger joggers runner runners commuter commuters "
-    "resident residents customer customers",
+    "resident residents customer customers footfall",
     "car": "car cars automobile automobiles sedan sedans auto autos hatchback hatchbacks taxi "
     "taxis saloon saloons suv suvs minivan minivans jeep jeeps coupe coupes convertible "
     "convertibles limousine limousines limo cab cabs",

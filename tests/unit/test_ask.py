@@ -784,3 +784,20 @@ def test_who_asks_for_the_people_by_what_they_wore(asker: Asker) -> None:
     assert asker.ask("who came first?").short == "red person"
     assert asker.ask("what people were seen at the entrance?").short == "blue person, red person"
     assert asker.ask("who was the man in the red top?").refused
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("how much footfall was there at the entrance?", "2"),
+        ("how many arrivals were there on the main road today?", "4"),
+        ("what audio events happened at the entrance?", "car_horn, dog_bark, siren"),
+        ("what got picked up by mic 1 today?", "dog_bark, siren"),
+        ("who spoke at the entrance today?", "unanswerable"),
+    ],
+)
+def test_footfall_arrivals_audio_and_passive_pickups(
+    asker: Asker, question: str, short: str
+) -> None:
+    answer = asker.ask(question)
+    assert answer.short == short, answer.text
