@@ -959,8 +959,11 @@ class _Run:
         return self.make(quoted, ", ".join(texts[:20]), texts, occ)
 
     def more(self, winner: str) -> str:
-        """'more cars' for a kind, 'more red' for a colour or a carried thing."""
+        """'more cars' for a kind, 'more red' for a colour or a carried thing, 'more heard'
+        for a side the question named."""
         plan = self.plan
+        if plan.side_names:
+            return winner
         other = plan.other
         kinds = other is not None and (
             other.labels != plan.subject.labels or other.kind != plan.subject.kind
@@ -1026,8 +1029,8 @@ class _Run:
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
-        if plan.other_relation:  # "before it", "after it"
-            name_a, name_b = plan.side_names
+        if plan.side_names:  # "before" / "after" it, "heard" / "seen", "first half" ...
+            name_a, name_b = plan.side_names[:2]
         elif plan.other_window is not None:  # two times: name each side as the question did
             name_a, name_b = plan.side_names or (
                 self.when_side(plan.window),

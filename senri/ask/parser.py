@@ -1043,6 +1043,13 @@ _SIDES = r"\s(?:than|or|versus|vs\.?|compared (?:to|with))\s"
 """What separates the two sides of a comparison."""
 
 
+_HEARD_AS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("dog",): ("dog_bark",),
+    (): (),  # "were more things heard or seen": any sound against any thing
+}
+"""What a thing on camera sounds like, for "were more dogs heard or seen"."""
+
+
 def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:
     """Two things to weigh: kinds ("cars or trucks"), colours ("red or blue cars"), what people
     carry ("backpacks or umbrellas"), or streams and places ("cam1 or the car park")."""
@@ -1052,6 +1059,14 @@ def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> 
         if left and right and left != right:
             return replace(plan, streams=left, other=plan.subject, other_streams=right)
     s = plan.subject
+    senses = re.search(r"\b(?P<a>heard|seen) or (?P<b>heard|seen)\b", text)
+    if senses and senses["a"] != senses["b"] and s.labels in _HEARD_AS and not s.conditions:
+        # "were more dogs heard or seen": the barks against the dogs on camera
+        sound = Subject("sound", _HEARD_AS[s.labels], (), (), s.noun if s.labels else "sound")
+        seen = s if s.labels else Subject("object", (), (), (), "object")
+        first, second = (sound, seen) if senses["a"] == "heard" else (seen, sound)
+        plan = replace(plan, subject=first, other=second, other_streams=plan.streams)
+        return replace(plan, side_names=(senses["a"], senses["b"]))
     terms, _ = _terms(_unplaced(text, directory), vocab)
     kinds = list(dict.fromkeys(t for _, t in terms if t.kind in ("object", "sound")))
     if len(kinds) >= 2 and s.kind in ("object", "sound") and len(_split_values(s)) < 2:
@@ -1093,6 +1108,9 @@ def _windows(
     """Two times to weigh, and their names as said: "in the first half or the second half",
     "before 10:00:10 or after" (a bare "after" or "before" takes the other side's moment)."""
     parts = re.split(_SIDES, text, maxsplit=1)
+    if len(parts) != 2:  # "how did the number of buses compare between yesterday and today"
+        m = re.search(r"\bbetween (?P<a>.+?) and (?P<b>.+?)$", text)
+        parts = [m.group("a"), m.group("b")] if m else parts
     if len(parts) != 2:
         return None
     found_a, found_b = (find_window(p, now, tz, start) for p in parts)

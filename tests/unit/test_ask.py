@@ -801,3 +801,12 @@ def test_footfall_arrivals_audio_and_passive_pickups(
 ) -> None:
     answer = asker.ask(question)
     assert answer.short == short, answer.text
+
+
+def test_heard_or_seen_and_between_two_days(asker: Asker) -> None:
+    dogs = asker.ask("were more dogs heard or seen at the entrance?")  # one bark, one dog
+    assert dogs.value == {"heard": 1, "seen": 1}, dogs.text
+    things = asker.ask("were more things seen or heard today?")
+    assert things.value == {"seen": 7, "heard": 2} and things.short == "seen", things.text
+    days = asker.ask("how did the number of cars on camera 3 compare between yesterday and today?")
+    assert days.value == {"yesterday": 1, "today": 3}, days.text
