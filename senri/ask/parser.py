@@ -81,7 +81,9 @@ _RIGHT = re.compile(r"\b(?:right|just|immediately|directly|straight) (?:after|be
 _PASSING = r"list|show|name|all|by|went|go|goes|gone|rode|drove|moved|past"
 _NOT_RECORDED = {
     r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
-    r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b|\bidentify\b": (
+    r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b"
+    r"|\bidentify (?:the |this |that |a )?(?:person|people|man|woman|men|women|driver|him|her"
+    r"|them|someone|anyone|speaker)\b": (
         "names and identities of people (faces are matched only against a gallery you index)"
     ),
     r"\bspeed|\bfast\b|\bslow\b|\bmph\b|\bkm/?h\b": "speeds",
@@ -168,11 +170,11 @@ _TYPES: tuple[tuple[str, str], ...] = (
         r"\bwhich (?:camera|cam|stream|mic|microphone|place|location|one|plate|registration"
         r"|vehicle|kind|type)\b"
         r"|\bwhere\b|\bwhat (?:camera|stream|mic|microphone|plate|registration)\b|\bbusiest\b"
-        r"|\b(?:which|what) (?:day|date|weekday|hour)\b",
+        r"|\b(?:which|what) (?:days?|dates?|weekdays?|hours?)\b",
     ),
     (
         "list",
-        r"^(?:list|show|name|give|find)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
+        r"^(?:list|show|name|give|find|enumerate|identify)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
         r"|\b(?:what|which) (?:vehicles|sounds|noises|plates|registrations|objects|things|animals"
         r"|colou?rs|cameras|streams)\b",
     ),
@@ -566,7 +568,7 @@ _ASKABLE = frozenset(
     licence license licences licenses
     camera cameras cam cams stream streams mic mics microphone microphones place places
     location locations kind kinds type types sort sorts class classes label labels category
-    audio arrivals arrival
+    audio arrivals arrival different distinct unique various
     categories vehicle vehicles sound sounds noise
     noises object objects thing things shape shapes item items animal animals time times was
     were is are did does do
@@ -902,9 +904,9 @@ def _field(
         return None
     if asks_plate:
         return "attributes.plate"
-    if re.search(r"\b(?:which|what) (?:day|date|weekday)\b", text):
+    if re.search(r"\b(?:which|what) (?:days?|dates?|weekdays?)\b", text):
         return DAY_FIELD
-    if re.search(r"\b(?:which|what) hour\b", text):
+    if re.search(r"\b(?:which|what) hours?\b", text):
         return HOUR_FIELD
     carrying = names == ("person",) and re.search(_CARRYING, text) is not None
     if carrying and not re.search(rf"\bcolou?rs?\b|{_ASKS_WHERE}|{_CARRIED_NAMED}", text):
@@ -988,7 +990,7 @@ def _about(text: str) -> tuple[str, ...]:
     m = before or re.search(
         r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|word)\s+"
         r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
-        text.replace("said about", "about").replace("say about", "about"),
+        re.sub(r"\b(?:said|say|mentioned|spoken|talked|discussed) about\b", "about", text),
     )
     if m is None:
         return ()

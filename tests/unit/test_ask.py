@@ -810,3 +810,20 @@ def test_heard_or_seen_and_between_two_days(asker: Asker) -> None:
     assert things.value == {"seen": 7, "heard": 2} and things.short == "seen", things.text
     days = asker.ask("how did the number of cars on camera 3 compare between yesterday and today?")
     assert days.value == {"yesterday": 1, "today": 3}, days.text
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("which different sounds were heard at the entrance?", "car_horn, dog_bark, siren"),
+        ("enumerate the sounds heard at the entrance today", "dog_bark, siren"),
+        ("what was mentioned about the van?", "please move the blue van"),
+        ("on which days was a car horn heard?", "2026-11-25"),
+        ("during which hours were people at the entrance?", "14:00, 15:00"),
+        ("identify the colours of the cars on camera 3 today", "red, blue"),
+        ("can you identify the man at the entrance?", "unanswerable"),
+    ],
+)
+def test_list_phrasings(asker: Asker, question: str, short: str) -> None:
+    answer = asker.ask(question)
+    assert answer.short == short, answer.text
