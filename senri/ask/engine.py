@@ -440,9 +440,10 @@ class _Run:
             if plan.relation == "after":  # what came after it, not the anchor itself
                 moment: q.Filter = q.Range("time", gte=a.end, lt=a.end + AFTER)
             elif plan.relation == "before":
-                moment = overlapping(a.start - AFTER, a.start)
+                moment = overlapping(a.start - AFTER, a.start, self.tracked(plan.subject))
             else:
                 pad = AROUND if plan.relation == "around" else DURING
+                # the pad is for detection lag: a track's `first_seen` is not added to it
                 moment = overlapping(a.start - pad, a.end + pad)
             peers = () if plan.streams else self.directory.same_place([a.stream_id])
             if peers:  # no stream named: what happened at the anchor's place

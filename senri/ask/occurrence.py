@@ -92,10 +92,13 @@ def seen_before(t: float) -> q.Filter:
     return q.Or(q.Range("time", lt=t), q.Range(FIRST_SEEN, lt=t))
 
 
-def overlapping(start: float, end: float) -> q.Filter:
-    """Events whose span (or moment, without `end_time`) touches [start, end]."""
+def overlapping(start: float, end: float, tracked: bool = False) -> q.Filter:
+    """Events whose span (or moment, without `end_time`) touches [start, end]; with
+    `tracked`, a track's events count from when its thing came into view."""
     return q.And(
-        q.Range("time", lte=end),
+        q.Or(q.Range("time", lte=end), q.Range(FIRST_SEEN, lte=end))
+        if tracked
+        else q.Range("time", lte=end),
         q.Or(
             q.Range("end_time", gte=start),
             q.And(q.Not(q.Exists("end_time")), q.Range("time", gte=start)),

@@ -118,3 +118,5 @@ def test_a_track_began_when_its_thing_came_into_view() -> None:
     assert "10:00:04" in asker.ask("when did the blue object appear?").text
     between = asker.ask("what colours appeared between the horn and the siren?")
     assert between.short == "blue, red", between.text  # the red came into view at 6.0 s
+    before = asker.ask("how many objects appeared before the siren?")  # the siren at 6.2 s
+    assert before.value == 2, before.text
