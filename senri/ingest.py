@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,17 +122,9 @@ def ingest(
     started = time.perf_counter()
     bar = _progress_bar(topic, total) if progress else None
     say = None if bar is None else (lambda line: bar[0].console.print(coloured(line)))
-    gauges: list[Callable[[str, bool, float], None]] = []
-
-    def changed(stream: str, up: bool, since: float) -> None:
-        for gauge in gauges:
-            gauge(stream, up, since)
-
-    health = StreamHealth(say, changed)
+    health = StreamHealth(say, metrics.stream_state if metrics is not None else None)
     reporter = HealthReporter(prod, health)  # to senri.health, for GET /status
-    gauges.append(reporter.changed)
     if metrics is not None:
-        gauges.append(metrics.stream_state)
         metrics.streams = health.snapshot
     try:
         try:

@@ -11,12 +11,15 @@ record per stream for ``GET /status``: a stream whose ingest has not reported fo
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from senri.connectors.kafka import BusProducer, TopicSpec
 from senri.engine.health import StreamHealth
+
+log = logging.getLogger(__name__)
 
 HEALTH_TOPIC = "senri.health"
 EVERY_S = 30.0
@@ -33,8 +36,8 @@ def health_topic_spec() -> TopicSpec:
 class HealthReporter:
     """Publishes a `StreamHealth`'s streams through an ingest's producer.
 
-    Pass `changed` to `StreamHealth` as its gauge; call `tick()` after each record and
-    `close()` at the end.
+    It watches the health's changes itself; call `tick()` after each record and `close()`
+    at the end.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class HealthReporter:
         self.clock = clock
         self._dirty: set[str] = set()
         self._last = clock()
+        health.watch(self.changed)
 
     def changed(self, stream: str, up: bool, since: float) -> None:
         self._dirty.add(stream)
@@ -87,13 +91,33 @@ def state_of(value: dict[str, Any], now: float) -> str:
     return "up" if value.get("up") else "down"
 
 
+def _health_record(raw: bytes) -> dict[str, Any] | None:
+    """A record as `HealthReporter` writes it (a JSON object with numeric times), or None."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    times = (value.get(k) for k in ("since", "reported_at"))
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+        return None
+    return value
+
+
 class HealthReader:
-    """The latest `senri.health` record per stream, read on from where it last stopped."""
+    """The latest `senri.health` record per stream, read on from where it last stopped.
+
+    Each read goes up to the partitions' end offsets taken as it starts, so a sample with
+    nothing new costs one offsets request, not an empty poll's wait (200 ms before)."""
+
+    READ_FOR_S = 2.0
+    """At most this long per read: a broker that stalls leaves the rest for the next one."""
 
     def __init__(self, consumer: Any) -> None:
         self.consumer = consumer  # a kafka-python KafkaConsumer of its own
         self.latest: dict[str, dict[str, Any]] = {}
-        self._assigned = False
+        self._partitions: list[Any] = []
 
     def streams(self, now: float) -> list[dict[str, Any]]:
         self._read()
@@ -105,19 +129,25 @@ class HealthReader:
     def _read(self) -> None:
         from kafka import TopicPartition
 
-        if not self._assigned:
+        if not self._partitions:
             parts = self.consumer.partitions_for_topic(HEALTH_TOPIC)
             if not parts:
                 return  # no ingest has reported yet
-            tps = [TopicPartition(HEALTH_TOPIC, p) for p in sorted(parts)]
-            self.consumer.assign(tps)
-            self.consumer.seek_to_beginning(*tps)
-            self._assigned = True
-        while batches := self.consumer.poll(timeout_ms=200):
+            self._partitions = [TopicPartition(HEALTH_TOPIC, p) for p in sorted(parts)]
+            self.consumer.assign(self._partitions)
+            self.consumer.seek_to_beginning(*self._partitions)
+        ends = self.consumer.end_offsets(self._partitions)
+        deadline = time.monotonic() + self.READ_FOR_S
+        while time.monotonic() < deadline and any(
+            self.consumer.position(tp) < ends[tp] for tp in self._partitions
+        ):
+            batches = self.consumer.poll(timeout_ms=100)
             for records in batches.values():
                 for record in records:
-                    stream = record.key.decode() if record.key else ""
+                    stream = record.key.decode(errors="replace") if record.key else ""
                     if record.value is None:
                         self.latest.pop(stream, None)
+                    elif (value := _health_record(record.value)) is not None:
+                        self.latest[stream] = value
                     else:
-                        self.latest[stream] = json.loads(record.value)
+                        log.warning("%s: ignored a malformed record for %r", HEALTH_TOPIC, stream)

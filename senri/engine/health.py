@@ -89,7 +89,8 @@ class StreamHealth:
     `report` is called with each change's line: down, up again, a stream that is down for a
     new reason, or its source giving up (more failed tries for the same reason are not news).
     Lines are logged too: at WARNING for a stream going down when no `report` shows them,
-    else at INFO. `gauge(stream, up, since)`, if given, mirrors the state into metrics.
+    else at INFO. `gauge(stream, up, since)`, if given, mirrors the state into metrics;
+    `watch` adds more such listeners (the `senri.health` reporter).
     """
 
     def __init__(
@@ -99,10 +100,14 @@ class StreamHealth:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._report = report
-        self._gauge = gauge
+        self._gauges: list[Callable[[str, bool, float], None]] = [gauge] if gauge else []
         self._clock = clock
         self._lock = threading.Lock()
         self._streams: dict[str, Health] = {}
+
+    def watch(self, gauge: Callable[[str, bool, float], None]) -> None:
+        """Call `gauge(stream, up, since)` on each change from now on, beside the others."""
+        self._gauges.append(gauge)
 
     def listen(self, report: Callable[[str], None]) -> None:
         """Send each change's line to `report` from now on (the terminal of `senri run`)."""
@@ -148,8 +153,8 @@ class StreamHealth:
         self._changed(stream, False, since, health.line() if news else None)
 
     def _changed(self, stream: str, up: bool, since: float, line: str | None) -> None:
-        if self._gauge is not None:
-            self._gauge(stream, up, since)
+        for gauge in self._gauges:
+            gauge(stream, up, since)
         if line is not None:
             # WARNING for a stream going down, unless a terminal already shows it
             quiet = up or self._report is not None

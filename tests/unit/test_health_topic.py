@@ -28,10 +28,8 @@ class Producer:
 def test_a_change_is_published_at_once_and_everything_every_interval() -> None:
     now = [1000.0]
     producer = Producer()
-    gauges: list[Any] = []
-    health = StreamHealth(None, lambda *state: gauges[0](*state), clock=lambda: now[0])
+    health = StreamHealth(None, clock=lambda: now[0])
     reporter = HealthReporter(producer, health, every_s=30, clock=lambda: now[0])  # type: ignore[arg-type]
-    gauges.append(reporter.changed)
     frame = types.SimpleNamespace(stream_id="cam1")
     health.seen(frame)
     reporter.tick()
