@@ -965,7 +965,7 @@ def _pick(text: str) -> str:
         return nth.group(1)
     if re.search(r"\b(?:last|latest|final|most recent|most recently)\b", text):
         return "last"
-    if re.search(r"\b(?:most|busiest|more)\b", text):
+    if re.search(r"\b(?:most|busiest|more|mostly|mainly|predominantly|usually|typically)\b", text):
         return "most"
     if re.search(r"\b(?:least|fewest|quietest)\b", text):
         return "least"

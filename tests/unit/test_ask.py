@@ -827,3 +827,8 @@ def test_heard_or_seen_and_between_two_days(asker: Asker) -> None:
 def test_list_phrasings(asker: Asker, question: str, short: str) -> None:
     answer = asker.ask(question)
     assert answer.short == short, answer.text
+
+
+def test_mostly_picks_the_most_common(asker: Asker) -> None:
+    mostly = asker.ask("what colour were the cars on camera 3 mostly?")  # red 3, blue 1
+    assert mostly.short == "red", mostly.text
