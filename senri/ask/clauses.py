@@ -12,6 +12,7 @@ from senri.ask.vocab import STOPWORDS
 
 JOIN_RE = re.compile(
     r"\s(?:when|while|whilst|during|at the same time as|at the time of|at the time|as soon as"
+    r"|overlapp?(?:ed|ing)? with|coincid(?:ed|ing) with"
     r"|(?P<near>(?:around|near|about|close to) the time(?: of| that| when)?)"
     r"|as(?= (?:the|a|an|some) )"
     r"|(?P<rel>(?:right |just |shortly |soon |straight )?(?:after|before)"

@@ -80,7 +80,8 @@ _RIGHT = re.compile(r"\b(?:right|just|immediately|directly|straight) (?:after|be
 """"What was said right after the beeps": the one next to the anchor, not all after it."""
 _PASSING = r"list|show|name|all|by|went|go|goes|gone|rode|drove|moved|past"
 _NOT_RECORDED = {
-    r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on))|"
+    r"\bwho (?:is|was|were|are)\b(?! (?:carrying|wearing|riding|using|holding|on|at|in|there"
+    r"|around|seen|visible))|"
     r"\bnames? of\b|\bwhat (?:is|was) (?:his|her|their) name\b|\bidentity\b"
     r"|\bidentify (?:the |this |that |a )?(?:person|people|man|woman|men|women|driver|him|her"
     r"|them|someone|anyone|speaker)\b": (
@@ -509,7 +510,7 @@ def _asked(m: re.Match[str]) -> str:
 
 
 _WHO = re.compile(
-    r"^who (?P<verb>(?:was|were|is|are)(?= (?:on|in|at|seen|visible|there|around)\b)"
+    r"(?:^|(?<=, ))who (?P<verb>(?:was|were|is|are)(?= (?:on|in|at|seen|visible|there|around)\b)"
     r"|appeared|came|arrived|entered|passed|walked|left|showed up)\b"
 )
 """'Who was on camera', 'who came first': which people (an identity is not recorded)."""

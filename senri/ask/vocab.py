@@ -317,7 +317,7 @@ def _content(word: str) -> bool:
 def plural(label: str, n: int = 2) -> str:
     """How an answer names `n` of a label: 1 car, 2 cars, 3 people, 2 buses."""
     word = label.replace("_", " ")
-    for joint in (" riding", " with ", " about "):
+    for joint in (" riding", " with ", " about ", ' "'):  # 'utterances "a dog"'
         head, sep, tail = word.partition(joint)
         if sep:
             return plural(head, n) + sep + tail

@@ -832,3 +832,26 @@ def test_list_phrasings(asker: Asker, question: str, short: str) -> None:
 def test_mostly_picks_the_most_common(asker: Asker) -> None:
     mostly = asker.ask("what colour were the cars on camera 3 mostly?")  # red 3, blue 1
     assert mostly.short == "red", mostly.text
+
+
+def test_overlapped_with_and_who_after_a_clause(asker: Asker) -> None:
+    overlapped = asker.ask("which sounds overlapped with speech at the entrance?")
+    assert overlapped.short == "dog_bark, siren", overlapped.text
+    during = asker.ask("during the siren, who was at the entrance?")  # a dog, no people
+    assert not during.refused and during.short == "none", during.text
+
+
+@pytest.mark.parametrize(
+    ("label", "n", "named"),
+    [
+        ("person", 2, "people"),
+        ("children_playing", 3, "children playing"),
+        ('utterance "a dog"', 3, 'utterances "a dog"'),
+        ("person riding", 2, "people riding"),
+        ("car", 1, "car"),
+    ],
+)
+def test_plural_names(label: str, n: int, named: str) -> None:
+    from senri.ask.vocab import plural
+
+    assert plural(label, n) == named
