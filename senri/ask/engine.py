@@ -469,9 +469,7 @@ class _Run:
         return (
             plan.relation in ("after", "before")
             or plan.type in ("colour", "which")
-            or (
-                plan.arrivals  # nor does it come in while it is there
-            )
+            or (plan.arrivals)
         )
 
     def between(self, anchors: list[Occurrence]) -> tuple[q.Filter | None, list[Occurrence]]:
@@ -1002,16 +1000,6 @@ class _Run:
     def do_compare(self, extra: q.Filter | None) -> Answer:
         plan = self.plan
         other = plan.other or plan.subject
-        a = self.count(
-            self.filter(plan.subject, plan.streams, extra),
-            self.tracked(plan.subject),
-            plan.subject.labels,
-        )
-        b = self.count(
-            self.filter(other, plan.other_streams, extra, plan.other_window),
-            self.tracked(other),
-            other.labels,
-        )
         if plan.other_relation and self.anchors:  # before the siren or after it
             first, last = min(a.start for a in self.anchors), max(a.end for a in self.anchors)
             lo, hi = (plan.window.start, plan.window.end) if plan.window else (None, None)
@@ -1027,16 +1015,24 @@ class _Run:
             # side where it came in, not on both when it stayed across
             a = self.began_in(plan.subject, plan.streams, extra, plan.window)
             b = self.began_in(other, plan.other_streams, extra, plan.other_window)
+        else:
+            a = self.count(
+                self.filter(plan.subject, plan.streams, extra),
+                self.tracked(plan.subject),
+                plan.subject.labels,
+            )
+            b = self.count(
+                self.filter(other, plan.other_streams, extra, plan.other_window),
+                self.tracked(other),
+                other.labels,
+            )
         by_stream = plan.other_streams != plan.streams
         name_a = self.side(plan.streams, plan.subject) if by_stream else plan.subject.noun
         name_b = self.side(plan.other_streams, other) if by_stream else other.noun
         if plan.side_names:  # "before" / "after" it, "heard" / "seen", "first half" ...
             name_a, name_b = plan.side_names[:2]
-        elif plan.other_window is not None:  # two times: name each side as the question did
-            name_a, name_b = plan.side_names or (
-                self.when_side(plan.window),
-                self.when_side(plan.other_window),
-            )
+        elif plan.other_window is not None:  # two times, as the window's own words
+            name_a, name_b = self.when_side(plan.window), self.when_side(plan.other_window)
         asked = self.question.lower()
         fewer = re.search(r"\b(?:fewer|less|smaller|lower)\b", asked) is not None
         first_wins = a < b if fewer else a > b  # "were there fewer red than blue": the fewer
