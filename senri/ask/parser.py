@@ -20,13 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from senri.ask import dialects
+from senri.ask import dialects, rephrase
 from senri.ask.clauses import quoted, split_join, utterance, without
 from senri.ask.plan import Condition, Plan, Refusal, Subject
 from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
 from senri.ask.vocab import (
     PERSON_FLAGS,
-    SAID_OTHERWISE,
     STOPWORDS,
     TERMS,
     VEHICLES,
@@ -270,18 +269,11 @@ def parse(
     text, quotes = quoted(clean(question).lower().rstrip("?!. "))
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
-    for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
-        text = re.sub(said, meant, text)
-    text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
-    text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
-    text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
-    text = re.sub(_AT_END, " last ", text)
+    text = rephrase.before_times(text)  # "tell me ...", "who was ...", "at the very start"
     found = find_window(text, now, tz, start)
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
-    rest = re.sub(_TOGETHER_Q, _together, found.rest)
-    for pattern, form in _COMPARE_FORMS:  # "were red objects outnumbered by blue ones"
-        rest = re.sub(pattern, form, rest)
+    rest = rephrase.after_times(found.rest)  # "did A and B overlap", "outnumbered by"
     claim = re.fullmatch(_CLAIM, rest)
     if claim:  # "was the siren longer than the horn": which was longer, and was it the siren
         rest = f"which was {claim.group('cmp')}, {claim.group('a')} or {claim.group('b')}"
@@ -446,12 +438,6 @@ def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
     return text[: m.start()].strip(), m.group("a"), second
 
 
-_OF_ALL = r"(?! of (?!(?:the )?(?:recording|clip|video|footage|archive|audio)\b))"
-_OF_ALL += r"(?: of (?:the )?(?:recording|clip|video|footage|archive|audio))?"
-_AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
-"""'At the very start' of the recording is what came first; 'at the start of the siren' is
-left to the clause reader."""
-_AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
 _SIDES_AFTER = re.compile(
     r"\s(?P<r1>before|after)\s+(?:or|than)\s+(?P<r2>after|before)\s+(?P<a>(?:the|a|an) .+)$"
 )
@@ -472,67 +458,11 @@ def _anchor_sides(text: str) -> tuple[str, str, str, str] | None:
     return text[: m.start()].strip(), m.group("a"), m.group("r1"), m.group("r2")
 
 
-_COMPARE_FORMS = (
-    (
-        r"^(?:were|was|are|is) (?P<a>.+?) outnumbered by (?P<b>.+)$",
-        r"were there fewer \g<a> than \g<b>",
-    ),
-    (
-        r"^(?:did|do|does|were|was) (?P<a>.+?) outnumber (?P<b>.+)$",
-        r"were there more \g<a> than \g<b>",
-    ),
-    (
-        r"^(?:is|was) the (?:number|count) of (?P<a>.+?) (?:equal to|the same as) the "
-        r"(?:number|count) of (?P<b>.+)$",
-        r"were there as many \g<a> as \g<b>",
-    ),
-)
-"""Comparisons said another way, and the form the reader knows."""
 _CLAIM = re.compile(
     r"(?:was|is|were|are|did) (?P<a>.+?) (?:sound |last |play |go on )?"
     r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"
 )
 """'Was the siren longer than the horn': a which-of-two whose answer is checked."""
-_TELL_ME = re.compile(
-    r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
-    r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"
-)
-"""A request for an answer ('tell me the colour of the first object')."""
-
-
-def _asked(m: re.Match[str]) -> str:
-    """'Tell me how many' asks how many; 'tell me the colour' what the colour is; 'tell me
-    whether/if' whether there was."""
-    what = (m.group("what") or "").strip()
-    if what in ("whether", "if"):
-        return "was there"
-    return what or "what is"
-
-
-_WHO = re.compile(
-    r"(?:^|(?<=, ))who (?P<verb>(?:was|were|is|are)(?= (?:on|in|at|seen|visible|there|around)\b)"
-    r"|appeared|came|arrived|entered|passed|walked|left|showed up)\b"
-)
-"""'Who was on camera', 'who came first': which people (an identity is not recorded)."""
-_TOGETHER_Q = re.compile(
-    r"^(?:did|do|does|were|was) (?P<a>.+?) and (?P<b>.+?) (?:(?:ever )?(?:overlap|co-?occur)"
-    r"|(?:appear|happen|occur|sound|play|show up|come in)(?:ed)? (?:at the same time|together"
-    r"|simultaneously)|(?:on camera |heard )?(?:at the same time|together|simultaneously))$"
-)
-"""'Did the siren and an utterance overlap': is there one at the same time as the other."""
-
-
-def _together(m: re.Match[str]) -> str:
-    """`_TOGETHER_Q` as 'was there A at the same time as B'; 'a yellow and a blue shape'
-    shares its noun."""
-    a, b = m.group("a"), m.group("b")
-    last = a.split()[-1]
-    colour = last in TERMS and TERMS[last].kind == "colour"
-    if colour and re.fullmatch(r"(?:(?:a|an|the|any) )?[a-z]+", a) and len(b.split()) >= 2:
-        a = f"{a} {b.split()[-1]}"
-    return f"was there {a} at the same time as {b}"
-
-
 _OFFSET = (
     r"\b(?:left|leaves|exited|exits|disappeared|disappears|ended|ends|stopped|stops|finished"
     r"|went away|went out of view)\b"

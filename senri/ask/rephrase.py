@@ -1,0 +1,95 @@
+"""Questions said another way, rewritten into the forms the parser reads.
+
+A request ("tell me the colour of the first object") is the question it asks; "who was on
+camera" asks which people; "at the very start" of the recording is what came first; "did
+the siren and an utterance overlap" asks whether there was one at the same time as the
+other; "were red objects outnumbered by blue ones" is a comparison; and a few phrases are
+the sound or thing they mean (`senri.ask.vocab.SAID_OTHERWISE`). `before_times` runs on the
+cleaned question, `after_times` on what is left once its times are cut out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from senri.ask.vocab import SAID_OTHERWISE, TERMS
+
+
+def before_times(text: str) -> str:
+    """Rewrites that must see the whole question (its start, 'at the very end')."""
+    for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
+        text = re.sub(said, meant, text)
+    text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
+    text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
+    return re.sub(_AT_END, " last ", text)
+
+
+def after_times(rest: str) -> str:
+    """Rewrites of the question without its times: overlaps and comparisons said otherwise."""
+    rest = re.sub(_TOGETHER_Q, _together, rest)
+    for pattern, form in _COMPARE_FORMS:  # "were red objects outnumbered by blue ones"
+        rest = re.sub(pattern, form, rest)
+    return rest
+
+
+_OF_ALL = r"(?! of (?!(?:the )?(?:recording|clip|video|footage|archive|audio)\b))"
+_OF_ALL += r"(?: of (?:the )?(?:recording|clip|video|footage|archive|audio))?"
+_AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
+"""'At the very start' of the recording is what came first; 'at the start of the siren' is
+left to the clause reader."""
+_AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
+_COMPARE_FORMS = (
+    (
+        r"^(?:were|was|are|is) (?P<a>.+?) outnumbered by (?P<b>.+)$",
+        r"were there fewer \g<a> than \g<b>",
+    ),
+    (
+        r"^(?:did|do|does|were|was) (?P<a>.+?) outnumber (?P<b>.+)$",
+        r"were there more \g<a> than \g<b>",
+    ),
+    (
+        r"^(?:is|was) the (?:number|count) of (?P<a>.+?) (?:equal to|the same as) the "
+        r"(?:number|count) of (?P<b>.+)$",
+        r"were there as many \g<a> as \g<b>",
+    ),
+)
+"""Comparisons said another way, and the form the reader knows."""
+_TELL_ME = re.compile(
+    r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
+    r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"
+)
+"""A request for an answer ('tell me the colour of the first object')."""
+
+
+def _asked(m: re.Match[str]) -> str:
+    """'Tell me how many' asks how many; 'tell me the colour' what the colour is; 'tell me
+    whether/if' whether there was."""
+    what = (m.group("what") or "").strip()
+    if what in ("whether", "if"):
+        return "was there"
+    return what or "what is"
+
+
+_WHO = re.compile(
+    r"(?:^|(?<=, ))who (?P<verb>(?:was|were|is|are)(?= (?:on|in|at|seen|visible|there|around)\b)"
+    r"|appeared|came|arrived|entered|passed|walked|left|showed up)\b"
+)
+"""'Who was on camera', 'who came first': which people (an identity is not recorded)."""
+_TOGETHER_Q = re.compile(
+    r"^(?:did|do|does|were|was) (?P<a>.+?) and (?P<b>.+?) (?:(?:ever )?(?:overlap|co-?occur)"
+    r"|(?:appear|happen|occur|sound|play|show up|come in)(?:ed)? (?:at the same time|together"
+    r"|simultaneously)|(?:on camera |heard )?(?:at the same time|together|simultaneously))$"
+)
+"""'Did the siren and an utterance overlap': is there one at the same time as the other."""
+
+
+def _together(m: re.Match[str]) -> str:
+    """`_TOGETHER_Q` as 'was there A at the same time as B'; 'a yellow and a blue shape'
+    shares its noun."""
+    a, b = m.group("a"), m.group("b")
+    last = a.split()[-1]
+    colour = last in TERMS and TERMS[last].kind == "colour"
+    if colour and re.fullmatch(r"(?:(?:a|an|the|any) )?[a-z]+", a) and len(b.split()) >= 2:
+        a = f"{a} {b.split()[-1]}"
+    return f"was there {a} at the same time as {b}"
