@@ -360,9 +360,10 @@ def parse(
         anchor_text
         and relation in ("after", "before")
         and not plan.pick
-        and (_ONE.search(main) or _RIGHT.search(text))
+        and (_ONE.search(main) or _RIGHT.search(text) or (kind == "colour" and plan.arrivals))
     ):
-        # "the object that appeared right after the horn": the next one, not all within 5 min
+        # "the object that appeared right after the horn", "which colour came in after the
+        # purple one": the next one, not all within 5 min
         plan = replace(plan, pick="first" if relation == "after" else "last")
     if anchor_text:
         if spoken:  # "when 'red car on camera one' was said": that utterance, not a car

@@ -120,3 +120,18 @@ def test_a_track_began_when_its_thing_came_into_view() -> None:
     assert between.short == "blue, red", between.text  # the red came into view at 6.0 s
     before = asker.ask("how many objects appeared before the siren?")  # the siren at 6.2 s
     assert before.value == 2, before.text
+
+
+def test_which_colour_came_in_after_one_is_the_next_one() -> None:
+    def thing(tid: int, start: int, colour: str) -> list[Event]:
+        return [
+            Event(f"c{tid}-{t}", "cam1", T0 + t, "motion", "object", 0.9, track_id=tid,
+                  attributes={"colour": colour})
+            for t in range(start, start + 3)
+        ]  # fmt: skip
+
+    store = MemoryEventStore()
+    store.put(thing(1, 10, "purple") + thing(2, 12, "green") + thing(3, 13, "orange"))
+    asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
+    after = asker.ask("which colour came in after the purple one?")
+    assert after.short == "green", after.text  # the next, not a tie of all that came later
