@@ -546,6 +546,12 @@ class _Run:
                 return self.no_anchor()
             self.anchors = anchors
         answer: Answer = getattr(self, f"do_{plan.type}")(extra)
+        if plan.threshold and isinstance(answer.value, int):  # "more than 5 objects?"
+            side, n = plan.threshold
+            held = answer.value > n if side == "more" else answer.value < n
+            verdict = "Yes" if held else "No"
+            text = f"{verdict}: {answer.text[:-1]} ({side} than {n})."
+            answer = replace(answer, short=verdict.lower(), text=text)
         if plan.claim and answer.short != "none":  # "was the siren longer than the horn"
             held = str(answer.value) in plan.claim
             said = answer.text[0].upper() + answer.text[1:]

@@ -55,6 +55,17 @@ _ASKS_WHERE = (
 _TOPIC = (
     r"\b(?:mention(?:ed|ing|s)?|discuss(?:ed|ing)?|(?:talk|talked|talking|spoke|speak|said|say"
     r"|saying|announce|announced) about|brought up)\b"
+    r"|\bthe words? [a-z]+ (?:was |were )?(?:said|spoken|heard|used|uttered)\b"
+)
+_OVER = re.compile(
+    r"(?:were|was|are|is|did) there (?P<cmp>more|fewer|less|over|under) than "
+    r"(?P<n>\d+|"
+    + "|".join(w for w, v in NUMBER_WORDS.items() if len(w) > 2 and v >= 1)
+    + r") (?P<what>.+)"
+)
+"""'Were there more than 5 objects': a count, and whether it passes the number."""
+_A_LENGTH = (
+    r"\b(?:\d+|" + "|".join(NUMBER_WORDS) + r")\s*(?:seconds?|secs?|minutes?|mins?|hours?)\b"
 )
 _COLOURED_ONE = r"\b(?:the|a|an|that|this|those|these)\s+[a-z]+\s+ones?\b"
 """'The purple one': a thing of that colour, as the question's other things are."""
@@ -274,7 +285,17 @@ def parse(
     if found.future:
         raise Refusal(f"it asks about {found.future!r}, after the archive's latest moment")
     rest = rephrase.after_times(found.rest)  # "did A and B overlap", "outnumbered by"
+    if re.search(r"\b(?:longer|shorter|more|less|over|under) than " + _A_LENGTH, rest):
+        raise Refusal(
+            "a length as a condition ('longer than 5 seconds') is not supported; "
+            "ask how long each one lasted ('how long was the siren')"
+        )
+    over = re.fullmatch(_OVER, rest)
+    if over:  # "were there more than 5 objects": how many, checked against 5
+        rest = f"how many {over.group('what')}"
     claim = re.fullmatch(_CLAIM, rest)
+    if claim and re.search(_A_LENGTH, claim.group("b")):
+        claim = None  # "longer than 5 seconds" is a length, not another thing
     if claim:  # "was the siren longer than the horn": which was longer, and was it the siren
         rest = f"which was {claim.group('cmp')}, {claim.group('a')} or {claim.group('b')}"
     for pattern, what in _NOT_RECORDED.items():
@@ -391,6 +412,10 @@ def parse(
             confidence=min(plan.confidence, aconf),
             anchor_end=not spoken and re.search(_OFFSET, anchor_text) is not None,
         )
+    if over:
+        side = "fewer" if over.group("cmp") in ("fewer", "less", "under") else "more"
+        n = over.group("n")
+        plan = replace(plan, threshold=(side, int(n) if n.isdigit() else int(NUMBER_WORDS[n])))
     if claim:
         one = _subject(_unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
         two = _subject(_unplaced(claim.group("b"), directory), "exists", vocab)[0].labels
@@ -907,7 +932,8 @@ def _pick(text: str) -> str:
 _ABOUT_STOP = frozenset(
     """on at in by near camera cam mic microphone the a an anything something any this that
     today yesterday morning afternoon evening anyone someone somebody and or was were is
-    mentioned discussed said first last earliest latest then""".split()  # noqa: SIM905
+    mentioned discussed said first last earliest latest then spoken used uttered heard get
+    got""".split()  # noqa: SIM905
 )
 
 

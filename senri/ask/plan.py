@@ -102,6 +102,8 @@ class Plan:
     thing in view during it ("what was on camera between 10:00 and 10:05")."""
     pick: str = ""
     """'first' / 'last' for when-questions, 'most' / 'least' for which-questions."""
+    threshold: tuple[str, int] | None = None
+    """For "were there more than 5 objects": ("more" | "fewer", 5), a count checked."""
     claim: tuple[str, ...] = ()
     """For "was the siren longer than the horn": the labels that must win the which-question
     for a yes."""
@@ -131,6 +133,7 @@ class Plan:
             "anchor_end": self.anchor_end,
             "pick": self.pick,
             "claim": list(self.claim),
+            "threshold": list(self.threshold) if self.threshold else None,
             "arrivals": self.arrivals,
             "confidence": round(self.confidence, 3),
             "notes": list(self.notes),

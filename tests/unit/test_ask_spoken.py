@@ -398,3 +398,14 @@ def test_when_an_anchor_ended(asker: Asker) -> None:
     assert ended.short == "none" and "10:00:44" in ended.text, ended.text
     began = asker.ask("what was said when the blue thing arrived?")  # 10:00:40: nothing
     assert began.short == "none" and "10:00:40" in began.text, began.text
+
+
+def test_counts_against_a_number_words_said_and_lengths(asker: Asker) -> None:
+    more = asker.ask("were there more than 3 things?")  # five
+    assert more.short == "yes" and "5 objects" in more.text, more.text
+    assert asker.ask("were there fewer than two sirens?").short == "yes"
+    assert asker.ask("was there more than one siren?").short == "no"
+    assert asker.ask("was the word car spoken?").short == "yes"
+    assert asker.ask("was the word bus used?").short == "no"
+    longer = asker.ask("did any thing stay on screen longer than 2 seconds?")
+    assert longer.refused and "length" in longer.text, longer.text
