@@ -395,15 +395,16 @@ def parse(
             anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
             own = _streams(anchor_text, directory)
         which = re.search(r"\bthe (first|last|second|third|fourth|fifth)\b", anchor_text)
-        if which is None and relation == "before":  # "before anyone spoke": the first time
-            which = re.search(r"\b(?:any|some)(?:one|body|thing)\b()", anchor_text)
+        anchor_pick = which.group(1) if which else ""
+        if not which and relation == "before" and re.search(_ANYONE, anchor_text):
+            anchor_pick = "first"  # "before anyone spoke": before the first time
         plan = replace(
             plan,
             anchor=anchor,
             anchor_streams=own or directory.same_place(streams),
             relation=relation,
             until=until,
-            anchor_pick="" if spoken or which is None else which.group(1) or "first",
+            anchor_pick="" if spoken else anchor_pick,
             anchor_onset=not spoken
             and (
                 re.search(_ONSET, anchor_text) is not None
@@ -489,6 +490,7 @@ _CLAIM = re.compile(
     r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"
 )
 """'Was the siren longer than the horn': a which-of-two whose answer is checked."""
+_ANYONE = r"\b(?:any|some)(?:one|body|thing)\b"
 _OFFSET = (
     r"\b(?:left|leaves|exited|exits|disappeared|disappears|ended|ends|stopped|stops|finished"
     r"|went away|went out of view)\b"
