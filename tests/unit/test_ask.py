@@ -441,7 +441,7 @@ def test_what_speech_was_about(asker: Asker, question: str, expected: str) -> No
 
 def test_archives_larger_than_one_read() -> None:
     """Past `MAX_FETCH` events, lists come from store aggregations and 'last' reads newest."""
-    from senri.ask.engine import MAX_FETCH
+    from senri.ask.lookup import MAX_FETCH
 
     start = at(27, 8)
     events = _track("cam3", 1, "car", start, n=MAX_FETCH + 50, colour="red")
