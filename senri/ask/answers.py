@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from senri.ask.compare import Comparing
+from senri.ask.forms import CARRIED, CARRIED_FIELD, DAY_FIELD, THING_FIELD
 from senri.ask.lookup import LOUD, MAX_FETCH, ONE_PICKS, UNNAMED
 from senri.ask.occurrence import (
     Occurrence,
@@ -24,7 +25,6 @@ from senri.ask.occurrence import (
     phrase,
     text_of,
 )
-from senri.ask.parser import CARRIED, CARRIED_FIELD, DAY_FIELD, THING_FIELD
 from senri.ask.plan import Refusal
 from senri.ask.schema import kinds
 from senri.ask.types import Answer

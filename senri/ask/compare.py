@@ -7,10 +7,9 @@ import re
 from collections.abc import Sequence
 
 from senri.ask.lookup import Lookup
-from senri.ask.parser import window_label
 from senri.ask.plan import Subject
 from senri.ask.schema import kinds
-from senri.ask.timeparse import Window
+from senri.ask.timeparse import Window, window_label
 from senri.ask.types import Answer
 from senri.ask.vocab import TERMS, plural
 from senri.indexes.events import query as q

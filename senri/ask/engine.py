@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from senri.ask.answers import Run
+from senri.ask.directory import Directory
 from senri.ask.lookup import LOUD
 from senri.ask.occurrence import time_zone
-from senri.ask.parser import Directory, parse
+from senri.ask.parser import parse
 from senri.ask.plan import Plan, Refusal
 from senri.ask.schema import NOUNS, kinds
 from senri.ask.types import Answer

@@ -23,10 +23,9 @@ from senri.ask.occurrence import (
     text_of,
     word_forms,
 )
-from senri.ask.parser import window_label
 from senri.ask.plan import AFTER, AROUND, DURING, Plan, Refusal, Subject
 from senri.ask.schema import kinds
-from senri.ask.timeparse import Window
+from senri.ask.timeparse import Window, window_label
 from senri.ask.types import Answer, Evidence
 from senri.ask.vocab import plural
 from senri.indexes.events import query as q

@@ -6,6 +6,10 @@ split off a cross-modal clause ("... when the siren sounded"), find the streams 
 ("how many", "when", "which camera", "what colour", "more ... than", "was there"), then
 read the subject from `vocab`: labels, sounds, colours, what people carry and wear.
 
+The pieces live beside it: `directory` (streams and places), `subject` (the subject, the
+field asked for, the pick), `sides` (the two sides of a comparison), `forms` (shared word
+forms), `rephrase` (questions said another way), `clauses` (cross-modal clauses).
+
 Anything the archive does not record (names, ages, speeds, the weather, the future, a
 camera that does not exist) is refused with the reason; a question with no recognisable
 subject is refused rather than guessed.
@@ -16,47 +20,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from senri.ask import dialects, rephrase
 from senri.ask.clauses import quoted, split_join, utterance, without
-from senri.ask.plan import Condition, Plan, Refusal, Subject
-from senri.ask.timeparse import NUMBER_WORDS, Window, find_window
-from senri.ask.vocab import (
-    PERSON_FLAGS,
-    STOPWORDS,
-    TERMS,
-    VEHICLES,
-    Term,
-    Vocabulary,
-    plural,
-)
+from senri.ask.directory import Directory, check_places, find_streams, unplaced
+from senri.ask.forms import ARRIVE, LOWER_WORDS, SEEN, THING_FIELD, UPPER_WORDS
+from senri.ask.plan import Plan, Refusal, Subject
+from senri.ask.sides import compared_windows, read_comparison
+from senri.ask.subject import asked_field, read_pick, read_subject
+from senri.ask.timeparse import NUMBER_WORDS, find_window
+from senri.ask.vocab import TERMS, Vocabulary, plural
 
 MAX_CHARS = 400
 MAX_WORDS = 60
 
-_UPPER_WORDS = (
-    r"top|tops|shirt|shirts|t-shirt|jacket|jackets|coat|coats|hoodie|hoodies|jumper|jumpers"
-    r"|sweater|sweaters|blouse|vest|hi-vis|jersey|dress|uniform|clothes|clothing|upper"
-)
-_LOWER_WORDS = r"trousers|pants|jeans|shorts|skirt|skirts|leggings|bottoms|lower"
-_SEEN = (
-    r"\b(?:seen|saw|see|sees|visible|view|passed|pass|passing|crossed|walked|walking|drove|"
-    r"driving|parked|spotted|detected|appear|appeared|camera|cam|on screen|in shot)\b"
-)
-_ASKS_WHERE = (
-    r"\b(?:which|what|many|different|distinct)\s+(?:\w+\s+)?(?:cameras?|cams?|streams?|mics?"
-    r"|microphones?|places?|locations?)\b(?!\s*(?:#|no\.?|number)?\s*(?:\d|one|two|three|four|five"
-    r"|six|seven|eight|nine|ten)\b)|\bwhere\b|\bon which\b"
-    r"|\b(?:list|name)\s+(?:\w+\s+)?(?:cameras|streams|mics|microphones|places|locations)\b"
-)
-_TOPIC = (
-    r"\b(?:mention(?:ed|ing|s)?|discuss(?:ed|ing)?|(?:talk|talked|talking|spoke|speak|said|say"
-    r"|saying|announce|announced) about|brought up)\b"
-    r"|\bthe words? [a-z]+ (?:was |were )?(?:said|spoken|heard|used|uttered)\b"
-)
 _OVER = re.compile(
     r"(?:were|was|are|is|did) there (?P<cmp>more|fewer|less|over|under) than "
     r"(?P<n>\d+|"
@@ -67,19 +45,6 @@ _OVER = re.compile(
 _A_LENGTH = (
     r"\b(?:\d+|" + "|".join(NUMBER_WORDS) + r")\s*(?:seconds?|secs?|minutes?|mins?|hours?)\b"
 )
-_COLOURED_ONE = r"\b(?:the|a|an|that|this|those|these)\s+[a-z]+\s+ones?\b"
-"""'The purple one': a thing of that colour, as the question's other things are."""
-_GENERIC = (
-    r"\b(?:activity|anything|something|objects?|things?|shapes?|items?|movement|motion"
-    r"|happen|happened|appear|appears|appeared|arrivals?|visits?"
-    r"|happening|detections?|events?|going on|busy|busier|busiest|quiet|quieter|quietest"
-    r"|on camera|on screen|in view|in shot)\b"
-)
-_ARRIVE = (
-    r"\b(?:appear|appeared|appears|appearing|enter|entered|enters|arrive|arrived|arrives|came"
-    r"|come|comes|showed up|shows up|show up|turned up|new|began|started)\b"
-)
-"""Verbs of arriving: with a time window, they ask what began in it."""
 _ONE = re.compile(
     r"\b(?:the|what|which) (?:next |following |previous )?(?:[a-z]+ )?"
     r"(?:object|thing|shape|item|one|vehicle|car|truck|bus|motorcycle|motorbike|bicycle|bike|person|animal|dog|horse|sound|noise)\b"
@@ -195,58 +160,6 @@ _TYPES: tuple[tuple[str, str], ...] = (
         r"|\bwas there\b|\bwere there\b|\bany\b|\b(?:if|whether)\b",
     ),
 )
-_STREAM_RE = re.compile(
-    r"\b(?P<what>cam(?:era)?|mic(?:rophone)?|stream)s?\s*(?:#|no\.?|number)?\s*"
-    r"(?P<n>\d{1,3}|" + "|".join(k for k in NUMBER_WORDS if len(k) > 2) + r")\b"
-)
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    id: str
-    place: str = ""
-    modality: str = ""  # "video", "audio" or "" when unknown
-
-
-class Directory:
-    """The archive's streams: ids, places, and whether they see or hear."""
-
-    def __init__(self, streams: Sequence[StreamInfo]) -> None:
-        self.streams = {s.id.lower(): s for s in streams}
-
-    @classmethod
-    def of(
-        cls, ids: Sequence[str], places: Mapping[str, str] | None, modality: Mapping[str, str]
-    ) -> Directory:
-        places = places or {}
-        return cls([StreamInfo(i, places.get(i, ""), modality.get(i, "")) for i in ids])
-
-    def places(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for s in self.streams.values():
-            if s.place:
-                out.setdefault(s.place.lower(), []).append(s.id)
-        return out
-
-    def aliases(self) -> dict[str, str]:
-        """Short names of places ('dock' for 'loading dock') where only one place ends so."""
-        ends: dict[str, list[str]] = {}
-        for place in self.places():
-            words = place.split()
-            if len(words) > 1:
-                ends.setdefault(words[-1], []).append(place)
-        return {end: found[0] for end, found in ends.items() if len(found) == 1}
-
-    def same_place(self, ids: Sequence[str]) -> tuple[str, ...]:
-        places = {self.streams[i.lower()].place for i in ids if i.lower() in self.streams}
-        places.discard("")
-        return tuple(s.id for s in self.streams.values() if s.place in places)
-
-    def names(self) -> str:
-        return ", ".join(
-            s.id + (f" ({s.place})" if s.place else "")
-            for s in sorted(self.streams.values(), key=lambda s: s.id)
-        )
 
 
 def clean(question: str) -> str:
@@ -308,9 +221,9 @@ def parse(
         main, anchor_text, until = between  # "between the horn and the siren"
         relation = "between"
     phrase, spoken = utterance(anchor_text, quotes) if anchor_text else ("", ())
-    _check_places(main, directory)  # "at the gate" inside what was said names no place
-    _check_places(without(anchor_text), directory)
-    streams = _streams(main, directory)
+    check_places(main, directory)  # "at the gate" inside what was said names no place
+    check_places(without(anchor_text), directory)
+    streams = find_streams(main, directory)
     times, main = _times(main)
     kind = "compare" if sides else _plan_type(main, anchor_text)
     if times != (1, None) and kind in ("colour", "which", "count", "exists", "compare"):
@@ -328,7 +241,7 @@ def parse(
         r" .+$",  # "what got picked up by mic 1"
         main,
     )
-    said_of = set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA - _SAW_WORDS
+    said_of = set(re.findall(r"[a-z]+", unplaced(main, directory))) - _ONLY_A_CAMERA - _SAW_WORDS
     hearing = bool(streams) and all(
         directory.streams[s.lower()].modality == "audio" for s in streams
     )
@@ -346,22 +259,22 @@ def parse(
         everything = Subject("object", (), (), (), "thing")
         return Plan(kind, everything, streams, found.window, None, confidence=0.95)
     try:
-        subject, conf, field, pick = _subject(_unplaced(main, directory), kind, vocab)
+        subject, conf, field, pick = read_subject(unplaced(main, directory), kind, vocab)
     except Refusal:
         # "what was on camera 1?": naming only a camera asks about the things it saw
         seeing = [directory.streams[s.lower()].modality == "video" for s in streams]
         other = {
             w
-            for w in set(re.findall(r"[a-z]+", _unplaced(main, directory))) - _ONLY_A_CAMERA
-            if not any(re.fullmatch(r, w) for r in (_SEEN, _ARRIVE, _PASSING))
+            for w in set(re.findall(r"[a-z]+", unplaced(main, directory))) - _ONLY_A_CAMERA
+            if not any(re.fullmatch(r, w) for r in (SEEN, ARRIVE, _PASSING))
         }  # "list what passed the street camera" names only the camera, too
         if other or not seeing or not all(seeing):
             raise
-        subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, _pick(main)
-        field = _field(kind, main, (), False, "object")
+        subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, read_pick(main)
+        field = asked_field(kind, main, (), False, "object")
     # "what appeared after 10:00:15", "the shape that came in after the purple one": the
     # tracks that began then, not those still in view
-    arrivals = (found.window is not None or bool(anchor_text)) and bool(re.search(_ARRIVE, main))
+    arrivals = (found.window is not None or bool(anchor_text)) and bool(re.search(ARRIVE, main))
     plan = Plan(
         kind, subject, streams, found.window, field, pick=pick, confidence=conf, arrivals=arrivals
     )
@@ -370,13 +283,13 @@ def parse(
         plan = replace(plan, other=subject, other_streams=streams, other_relation=sides[3])
         plan = replace(plan, side_names=(relation, sides[3]))
     elif kind == "compare":
-        windows = _windows(text, now, tz, start)
+        windows = compared_windows(text, now, tz, start)
         if windows is not None:  # "more objects before 10:00:10 or after"
             (a, b), names = windows
             plan = replace(plan, window=a, other=subject, other_streams=streams)
             plan = replace(plan, other_window=b, side_names=names)
         else:
-            plan = _compare(plan, main, vocab, directory)
+            plan = read_comparison(plan, main, vocab, directory)
     if (
         anchor_text
         and relation in ("after", "before")
@@ -390,10 +303,10 @@ def parse(
         if spoken:  # "when 'red car on camera one' was said": that utterance, not a car
             noun = f'utterance "{phrase}"'
             anchor, aconf = Subject("transcript", ("speech",), (), spoken, noun), 1.0
-            own = _streams(without(anchor_text), directory)
+            own = find_streams(without(anchor_text), directory)
         else:
-            anchor, aconf, _, _ = _subject(_unplaced(anchor_text, directory), "exists", vocab)
-            own = _streams(anchor_text, directory)
+            anchor, aconf, _, _ = read_subject(unplaced(anchor_text, directory), "exists", vocab)
+            own = find_streams(anchor_text, directory)
         which = re.search(r"\bthe (first|last|second|third|fourth|fifth)\b", anchor_text)
         anchor_pick = which.group(1) if which else ""
         if not which and relation == "before" and re.search(_ANYONE, anchor_text):
@@ -418,8 +331,8 @@ def parse(
         n = over.group("n")
         plan = replace(plan, threshold=(side, int(n) if n.isdigit() else int(NUMBER_WORDS[n])))
     if claim:
-        one = _subject(_unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
-        two = _subject(_unplaced(claim.group("b"), directory), "exists", vocab)[0].labels
+        one = read_subject(unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
+        two = read_subject(unplaced(claim.group("b"), directory), "exists", vocab)[0].labels
         if one and two and not set(one) & set(two):  # the winner's label says which it is
             plan = replace(plan, claim=one)
     return plan
@@ -458,8 +371,8 @@ def _between(text: str, vocab: Vocabulary) -> tuple[str, str, Subject] | None:
     if m is None or not text[: m.start()].strip():
         return None
     try:
-        _subject(m.group("a"), "exists", vocab)
-        second = _subject(m.group("b"), "exists", vocab)[0]
+        read_subject(m.group("a"), "exists", vocab)
+        second = read_subject(m.group("b"), "exists", vocab)[0]
     except Refusal:
         return None
     return text[: m.start()].strip(), m.group("a"), second
@@ -506,13 +419,6 @@ _ONSET = (
 """An anchor that happened at its start: "when the orange shape arrived"."""
 
 
-DAY_FIELD, HOUR_FIELD, THING_FIELD = "@day", "@hour", "@thing"
-CARRIED_FIELD = "@carried"
-"""'What were people carrying': the person flags that are things carried, each a value."""
-CARRIED = tuple(f for f in PERSON_FLAGS if f != "riding")
-_CARRYING = r"\b(?:carr(?:y|ies|ied|ying)|holding|held|hold)\b"
-_CARRIED_NAMED = r"\b(?:backpacks?|rucksacks?|handbags?|bags?|purses?|suitcases?|luggage"
-_CARRIED_NAMED += r"|umbrellas?|phones?|mobiles?)\b"
 _SAW_WORDS = frozenset(
     ("camera", "cameras", "cam", "cams", "has", "have", "do", "does", "record", "recorded",
      "capture", "captured", "detect", "detected", "pick", "up", "picked", "seen", "got", "by",
@@ -550,86 +456,10 @@ def _check_asked_for(text: str, kind: str) -> None:
         return
     verbs = {"went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed"}
     verbs |= {"lasted", "sounded", "played", "stayed", "took"}  # "which lasted longer"
-    clothes = (_SEEN, _ARRIVE, _UPPER_WORDS, _LOWER_WORDS, r"trouser|pant|jean")
+    clothes = (SEEN, ARRIVE, UPPER_WORDS, LOWER_WORDS, r"trouser|pant|jean")
     if any(re.fullmatch(r, head) for r in clothes) or head in verbs:
         return  # "what passed", "what appeared": a verb, not a property asked for
     raise Refusal(f"the archive does not record the {plural(head.removesuffix('s'))} of things")
-
-
-_NOT_PLACES = frozenset(
-    """picture frame image photo archive footage video videos recording recordings data time
-    moment same end start beginning day week whole site area scene view shot screen frame
-    street road camera cameras mic microphone stream streams system record records very exact
-    middle last first final next previous following top bottom edge left right centre center
-    corner background foreground distance clip audio""".split()  # noqa: SIM905
-)
-"""Words after 'at/in the' that never name a place ('at the very same time', 'in the
-background')."""
-
-
-def _check_places(text: str, directory: Directory) -> None:
-    """'At the gatehouse' where no stream is at a gatehouse: refuse, do not count everywhere."""
-    places = directory.places()
-    if not places:
-        return
-    for m in re.finditer(r"\b(?:at|near|in|by|outside|inside|around|next to) the ([a-z]+)", text):
-        start = text[m.start(1) :]
-        word = m.group(1)
-        if any(start.startswith(p) for p in places) or word in _NOT_PLACES:
-            continue
-        if word in directory.aliases():
-            continue
-        if word in TERMS or word.rstrip("s") in TERMS or word in STOPWORDS:
-            continue
-        if re.match(_UPPER_WORDS + "|" + _LOWER_WORDS, word):
-            continue
-        known = ", ".join(sorted(places))
-        raise Refusal(f"no stream is at a place called {word!r}; the places are {known}")
-
-
-def _unplaced(text: str, directory: Directory) -> str:
-    """The text without stream references and place names ("car park" names no car)."""
-    text = _STREAM_RE.sub(" ", text)
-    for place in sorted(directory.places(), key=len, reverse=True):
-        text = re.sub(r"\b" + re.escape(place) + r"\b", " ", text)
-    for alias in directory.aliases():
-        text = re.sub(r"\bthe " + re.escape(alias) + r"\b", " ", text)
-    for key in directory.streams:
-        text = re.sub(r"\b" + re.escape(key) + r"\b", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _streams(text: str, directory: Directory) -> tuple[str, ...]:
-    ids: list[str] = []
-    for m in _STREAM_RE.finditer(text):
-        raw = m.group("n")
-        n = int(raw) if raw.isdigit() else int(NUMBER_WORDS[raw])
-        prefix = {
-            "cam": "cam",
-            "camera": "cam",
-            "mic": "mic",
-            "microphone": "mic",
-            "stream": "stream",
-        }[m.group("what")]
-        sid = f"{prefix}{n}"
-        if sid not in directory.streams:
-            raise Refusal(
-                f"there is no {m.group(0).strip()!r} in the archive; "
-                f"its streams are {directory.names()}"
-            )
-        ids.append(directory.streams[sid].id)
-    words = set(re.findall(r"[\w-]+", text))
-    for key, info in directory.streams.items():
-        if key in words and info.id not in ids:
-            ids.append(info.id)
-    places = directory.places()
-    for place, members in sorted(places.items(), key=lambda kv: -len(kv[0])):
-        if re.search(r"\b" + re.escape(place) + r"\b", text):
-            ids.extend(s for s in members if s not in ids)
-    for alias, place in directory.aliases().items():
-        if re.search(r"\bthe " + re.escape(alias) + r"\b", text) and place not in text:
-            ids.extend(s for s in places[place] if s not in ids)
-    return tuple(ids)
 
 
 _NOUN_PHRASES = (
@@ -664,468 +494,8 @@ def _plan_type(text: str, anchor: str) -> str:
     )
 
 
-_AUXILIARIES = {"was", "were", "is", "are", "be", "been", "kept", "started", "began", "still"}
-
-
-def _terms(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Term]], float]:
-    """Terms in reading order (word position, term) and how sure the reading is."""
-    words = re.findall(r"[a-z][a-z'-]*", text)
-    out: list[tuple[int, Term]] = []
-    used: set[int] = set()
-    for i in range(len(words) - 2):  # "children were playing": the phrase "children playing"
-        if (
-            words[i + 1] in _AUXILIARIES
-            and (term := vocab.term(f"{words[i]} {words[i + 2]}")) is not None
-        ):
-            out.append((i, term))
-            used |= {i, i + 1, i + 2}
-    spanned = set(used)
-    for i in range(len(words) - 1):
-        if spanned & {i, i + 1}:
-            continue
-        term = vocab.term(f"{words[i]} {words[i + 1]}")
-        if term is not None:
-            out.append((i, term))
-            used |= {i, i + 1}
-    for i, w in enumerate(words):
-        if i not in used and (term := vocab.term(w)) is not None:
-            out.append((i, term))
-            used.add(i)
-    # words the parser reads itself ("busier", "appeared", "passed") are not things
-    own = (_GENERIC, _SEEN, _ARRIVE)
-    unknown = [
-        w for i, w in enumerate(words) if i not in used and not any(re.fullmatch(r, w) for r in own)
-    ]
-    near = vocab.nearest(unknown)
-    conf = 1.0
-    for i, w in enumerate(words):
-        if i not in used and w in near:
-            term, sim = near[w]
-            out.append((i, term))
-            conf = min(conf, sim)
-    out.sort(key=lambda p: p[0])
-    return out, conf
-
-
-def _subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, float, str | None, str]:
-    """The subject of a question, the reading's confidence, the answer field and pick."""
-    # "what sounds were there apart from speech": the sounds; speech is only set aside
-    text = re.sub(
-        r"\b(?:apart from|aside from|except(?: for)?|other than|besides|excluding|not counting)"
-        r" (?:the |any )?(?:speech|talking|talk|voices?|people talking)\b",
-        " ",
-        text,
-    )
-    if re.search(r"\b(?:mic|mics|microphone|microphones)\b", text) and not re.search(
-        r"\b(?:said|say|speech|spoken|words?|talk\w*)\b", text
-    ):
-        text = re.sub(
-            r"\b(?:pick up|picked up|picks up|capture|captured|record|recorded)\b", "heard", text
-        )
-    terms, conf = _terms(text, vocab)
-    labels = [t for _, t in terms if t.kind in ("object", "face")]
-    sounds = [t for _, t in terms if t.kind == "sound"]
-    colours = [(i, t) for i, t in terms if t.kind == "colour"]
-    flags = [t for _, t in terms if t.kind == "flag"]
-    plates = _plates(text)
-    asks_plate = any(t.kind == "plate" for _, t in terms) and not plates
-    pick = _pick(text)
-    speechy = re.search(
-        r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned"
-        r"|announce|announced|announcements?|speech|conversations?|words?|utterances?|chat"
-        r"|sentences?|phrases?"
-        r"|chatting|voices?)\b",
-        text,
-    )
-    heard = re.search(r"\b(?:heard|hear|sound|sounds|sounded|noise|noises|audio|audible)\b", text)
-    if re.search(r"\b(?:sign|signs|signboard|written|writing|text|banner|poster)\b", text) and not (
-        labels or sounds
-    ):
-        return (
-            Subject("text", ("text",), (), (), "text"),
-            conf,
-            _field(kind, text, (), False, "text"),
-            pick,
-        )
-    if dialects.ACCENT_QUESTION.search(text):
-        named = dialects.labels_in(text)
-        language = bool(dialects.LANGUAGE_QUESTION.search(text))
-        field = None
-        if kind in ("list", "which", "distinct", "colour"):
-            field = "stream_id" if re.search(_ASKS_WHERE, text) else None
-            field = field or ("attributes.cluster" if language else "label")
-        noun = " or ".join([*named, "accent"] if named else ["language" if language else "accent"])
-        noun = noun.replace(" or accent", " accent")
-        return Subject("dialect", named, (), (), noun), conf, field, pick
-    said = speechy and not sounds and all(t.labels == ("person",) for t in labels)
-    said = said or bool(re.search(_TOPIC, text))  # "mention the van": the van is the topic
-    if kind == "said" or said:
-        about = _about(text)
-        noun = "utterance" + (f" about {' '.join(about)}" if about else "")
-        field = _field(kind, text, (), False, "transcript")
-        return Subject("transcript", ("speech",), (), about, noun), conf, field, pick
-    seen = re.search(_SEEN, text)
-    if sounds and not (labels and seen and not heard):
-        names = tuple(dict.fromkeys(s.value for s in sounds))
-        return (
-            Subject("sound", names, (), (), " or ".join(n.replace("_", " ") for n in names)),
-            conf,
-            _field(kind, text, names, False, "sound"),
-            pick,
-        )
-    if not labels and heard:
-        return (
-            Subject("sound", (), (), (), "sound"),
-            conf,
-            _field(kind, text, (), False, "sound"),
-            pick,
-        )
-    people = re.search(r"\b(?:anyone|anybody|someone|somebody|people|person)\b", text)
-    generic = re.search(_GENERIC, text) or re.search(r"\bcolou?rs?\b", text) or kind == "compare"
-    generic = generic or bool(re.search(_COLOURED_ONE, text))  # "after the purple one"
-    if not labels and colours and not people and not flags and generic:
-        # "red objects", "anything pink": any thing on camera of that colour (an object's
-        # colour, a moving thing's colour, or a person's top)
-        tints = tuple(dict.fromkeys(t.value for _, t in colours))
-        cond = Condition(("attributes.colour", "attributes.upper_colour"), tints)
-        field = _field(kind, text, (), False, "object")
-        noun = f"{' or '.join(tints)} object"
-        return Subject("object", (), (cond,), (), noun), conf, field, pick
-    clothed = re.search(
-        rf"\b(?:{_UPPER_WORDS}|{_LOWER_WORDS}|worn|wear|wears|wearing|wore|dressed)\b", text
-    )
-    if not labels and (flags or colours or people or clothed):
-        labels = [TERMS["person"]]  # "what top colours were worn": people's tops
-    if not labels:
-        if colours or asks_plate or plates:
-            labels = [Term("object", "vehicle", VEHICLES)]
-        elif (
-            re.search(_GENERIC, text)
-            or (
-                kind in ("which", "list", "distinct", "colour")
-                and re.search(r"\bcolou?rs?\b", text)
-            )
-            or re.search(
-                r"^what (?:was|were|got|has been) (?:seen|spotted|visible|detected)\b", text
-            )
-            or re.search(r"\b(?:class(?:es)?|labels?|categories)\b", text)  # "detected classes"
-        ):
-            # "which colour was seen most?": colours are of the things on camera
-            field = _field(kind, text, (), False, "object")
-            return Subject("object", (), (), (), "object"), conf, field, pick
-        else:
-            raise Refusal(
-                "the question names nothing the archive records "
-                "(objects, people, vehicles, sounds or speech)"
-            )
-    names = tuple(dict.fromkeys(label for t in labels for label in t.labels))
-    conditions: list[Condition] = []
-    if plates:
-        conditions.append(Condition(("attributes.plate",), plates))
-    rides = {"riding"} & {t.value for t in flags}
-    if rides and "person" in names and len(names) > 1:
-        names = ("person",)  # "anyone riding a bicycle": the person rides, the bicycle is ridden
-    person = names == ("person",)
-    for flag in dict.fromkeys(t.value for t in flags):
-        if not person and flag in PERSON_FLAGS:
-            continue
-        conditions.append(Condition((f"attributes.{flag}",), (True,)))
-    if asks_plate and all(n in ("bicycle", "person", "dog") for n in names):
-        raise Refusal(f"{' and '.join(names)} carry no licence plates; plates are read on vehicles")
-    field = _field(kind, text, names, asks_plate, "object")
-    # colour words for the answer field ("what colour") are not conditions
-    by_fields: dict[tuple[str, ...], list[str]] = {}
-    for i, term in colours:  # "black or white cars": one condition, either colour
-        by_fields.setdefault(_colour_fields(text, i, names), []).append(term.value)
-    for fields, values in by_fields.items():
-        conditions.append(Condition(fields, tuple(dict.fromkeys(values))))
-    noun = _noun(names, conditions, labels)
-    return Subject("object", names, tuple(conditions), (), noun), conf, field, pick
-
-
-def _colour_fields(text: str, index: int, names: tuple[str, ...]) -> tuple[str, ...]:
-    words = re.findall(r"[a-z][a-z'-]*", text)
-    after = " ".join(words[index + 1 : index + 3])
-    if set(names) <= {"person"}:
-        if re.match(_LOWER_WORDS, after):
-            return ("attributes.lower_colour",)
-        return ("attributes.upper_colour",)
-    if set(names) <= set(VEHICLES) | {"bicycle"}:
-        return ("attributes.colour",)
-    return ("attributes.colour", "attributes.upper_colour")
-
-
-def _field(
-    kind: str, text: str, names: tuple[str, ...], asks_plate: bool, subject: str
-) -> str | None:
-    """Which field's values answer a list / which / distinct / colour question."""
-    if kind not in ("which", "list", "distinct", "colour"):
-        return None
-    if asks_plate:
-        return "attributes.plate"
-    if re.search(r"\b(?:which|what) (?:days?|dates?|weekdays?)\b", text):
-        return DAY_FIELD
-    if re.search(r"\b(?:which|what) hours?\b", text):
-        return HOUR_FIELD
-    carrying = names == ("person",) and re.search(_CARRYING, text) is not None
-    if carrying and not re.search(rf"\bcolou?rs?\b|{_ASKS_WHERE}|{_CARRIED_NAMED}", text):
-        return CARRIED_FIELD  # "what were people carrying", not "who carried an umbrella"
-    wearing = re.search(r"\b(?:wear|wears|wore|worn|wearing|dressed)\b", text)
-    if subject == "object" and (re.search(r"\bcolou?rs?\b", text) or wearing):
-        if names == ("person",):  # "what did people wear": the colours they wore
-            lower = re.search(_LOWER_WORDS, text)
-            return "attributes.lower_colour" if lower else "attributes.upper_colour"
-        return "attributes.colour"
-    if kind in ("which", "list", "distinct") and re.search(_ASKS_WHERE, text):
-        return "stream_id"
-    if subject in ("transcript", "text"):
-        return "text"
-    if subject == "sound":
-        return "label"
-    if re.search(r"\b(?:kinds?|types?|sorts?|class(?:es)?|labels?|categories|category)\b", text):
-        return "label"
-    people = subject == "object" and names == ("person",)
-    if kind == "which" and people and re.search(r"\bwhich (?:person|people)\b", text):
-        return THING_FIELD  # "which person came first": the one in the black top
-    if kind == "which":
-        return (
-            "label"
-            if re.search(r"\bwhich (?:vehicle|one|animal|object|thing|shape|was|were|came)\b", text)
-            else "stream_id"
-        )
-    if kind == "list":
-        # "what was on camera", "what people were seen": each thing, told by its colour
-        return THING_FIELD if subject == "object" and (not names or people) else "label"
-    return None
-
-
-_MOST_OF_TWO = {
-    "longer": "longest",
-    "shorter": "shortest",
-    "louder": "loudest",
-    "quieter": "quietest",
-    "softer": "quietest",
-    "softest": "quietest",
-}
-"""'Which was louder, the horn or the siren': the loudest of the two."""
-
-
-def _pick(text: str) -> str:
-    extreme = re.search(
-        r"\b(?:longest|shortest|loudest|quietest|softest|longer|shorter|louder|quieter|softer)\b",
-        text,
-    )
-    if extreme:
-        return _MOST_OF_TWO.get(extreme.group(0), extreme.group(0))
-    if re.search(r"\b(?:first|earliest)\b", text):
-        return "first"
-    nth = re.search(r"\bthe (second|third|fourth|fifth)\b(?! (?:half|quarter))", text)
-    if nth:
-        return nth.group(1)
-    if re.search(r"\b(?:last|latest|final|most recent|most recently)\b", text):
-        return "last"
-    if re.search(r"\b(?:most|busiest|more|mostly|mainly|predominantly|usually|typically)\b", text):
-        return "most"
-    if re.search(r"\b(?:least|fewest|quietest)\b", text):
-        return "least"
-    return ""
-
-
-_ABOUT_STOP = frozenset(
-    """on at in by near camera cam mic microphone the a an anything something any this that
-    today yesterday morning afternoon evening anyone someone somebody and or was were is
-    mentioned discussed said first last earliest latest then spoken used uttered heard get
-    got""".split()  # noqa: SIM905
-)
-
-
-def _about(text: str) -> tuple[str, ...]:
-    """The words a transcript must contain: 'about the forklift', 'mention the keys',
-    'was the coffee machine mentioned'."""
-    before = re.search(
-        r"\b(?:was|were|is|are|has|have|had)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9' -]+?)\s+"
-        r"(?:ever\s+)?(?:been\s+)?(?:mentioned|discussed|talked about|brought up|announced)\b",
-        text,
-    )
-    m = before or re.search(
-        r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|word)\s+"
-        r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
-        re.sub(r"\b(?:said|say|mentioned|spoken|talked|discussed) about\b", "about", text),
-    )
-    if m is None:
-        return ()
-    words: list[str] = []
-    for w in m.group(1).split():
-        if w in _ABOUT_STOP or re.fullmatch(r"\d+", w):
-            if words:
-                break
-            continue
-        words.append(w.strip("'"))
-    return tuple(w for w in words[:4] if w)
-
-
-def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:
-    group = next((t.value for t in labels if t.value in ("vehicle", "animal")), None)
-    base = group or " or ".join(names)
-    colours = [
-        " or ".join(map(str, c.values)) for c in conditions if any("colour" in f for f in c.fields)
-    ]
-    flags = [c.fields[0].split(".")[1] for c in conditions if c.values == (True,)]
-    noun = " ".join([*colours, base])
-    if "riding" in flags:
-        flags.remove("riding")
-        noun += " riding"
-    if flags:
-        noun += " with " + " and ".join(_with(f) for f in flags)
-    return noun
-
-
-_PLATE = re.compile(r"\b([a-z]{2})\s?(\d{1,2})\s?([a-z]{1,3})\s?(\d{3,4})\b")
-
-
-def _plates(text: str) -> tuple[str, ...]:
-    """Plate numbers written in the question ("KA 05 MX 1234"), with and without spaces."""
-    out: list[str] = []
-    for m in _PLATE.finditer(text):
-        parts = [g.upper() for g in m.groups()]
-        out += ["".join(parts), " ".join(parts)]
-    return tuple(dict.fromkeys(out))
-
-
-def _with(flag: str) -> str:
-    return ("an " if flag[0] in "aeiou" else "a ") + flag
-
-
 _HAPPENED = (
     r"(?:so )?what(?: (?:exactly|else))? (?:happened|was happening|was going on|went on"
     r"|is happening|is going on|occurred)(?: (?:on|in|at|near) .+)?"
 )
 """A question after everything at a moment, once its time is taken out."""
-_SIDES = r"\s(?:than|or|versus|vs\.?|compared (?:to|with))\s"
-"""What separates the two sides of a comparison."""
-
-
-_HEARD_AS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("dog",): ("dog_bark",),
-    (): (),  # "were more things heard or seen": any sound against any thing
-}
-"""What a thing on camera sounds like, for "were more dogs heard or seen"."""
-
-
-def _compare(plan: Plan, text: str, vocab: Vocabulary, directory: Directory) -> Plan:
-    """Two things to weigh: kinds ("cars or trucks"), colours ("red or blue cars"), what people
-    carry ("backpacks or umbrellas"), or streams and places ("cam1 or the car park")."""
-    parts = re.split(_SIDES, text, maxsplit=1)
-    if len(parts) == 2:
-        left, right = _streams(parts[0], directory), _streams(parts[1], directory)
-        if left and right and left != right:
-            return replace(plan, streams=left, other=plan.subject, other_streams=right)
-    s = plan.subject
-    senses = re.search(r"\b(?P<a>heard|seen) or (?P<b>heard|seen)\b", text)
-    if senses and senses["a"] != senses["b"] and s.labels in _HEARD_AS and not s.conditions:
-        # "were more dogs heard or seen": the barks against the dogs on camera
-        sound = Subject("sound", _HEARD_AS[s.labels], (), (), s.noun if s.labels else "sound")
-        seen = s if s.labels else Subject("object", (), (), (), "object")
-        first, second = (sound, seen) if senses["a"] == "heard" else (seen, sound)
-        plan = replace(plan, subject=first, other=second, other_streams=plan.streams)
-        return replace(plan, side_names=(senses["a"], senses["b"]))
-    terms, _ = _terms(_unplaced(text, directory), vocab)
-    kinds = list(dict.fromkeys(t for _, t in terms if t.kind in ("object", "sound")))
-    if len(kinds) >= 2 and s.kind in ("object", "sound") and len(_split_values(s)) < 2:
-        a, b = kinds[0], kinds[1]
-        first = replace(s, labels=a.labels, noun=a.value)
-        second = replace(s, labels=b.labels, noun=b.value)
-        return replace(plan, subject=first, other=second, other_streams=plan.streams)
-    split = [Condition(c.fields, (v,)) for c in s.conditions if _splits(c) for v in c.values]
-    if len(split) >= 2:
-        rest = tuple(c for c in s.conditions if not _splits(c))
-        a_cond, b_cond = split[0], split[1]
-        first = replace(s, conditions=(*rest, a_cond), noun=_condition_name(a_cond))
-        second = replace(s, conditions=(*rest, b_cond), noun=_condition_name(b_cond))
-        return replace(plan, subject=first, other=second, other_streams=plan.streams)
-    sides = _sides(parts, plan.type, vocab, directory) if len(parts) == 2 else None
-    if sides is not None:  # "more sounds or sentences": two kinds of event
-        return replace(plan, subject=sides[0], other=sides[1], other_streams=plan.streams)
-    raise Refusal(
-        "a comparison needs two things to compare (two kinds, colours or carried things, "
-        "or two streams or places)"
-    )
-
-
-def _sides(
-    parts: Sequence[str], kind: str, vocab: Vocabulary, directory: Directory
-) -> tuple[Subject, Subject] | None:
-    """Each side of "more X or Y" read as a subject of its own, when they differ in kind."""
-    try:
-        left = _subject(_unplaced(parts[0], directory), kind, vocab)[0]
-        right = _subject(_unplaced(parts[1], directory), kind, vocab)[0]
-    except Refusal:
-        return None
-    return (left, right) if left.kind != right.kind else None
-
-
-def _windows(
-    text: str, now: float, tz: dt.tzinfo, start: float | None
-) -> tuple[tuple[Window, Window], tuple[str, str]] | None:
-    """Two times to weigh, and their names as said: "in the first half or the second half",
-    "before 10:00:10 or after" (a bare "after" or "before" takes the other side's moment)."""
-    parts = re.split(_SIDES, text, maxsplit=1)
-    if len(parts) != 2:  # "how did the number of buses compare between yesterday and today"
-        m = re.search(r"\bbetween (?P<a>.+?) and (?P<b>.+?)$", text)
-        parts = [m.group("a"), m.group("b")] if m else parts
-    if len(parts) != 2:
-        return None
-    found_a, found_b = (find_window(p, now, tz, start) for p in parts)
-    a, b = found_a.window, found_b.window
-    right = parts[1].strip()
-    names = (_said_time(parts[0], found_a.rest), _said_time(right, found_b.rest))
-    unit = re.search(r"\b(seconds?|minutes?|hours?|days?)\b", parts[0])
-    if (
-        a is not None
-        and b is None
-        and unit
-        and not re.search(r"\b(?:second|minute|hour|day)", right)
-    ):
-        # "in the first 10 seconds than in the last 10": the unit said once
-        b = find_window(f"{right} {unit.group(1)}", now, tz, start).window
-    if a is not None and b is None:
-        if re.fullmatch(r"(?:after|afterwards|later)(?: that| then)?", right) and a.end:
-            b = Window(a.end, None)
-        elif re.fullmatch(r"(?:before|earlier)(?: that| then)?", right) and a.start:
-            b = Window(None, a.start)
-    if a is None or b is None or a == b:
-        return None
-    return (a, b), names
-
-
-def _said_time(part: str, rest: str) -> str:
-    """The words of `part` that named its time (what `find_window` cut out of it)."""
-    left = rest.split()
-    said = []
-    for word in part.split():
-        if left and word == left[0]:
-            left.pop(0)
-        else:
-            said.append(word)
-    name = " ".join(said) or part.strip()
-    return re.sub(r"^(?:in|during|at) (?:the )?|^the ", "", name)
-
-
-def _split_values(s: Subject) -> list[Any]:
-    return [v for c in s.conditions if _splits(c) for v in c.values]
-
-
-def _splits(c: Condition) -> bool:
-    return any("colour" in f for f in c.fields) or c.values == (True,)
-
-
-def _condition_name(c: Condition) -> str:
-    return str(c.values[0]) if c.values != (True,) else c.fields[0].split(".", 1)[1]
-
-
-def window_label(window: Window | None, tz: dt.tzinfo = dt.UTC) -> str:
-    return (
-        ""
-        if window is None or (window.start is None and window.end is None)
-        else " " + window.describe(tz)
-    )

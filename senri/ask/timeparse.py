@@ -371,3 +371,11 @@ def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) 
         span = 1.0 if m.group("as") else 60.0 if m.group("am") else 3600.0
         return Window(t, t + span, moment=True)
     return None
+
+
+def window_label(window: Window | None, tz: dt.tzinfo = dt.UTC) -> str:
+    return (
+        ""
+        if window is None or (window.start is None and window.end is None)
+        else " " + window.describe(tz)
+    )

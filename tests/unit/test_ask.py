@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from senri.ask.directory import Directory, StreamInfo
 from senri.ask.engine import Asker
-from senri.ask.parser import Directory, StreamInfo, parse
+from senri.ask.parser import parse
 from senri.ask.plan import Refusal
 from senri.ask.timeparse import find_window
 from senri.ask.vocab import Vocabulary
