@@ -191,6 +191,7 @@ def parse(
     """Read a question into a plan against the archive's streams, clock (`start` is its first
     moment, for "in the first ten minutes") and time zone."""
     text, quotes = quoted(clean(question).lower().rstrip("?!. "))
+    text = re.sub(r"\b(what|where|when|which|who|how|that|it|there)[\'`]s\b", r"\1 is", text)
     text = re.sub(r"[\"'`]s\b", "", text)  # "camera 3's" → "camera 3"
     text = re.sub(r"[^\w\s:,'./#-]", " ", text)
     text = rephrase.before_times(text)  # "tell me ...", "who was ...", "at the very start"
@@ -206,6 +207,9 @@ def parse(
     over = re.fullmatch(_OVER, rest)
     if over:  # "were there more than 5 objects": how many, checked against 5
         rest = f"how many {over.group('what')}"
+    said_colour = re.fullmatch(_COLOUR_IS, rest)
+    if said_colour:  # "was the first car red": its colour, and whether it is red
+        rest = "what colour was " + re.sub(r"\s*colou?r$", "", said_colour.group("a"))
     claim = re.fullmatch(_CLAIM, rest)
     if claim and re.search(_A_LENGTH, claim.group("b")):
         claim = None  # "longer than 5 seconds" is a length, not another thing
@@ -330,6 +334,8 @@ def parse(
         side = "fewer" if over.group("cmp") in ("fewer", "less", "under") else "more"
         n = over.group("n")
         plan = replace(plan, threshold=(side, int(n) if n.isdigit() else int(NUMBER_WORDS[n])))
+    if said_colour and not said_colour.group("d"):  # "or blue": the colour is the answer
+        plan = replace(plan, claim=(TERMS[said_colour.group("c")].value,))
     if claim:
         one = read_subject(unplaced(claim.group("a"), directory), "exists", vocab)[0].labels
         two = read_subject(unplaced(claim.group("b"), directory), "exists", vocab)[0].labels
@@ -403,6 +409,13 @@ _CLAIM = re.compile(
     r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"
 )
 """'Was the siren longer than the horn': a which-of-two whose answer is checked."""
+_COLOURS = "|".join(sorted((w for w, t in TERMS.items() if t.kind == "colour" and w != "dark")))
+_COLOUR_IS = re.compile(
+    rf"(?:was|is) (?P<a>the (?!colou?r)(?:(?!\bthere\b).)+?) (?:(?:coloured|painted|in) )?"
+    rf"(?P<c>{_COLOURS})(?: or (?P<d>{_COLOURS}))?(?: in colou?r)?"
+)
+"""'Was the first car red', 'is the most common car colour white': the colour asked for and
+checked; 'was the last bus red or blue' asks which."""
 _ANYONE = r"\b(?:any|some)(?:one|body|thing)\b"
 _OFFSET = (
     r"\b(?:left|leaves|exited|exits|disappeared|disappears|ended|ends|stopped|stops|finished"

@@ -11,6 +11,7 @@ cleaned question, `after_times` on what is left once its times are cut out.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from senri.ask.vocab import SAID_OTHERWISE, TERMS
 
@@ -20,6 +21,8 @@ def before_times(text: str) -> str:
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    for pattern, form in _COLOUR_FORMS:  # "the predominant hue of cars": the most common colour
+        text = re.sub(pattern, form, text)
     text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
     text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
     return re.sub(_AT_END, " last ", text)
@@ -55,6 +58,28 @@ _COMPARE_FORMS = (
     ),
 )
 """Comparisons said another way, and the form the reader knows."""
+_COLOUR_FORMS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (r"\b(?:shade|hue|tint)(s?)\b", r"colour\1"),
+    (
+        r"\b(?:predominant|dominant|prevalent|prevailing|commonest|most (?:popular|frequent|usual))"
+        r"\b",
+        "most common",
+    ),
+    (
+        r"\bthe top (colou?r|kind|type|label|sound|class) (?=among|amongst|for|in|of)\b",
+        r"the most common \1 ",
+    ),
+    (r"^how (was|were|is|are) (.+?) colou?red\b", r"what colour \1 \2"),
+    (r"^(?:identify|name|state|find|give) the colou?r\b", "what is the colour"),
+    (r"^(?P<x>.+?)[,:] (?:its|their|what) colou?rs?$", r"what colour was \g<x>"),
+    (
+        r"^(?:what (?:is|was) )?(?:the )?most common (?P<x>[a-z]+ )?colou?r\b",
+        lambda m: "what colour was the most common " + (m.group("x") or "thing").strip(),
+    ),
+)
+"""Colour questions said another way: "what shade", "the predominant colour", "the top
+colour among cars", "how were the cars coloured", "most common car colour?", "the first
+truck: its colour?"."""
 _TELL_ME = re.compile(
     r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
     r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"

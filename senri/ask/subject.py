@@ -97,7 +97,7 @@ def read_subject(text: str, kind: str, vocab: Vocabulary) -> tuple[Subject, floa
         r"\b(?:said|say|says|saying|spoke|speak|speaking|talk|talked|talking|mention|mentioned"
         r"|announce|announced|announcements?|speech|conversations?|words?|utterances?|chat"
         r"|sentences?|phrases?"
-        r"|chatting|voices?)\b",
+        r"|chatting|chatter|voices?|dialogue|discussions?|remarks?|comments?)\b",
         text,
     )
     heard = re.search(r"\b(?:heard|hear|sound|sounds|sounded|noise|noises|audio|audible)\b", text)

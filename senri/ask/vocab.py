@@ -74,7 +74,7 @@ _OBJECT_WORDS = {
 _SOUND_WORDS = {
     "siren": "siren sirens ambulance ambulances alarm alarms",
     "dog_bark": "bark barks barking barked",
-    "car_horn": "horn horns honk honks honking honked hooting beeping",
+    "car_horn": "horn horns honk honks honking honked hooting hooter hooters beeping",
     "street_music": "music busker buskers band",
     "drilling": "drill drills drilling",
     "engine_idling": "idling",
@@ -111,13 +111,17 @@ SAID_OTHERWISE = (
         "gunshot",
     ),
     (r"\bconstruction (?:noise|work|sounds?)\b", "drilling or jackhammer"),
+    (r"\broad ?works\b|\bpower tools?\b", "drilling or jackhammer"),
+    (r"\bplayground (?:noise|sounds?)\b", "children playing"),
+    (r"\bengines? (?:running|ticking over|left running|left on)\b|\brunning engines?\b", "idling"),
+    (r"\b(?:ac|a/c|air con) units?\b", "aircon"),
     (r"\bhammering\b", "jackhammer"),
     (r"\bemergency (?:vehicles?|services)\b", "siren"),
     (r"\bair con\b", "aircon"),
 )
 """Phrases read as the sound or thing they mean ('construction noise' is drilling or a
 jackhammer; an emergency vehicle is known by its siren), before any word is looked up."""
-_VEHICLE_GROUP = "vehicle vehicles traffic"
+_VEHICLE_GROUP = "vehicle vehicles traffic driver drivers motorist motorists"
 _ANIMAL_GROUP = "animal animals creature creatures wildlife livestock"
 _COLOUR_WORDS = {
     "red": "red crimson scarlet maroon burgundy",
