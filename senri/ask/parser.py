@@ -70,7 +70,11 @@ _NOT_RECORDED = {
         "vehicle makes and models"
     ),
     r"\bheight\b|\btall(?:er|est)?\b|\bweigh": "heights or weights",
-    r"\bhow (?:big|large|small|wide|heavy)\b|\bsizes?\b|\bdimensions?\b": (
+    r"\b(?:squares?|circles?|rectangles?|rectangular|ovals?|ellipses?|triangles?|triangular"
+    r"|circular)\b": "the shapes of things (a thing on camera is told apart by its colour)",
+    r"\bhow (?:big|large|small|wide|heavy)\b|\bsizes?\b|\bdimensions?\b"
+    r"|\b(?:was|were|is|are) (?:the )?(?:biggest|largest|smallest|tiniest)\b"
+    r"(?! (?:number|count|amount|share|total|group|crowd))": (
         "sizes (boxes are in pixels, not metres)"
     ),
     r"\bfriendly\b|\baggressive\b|\bdangerous\b|\bsuspicious(?:ly)?\b|\bnervous\b"
@@ -267,11 +271,18 @@ def parse(
     except Refusal:
         # "what was on camera 1?": naming only a camera asks about the things it saw
         seeing = [directory.streams[s.lower()].modality == "video" for s in streams]
+        if not streams and re.search(r"\b(?:cameras|cams)\b", main):
+            seeing = [True]  # "what was on the cameras": every camera
+        said = set(re.findall(r"[a-z]+", unplaced(main, directory))) - _ONLY_A_CAMERA
         other = {
             w
-            for w in set(re.findall(r"[a-z]+", unplaced(main, directory))) - _ONLY_A_CAMERA
+            for w in said - _SAW_WORDS - {"any", "all", "see", "capture"}
             if not any(re.fullmatch(r, w) for r in (SEEN, ARRIVE, _PASSING))
         }  # "list what passed the street camera" names only the camera, too
+        if anchor_text and any(seeing) and not all(seeing):  # "recorded at the entrance
+            # while someone spoke": what its cameras saw
+            streams = tuple(s for s, sees in zip(streams, seeing, strict=True) if sees)
+            seeing = [True]
         if other or not seeing or not all(seeing):
             raise
         subject, conf, pick = Subject("object", (), (), (), "object"), 0.9, read_pick(main)
@@ -469,6 +480,7 @@ def _check_asked_for(text: str, kind: str) -> None:
         return
     verbs = {"went", "came", "rode", "ran", "drove", "got", "left", "moved", "crossed"}
     verbs |= {"lasted", "sounded", "played", "stayed", "took"}  # "which lasted longer"
+    verbs |= {"could", "can", "would", "might", "should", "activity", "activities"}
     clothes = (SEEN, ARRIVE, UPPER_WORDS, LOWER_WORDS, r"trouser|pant|jean")
     if any(re.fullmatch(r, head) for r in clothes) or head in verbs:
         return  # "what passed", "what appeared": a verb, not a property asked for

@@ -21,6 +21,7 @@ def before_times(text: str) -> str:
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_SHAPE_NAMED, _as_shape, text)  # "the yellow square": the yellow thing
     for pattern, form in _COLOUR_FORMS:  # "the predominant hue of cars": the most common colour
         text = re.sub(pattern, form, text)
     text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
@@ -80,6 +81,24 @@ _COLOUR_FORMS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 """Colour questions said another way: "what shade", "the predominant colour", "the top
 colour among cars", "how were the cars coloured", "most common car colour?", "the first
 truck: its colour?"."""
+_SHAPES = r"(?:square|circle|rectangle|oval|ellipse|triangle|blob|disc|disk|block)"
+_SHAPE_NAMED = re.compile(
+    r"\b(?:(?P<c>"
+    + "|".join(sorted(w for w, t in TERMS.items() if t.kind == "colour" and w != "dark"))
+    + rf")\s+)?(?P<shape>{_SHAPES})(?P<s>s?)\b"
+)
+"""'The yellow square' is the yellow thing: no operator records shapes, colours tell things
+apart (a shape named alone is refused, `senri.ask.parser`); a blob is any thing."""
+
+
+def _as_shape(m: re.Match[str]) -> str:
+    """A shape with its colour, or a blob, is a thing ("yellow shape"); a bare "square"
+    stays, for the parser to refuse."""
+    if m.group("c") or m.group("shape") == "blob":
+        return " ".join(filter(None, (m.group("c"), "shape" + m.group("s"))))
+    return m.group(0)
+
+
 _TELL_ME = re.compile(
     r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
     r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"

@@ -91,3 +91,13 @@ def test_a_colour_claim_is_not_an_existence_question(asker: Asker) -> None:
 )
 def test_words_for_things_the_archive_holds(asker: Asker, question: str, short: str) -> None:
     assert asker.ask(question).short == short
+
+
+def test_a_shape_with_its_colour_is_that_thing_and_alone_is_refused(asker: Asker) -> None:
+    assert asker.ask("when did the purple square show up?").short == "10:00"  # the bus
+    assert asker.ask("how many blobs were there?").value == 5
+    circles = asker.ask("how many circles were there?")
+    assert circles.refused and "shapes" in circles.text
+    biggest = asker.ask("which car was the biggest?")
+    assert biggest.refused and "sizes" in biggest.text
+    assert not asker.ask("what was the largest number of cars?").refused

@@ -135,3 +135,24 @@ def test_which_colour_came_in_after_one_is_the_next_one() -> None:
     asker = Asker(store, now=T0 + 60, vocab=Vocabulary())
     after = asker.ask("which colour came in after the purple one?")
     assert after.short == "green", after.text  # the next, not a tie of all that came later
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what was on the cameras when someone said loud bike?",
+        "what did the cameras see while someone said loud bike?",
+        "what was recorded in the yard while someone said loud bike?",  # cam1 and mic1
+    ],
+)
+def test_a_join_that_names_only_cameras_asks_what_they_saw(asker: Asker, question: str) -> None:
+    # "loud bike" is said 10:00:21-22, while the red motorcycle (10:00:20-23) is in view
+    answer = asker.ask(question)
+    assert not answer.refused and answer.short == "motorcycle", answer.text
+
+
+def test_a_modal_or_activity_is_not_a_property_asked_for(asker: Asker) -> None:
+    heard = asker.ask("what could be heard while the dog was on camera?")
+    # "could" is no property ("the coulds of things"): it asks for sounds, which this lacks
+    assert "no sounds are recorded" in heard.text, heard.text
+    assert not asker.ask("what activity was there when someone said loud bike?").refused
