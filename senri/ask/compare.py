@@ -22,8 +22,11 @@ class Comparing(Lookup):
         """'more cars' for a kind, 'more red' for a colour or a carried thing, 'more heard'
         for a side the question named."""
         plan = self.plan
-        if plan.side_names:
-            return winner
+        if plan.side_names:  # "more in the second half", "more after", "more yesterday"
+            timed = plan.other_window is not None and not re.match(
+                r"(?:before|after|during|yesterday|today|tonight|this|on|at|in|\d)\b", winner
+            )
+            return f"in the {winner}" if timed else winner
         other = plan.other
         kinds = other is not None and (
             other.labels != plan.subject.labels or other.kind != plan.subject.kind

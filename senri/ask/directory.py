@@ -72,7 +72,7 @@ _NOT_PLACES = frozenset(
     moment same end start beginning day week whole site area scene view shot screen frame
     street road camera cameras mic microphone stream streams system record records very exact
     middle last first final next previous following top bottom edge left right centre center
-    corner background foreground distance clip audio""".split()  # noqa: SIM905
+    corner background foreground distance clip audio rest remainder remaining""".split()  # noqa: SIM905
 )
 """Words after 'at/in the' that never name a place ('at the very same time', 'in the
 background')."""

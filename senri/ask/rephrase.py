@@ -25,6 +25,8 @@ def before_times(text: str) -> str:
     for pattern, form in _COLOUR_FORMS:  # "the predominant hue of cars": the most common colour
         text = re.sub(pattern, form, text)
     text = re.sub(_WHO, r"which people \g<verb>", text)  # "who was on camera": the people
+    for pattern, form in _HALVES:  # "which half had more objects", "more at the start or end"
+        text = re.sub(pattern, form, text)
     text = re.sub(_AT_START, " first ", text)  # "what was heard at the very start"
     return re.sub(_AT_END, " last ", text)
 
@@ -43,6 +45,45 @@ _AT_START = rf"\b(?:at|in) the (?:very )?(?:start|beginning|outset){_OF_ALL}\b"
 """'At the very start' of the recording is what came first; 'at the start of the siren' is
 left to the clause reader."""
 _AT_END = rf"\b(?:at|in) the (?:very )?end{_OF_ALL}\b"
+_HALVES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (
+        r"\b(?:(?:at|in) the (?:very )?(?:start|beginning) or (?:at |in )?the (?:very )?end"
+        r"|early (?:on )?or late(?: on)?|earlier or later)\b",
+        "in the first half or the second half",
+    ),
+    (
+        r"^which half (?:had|saw|held|contained|was busier with|got) (?:more|the most) (?P<x>.+)$",
+        r"were there more \g<x> in the first half or the second half",
+    ),
+    (
+        r"^(?:did|does|was|were) the (?P<a>first|second) half (?:have|contain|see|hold|get) more "
+        r"(?P<x>.+?) than the (?P<b>first|second)(?: half| one)?$",
+        r"were there more \g<x> in the \g<a> half or the \g<b> half",
+    ),
+    (
+        r"^(?P<q>(?:did|were|was|are|is) (?:there )?more (?:(?! than | or ).)+?) (?P<w>in the "
+        r"(?:first|second|last) (?:half|\w+ (?:seconds?|minutes?|hours?)))$",
+        lambda m: (
+            f"{m.group('q')} {m.group('w')} or "
+            + (
+                "the first half"
+                if m.group("w").endswith("second half")
+                else "the second half"
+                if m.group("w").endswith("half")
+                else "before"
+                if " last " in m.group("w")
+                else "after"
+            )
+        ),
+    ),
+    (
+        r"^did the cameras? see more(?: things)? than the (?:microphones?|mics?) heard$",
+        "were there more things seen than sounds heard",
+    ),
+)
+"""Halves and other times weighed, said another way: "which half had more objects", "did
+more objects appear in the first half" (than in the second), "more at the start or the
+end"."""
 _COMPARE_FORMS = (
     (
         r"^(?:were|was|are|is) (?P<a>.+?) outnumbered by (?P<b>.+)$",

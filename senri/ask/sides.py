@@ -104,7 +104,8 @@ def compared_windows(
         # "in the first 10 seconds than in the last 10": the unit said once
         b = find_window(f"{right} {unit.group(1)}", now, tz, start).window
     if a is not None and b is None:
-        if re.fullmatch(r"(?:after|afterwards|later)(?: that| then)?", right) and a.end:
+        rest = r"|(?:in |during )?the (?:rest|remainder|remaining time)(?: of (?:the )?\w+)?"
+        if re.fullmatch(r"(?:after|afterwards|later)(?: that| then)?" + rest, right) and a.end:
             b = Window(a.end, None)
         elif re.fullmatch(r"(?:before|earlier)(?: that| then)?", right) and a.start:
             b = Window(None, a.start)

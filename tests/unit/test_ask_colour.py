@@ -101,3 +101,26 @@ def test_a_shape_with_its_colour_is_that_thing_and_alone_is_refused(asker: Asker
     biggest = asker.ask("which car was the biggest?")
     assert biggest.refused and "sizes" in biggest.text
     assert not asker.ask("what was the largest number of cars?").refused
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which half had more cars?",
+        "Did more cars appear in the first half?",  # than in the second
+        "more cars early or late?",
+        "did the first half have more cars than the second?",
+        "were there more cars at the start or at the end?",
+    ],
+)
+def test_halves_weighed_said_another_way(asker: Asker, question: str) -> None:
+    # cars come in at 1, 10, 20 and 30 s of a minute: all in the first half
+    answer = asker.ask(question)
+    assert answer.short == "first half" and "more in the first half" in answer.text, answer.text
+
+
+def test_a_time_weighed_against_the_rest(asker: Asker) -> None:
+    rest = asker.ask("were there more cars in the first 15 seconds than in the rest?")
+    assert rest.value == {"first 15 seconds": 2, "rest": 2}, rest.text
+    last = asker.ask("were there more cars in the last 25 seconds?")  # than before them
+    assert last.short == "before" and last.value == {"last 25 seconds": 0, "before": 4}
