@@ -236,7 +236,11 @@ def parse(
     kind = "compare" if sides else _plan_type(main, anchor_text)
     if times != (1, None) and kind in ("colour", "which", "count", "exists", "compare"):
         kind = "list"  # "which colours appeared more than once": the values, so often
-    if kind == "colour" and re.search(r"\bcolou?rs? (?:were|are)\b", main):
+    if (
+        kind == "colour"
+        and re.search(r"\bcolou?rs? (?:were|are)\b", main)
+        and not re.search(r"\b(?:most|mostly|mainly|majority)\b", main)
+    ):
         kind = "list"  # "what colour were the objects": each one's, not the most common
     if dialects.ACCENT_QUESTION.search(main) and kind == "said":
         kind = "list"  # "what dialect was spoken": the accents, not the words

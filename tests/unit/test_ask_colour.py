@@ -47,6 +47,7 @@ def asker() -> Asker:
         ("The first car: its colour?", "orange"),
         ("Identify the colour of the bus", "purple"),
         ("Was the first car red or blue?", "orange"),  # neither: the colour says so
+        ("What colour were most cars?", "grey"),  # the most common, not each one's
     ],
 )
 def test_colour_asked_another_way(asker: Asker, question: str, short: str) -> None:
