@@ -154,13 +154,14 @@ _TYPES: tuple[tuple[str, str], ...] = (
     ),
     (
         "list",
-        r"^(?:list|show|name|give|find|enumerate|identify)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
+        r"^(?:list|show|name|give|find|enumerate|identify|check)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
         r"|\b(?:what|which) (?:vehicles|sounds|noises|plates|registrations|objects|things|animals"
         r"|colou?rs|cameras|streams)\b",
     ),
     (
         "exists",
-        r"^(?:is|was|were|are|did|does|do|has|have|had|could|can|any|anyone|anybody|anything)\b"
+        r"^(?:is|was|were|are|did|does|do|has|have|had|could|can|might|may|would|should|must"
+        r"|any|anyone|anybody|anything)\b"
         r"|\bwas there\b|\bwere there\b|\bany\b|\b(?:if|whether)\b",
     ),
 )
@@ -497,6 +498,7 @@ _NOUN_PHRASES = (
     (r"(?:the )?times? (?:of|when)\b", "when"),
     (r"the\b", "list"),
     (r".*\b(?:heard|seen|said|spotted|detected|recorded|visible|on camera)\b", "exists"),
+    (r"(?:any |a |an |some )?[a-z]+(?: [a-z]+){0,2}$", "exists"),  # "siren yesterday?"
 )
 """A question said as a noun phrase: what it asks."""
 

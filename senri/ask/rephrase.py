@@ -21,6 +21,7 @@ def before_times(text: str) -> str:
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_TAG, _untagged, text)  # "there was a siren yesterday, right"
     text = re.sub(_SHAPE_NAMED, _as_shape, text)  # "the yellow square": the yellow thing
     for pattern, form in _COLOUR_FORMS:  # "the predominant hue of cars": the most common colour
         text = re.sub(pattern, form, text)
@@ -141,8 +142,10 @@ def _as_shape(m: re.Match[str]) -> str:
 
 
 _TELL_ME = re.compile(
-    r"^(?:please |can you |could you )*(?:tell me|state|give me|let me know|report|find out)"
+    r"^(?:please |can you |could you )*(?:(?:tell me|state|give me|let me know|report|find out)"
     r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?"
+    r"|(?P<check>(?:confirm|verify|check) (?:that|whether|if)|true or false:?|is it true that"
+    r"|is it the case that)\b)"
 )
 """A request for an answer ('tell me the colour of the first object')."""
 
@@ -151,9 +154,22 @@ def _asked(m: re.Match[str]) -> str:
     """'Tell me how many' asks how many; 'tell me the colour' what the colour is; 'tell me
     whether/if' whether there was."""
     what = (m.group("what") or "").strip()
-    if what in ("whether", "if"):
+    if what in ("whether", "if") or m.group("check"):  # "confirm that a bus passed"
         return "was there"
     return what or "what is"
+
+
+_TAG = re.compile(
+    r"^(?!(?:is|was|were|are|did|does|do|has|have|had|how|what|when|which|where|who)\b)"
+    r"(?P<x>.+?),? (?:right|correct|true|yes or no|or not|didn't (?:it|they|he|she)"
+    r"|wasn't (?:it|there|he|she)|weren't (?:they|there)|isn't it|aren't they|hasn't it)$"
+)
+"""A statement with a tag ('there was a siren yesterday, right?'): whether it held."""
+
+
+def _untagged(m: re.Match[str]) -> str:
+    """`_TAG` as 'was there …'."""
+    return "was there " + re.sub(r"^there (?:was|were|is|are) ", "", m.group("x"))
 
 
 _WHO = re.compile(

@@ -296,7 +296,8 @@ def read_pick(text: str) -> str:
 
 _ABOUT_STOP = frozenset(
     """on at in by near camera cam mic microphone the a an anything something any this that
-    today yesterday morning afternoon evening anyone someone somebody and or was were is
+    today yesterday morning afternoon evening anyone someone somebody anybody everyone
+    everybody nobody people person and or was were is
     mentioned discussed said first last earliest latest then spoken used uttered heard get
     got""".split()  # noqa: SIM905
 )
@@ -310,21 +311,22 @@ def _about(text: str) -> tuple[str, ...]:
         r"(?:ever\s+)?(?:been\s+)?(?:mentioned|discussed|talked about|brought up|announced)\b",
         text,
     )
-    m = before or re.search(
+    after = re.search(
         r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|word)\s+"
         r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
         re.sub(r"\b(?:said|say|mentioned|spoken|talked|discussed) about\b", "about", text),
     )
-    if m is None:
-        return ()
-    words: list[str] = []
-    for w in m.group(1).split():
-        if w in _ABOUT_STOP or re.fullmatch(r"\d+", w):
-            if words:
-                break
-            continue
-        words.append(w.strip("'"))
-    return tuple(w for w in words[:4] if w)
+    for m in (before, after):  # "has anybody mentioned the gate": the words after it
+        words: list[str] = []
+        for w in m.group(1).split() if m else ():
+            if w in _ABOUT_STOP or re.fullmatch(r"\d+", w):
+                if words:
+                    break
+                continue
+            words.append(w.strip("'"))
+        if any(words):
+            return tuple(w for w in words[:4] if w)
+    return ()
 
 
 def _noun(names: tuple[str, ...], conditions: list[Condition], labels: list[Term]) -> str:

@@ -409,3 +409,31 @@ def test_counts_against_a_number_words_said_and_lengths(asker: Asker) -> None:
     assert asker.ask("was the word bus used?").short == "no"
     longer = asker.ask("did any thing stay on screen longer than 2 seconds?")
     assert longer.refused and "length" in longer.text, longer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("There was a siren, right?", "yes"),  # a statement with a tag
+        ("A dog barked, didn't it?", "no"),
+        ("Confirm that a car horn sounded", "yes"),
+        ("Verify that a purple thing was on camera", "no"),
+        ("True or false: a red object passed", "yes"),
+        ("Siren?", "yes"),  # a bare noun asks whether there was one
+        ("Might there have been a siren?", "yes"),
+        ("Has anybody mentioned the gate?", "yes"),  # the topic is the gate, not "anybody"
+        ("Has anybody mentioned the van?", "no"),
+    ],
+)
+def test_whether_said_other_ways(asker: Asker, question: str, short: str) -> None:
+    answer = asker.ask(question)
+    assert answer.short == short, answer.text
+
+
+def test_check_the_values_lists_them(asker: Asker) -> None:
+    assert set(asker.ask("check the colours on camera 1").short.split(", ")) == {
+        "green",
+        "yellow",
+        "red",
+        "blue",
+    }
