@@ -154,7 +154,8 @@ _TYPES: tuple[tuple[str, str], ...] = (
     ),
     (
         "list",
-        r"^(?:list|show|name|give|find|enumerate|identify|check)\b|\bwhat (?:kinds?|types?|sorts?) of\b"
+        r"^(?:list|show|name|give|find|enumerate|identify|check)\b"
+        r"|\bwhat (?:kinds?|types?|sorts?) of\b"
         r"|\b(?:what|which) (?:vehicles|sounds|noises|plates|registrations|objects|things|animals"
         r"|colou?rs|cameras|streams)\b",
     ),
@@ -497,6 +498,11 @@ _NOUN_PHRASES = (
     (r"(?:the )?colou?r of\b", "colour"),
     (r"(?:the )?times? (?:of|when)\b", "when"),
     (r"the\b", "list"),
+    (
+        r"(?:all |every |each )?(?:the )?(?:[a-z]+ )?(?:plates|registrations|colou?rs|kinds|types"
+        r"|sorts|sounds|noises|labels|classes|categories)\b|(?:all|every|each)\b",
+        "list",
+    ),
     (r".*\b(?:heard|seen|said|spotted|detected|recorded|visible|on camera)\b", "exists"),
     (r"(?:any |a |an |some )?[a-z]+(?: [a-z]+){0,2}$", "exists"),  # "siren yesterday?"
 )

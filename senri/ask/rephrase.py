@@ -21,6 +21,8 @@ def before_times(text: str) -> str:
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
+    text = re.sub(_LIST_ME, "list ", text)  # "print the plates", "i'd like a list of sounds"
+    text = re.sub(r"^what all\b", "what", text)  # "what all was heard"
     text = re.sub(_TAG, _untagged, text)  # "there was a siren yesterday, right"
     text = re.sub(_SHAPE_NAMED, _as_shape, text)  # "the yellow square": the yellow thing
     for pattern, form in _COLOUR_FORMS:  # "the predominant hue of cars": the most common colour
@@ -159,6 +161,14 @@ def _asked(m: re.Match[str]) -> str:
     return what or "what is"
 
 
+_LIST_ME = re.compile(
+    r"^(?:please |can you |could you |would you )*(?:print|display|output|summari[sz]e"
+    r"|catalog(?:ue)?|provide|break down|dump|pull up|bring up|fetch|retrieve|get me"
+    r"|can i (?:get|see|have)"
+    r"|i(?: would|'d|d)? (?:like|want|need)(?: to see| to know)?)(?: me| us)?"
+    r"(?: (?:a|the) (?:full |complete )?(?:list|breakdown|summary|rundown|overview|record) of)?\s*"
+)
+"""A request for values ('print the plates', 'i'd like a list of sounds'): a list."""
 _TAG = re.compile(
     r"^(?!(?:is|was|were|are|did|does|do|has|have|had|how|what|when|which|where|who)\b)"
     r"(?P<x>.+?),? (?:right|correct|true|yes or no|or not|didn't (?:it|they|he|she)"

@@ -437,3 +437,23 @@ def test_check_the_values_lists_them(asker: Asker) -> None:
         "red",
         "blue",
     }
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Print the colours seen on camera 1",
+        "I'd like a list of the colours on camera 1",
+        "Can I get the colours from camera 1?",
+        "Colours on camera 1?",  # a noun phrase of values
+        "All the colours on camera 1",
+        "Provide a breakdown of the colours on camera 1",
+    ],
+)
+def test_requests_for_values_list_them(asker: Asker, question: str) -> None:
+    answer = asker.ask(question)
+    assert set(answer.short.split(", ")) == {"green", "yellow", "red", "blue"}, answer.text
+
+
+def test_what_all_was_heard_lists_the_sounds(asker: Asker) -> None:
+    assert set(asker.ask("what all was heard?").short.split(", ")) == {"siren", "car_horn"}
