@@ -277,14 +277,14 @@ def parse(
     except Refusal:
         # "what was on camera 1?": naming only a camera asks about the things it saw
         seeing = [directory.streams[s.lower()].modality == "video" for s in streams]
-        if not streams and re.search(r"\b(?:cameras|cams)\b", main):
-            seeing = [True]  # "what was on the cameras": every camera
         said = set(re.findall(r"[a-z]+", unplaced(main, directory))) - _ONLY_A_CAMERA
         other = {
             w
             for w in said - _SAW_WORDS - {"any", "all", "see", "capture"}
             if not any(re.fullmatch(r, w) for r in (SEEN, ARRIVE, _PASSING))
         }  # "list what passed the street camera" names only the camera, too
+        if not streams and not other:  # "what was on the cameras", "what passed": every one
+            seeing = [True]
         if anchor_text and any(seeing) and not all(seeing):  # "recorded at the entrance
             # while someone spoke": what its cameras saw
             streams = tuple(s for s, sees in zip(streams, seeing, strict=True) if sees)

@@ -333,6 +333,18 @@ def _resolve(
     clock = _clock_window(spans, day, tz)
     if clock is not None:
         loose = named is None and "part" not in spans
+        first = clock.start
+        if (
+            loose
+            and start is not None
+            and first is not None
+            and first < start
+            and _from_zero(spans)
+        ):
+            # "at 00:00:10" of a clip that began at 10:00: 10 s in, as a player shows it
+            shift = start - _at(day, tz)
+            end = None if clock.end is None else min(clock.end + shift, now)
+            return Window(first + shift, end, moment=clock.moment)
         if loose and clock.start is not None and clock.start > now + 60:
             # "at 8" when it is 07:00: yesterday's (a time within the archive's last minute,
             # "after 10:00:19" when it ends at 10:00:18, is still today's)
@@ -343,6 +355,21 @@ def _resolve(
     if window is None and "ever" in spans:
         return Window(None, None)
     return window
+
+
+def _from_zero(spans: dict[str, re.Match[str]]) -> bool:
+    """Whether every clock time said is "00:MM:SS" (or "0:MM:SS"): a place in the
+    recording, as a video player shows it, rather than just after midnight."""
+    said = [
+        (m, n)
+        for name, m in spans.items()
+        if name in ("after", "before", "at", "between")
+        for n in ("a", "b")
+        if f"{n}h" in m.re.groupindex and m.group(f"{n}h")
+    ]
+    return bool(said) and all(
+        m.group(f"{n}h") in ("0", "00") and m.group(f"{n}s") is not None for m, n in said
+    )
 
 
 def _clock_window(spans: dict[str, re.Match[str]], day: dt.date, tz: dt.tzinfo) -> Window | None:

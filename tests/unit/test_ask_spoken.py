@@ -457,3 +457,17 @@ def test_requests_for_values_list_them(asker: Asker, question: str) -> None:
 
 def test_what_all_was_heard_lists_the_sounds(asker: Asker) -> None:
     assert set(asker.ask("what all was heard?").short.split(", ")) == {"siren", "car_horn"}
+
+
+def test_a_place_in_the_recording_as_a_player_shows_it(asker: Asker) -> None:
+    # the recording begins at 10:00:01 (its first event); "00:00:20" is 20 s into it
+    at = asker.ask("which colours were on camera at 00:00:20?")
+    assert at.short == "red" and "10:00:21" in at.text, at.text
+    assert asker.ask("how many things appeared after 00:00:35?").value == 1  # the blue one
+    early = asker.ask("what was on camera at 00:10?")  # 00:10 is ten past midnight, not 10 s
+    assert early.refused and "covers" in early.text
+
+
+def test_what_passed_names_no_camera_and_asks_every_one(asker: Asker) -> None:
+    answer = asker.ask("what passed between 10:00:19 and 10:00:30?")
+    assert not answer.refused and "red object" in answer.text, answer.text
