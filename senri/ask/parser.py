@@ -89,7 +89,31 @@ _NOT_RECORDED = {
         "suitcases, umbrellas and phones)"
     ),
     r"\bprice\b|\bcost\b|\bmoney\b": "prices",
-    r"\bwho (?:spoke|said|talked|shouted|called|was (?:speaking|talking|shouting))\b": (
+    r"\b(?:arrest(?:ed|s)?|steal(?:s|ing)?|stole|stolen|theft|thie(?:f|ves)|robb(?:ed|ery)"
+    r"|fight(?:s|ing)?|fought|crash(?:ed|es)?|collision|collided|accidents?|illegal(?:ly)?"
+    r"|vandal\w*|trespass\w*|broke into|break-?ins?|shoplift\w*|assault\w*)\b": (
+        "incidents such as thefts, fights, crashes or arrests (it records what was seen and "
+        "heard, not what it amounted to)"
+    ),
+    r"\blook(?:ed|s)? like\b|\bappearance\b|\bhair\b|\bhairstyle\b": (
+        "what people or things looked like beyond their colours and what people carried"
+    ),
+    r"\b(?:passengers?|occupants?|inside (?:the |a |an )?(?:bus|car|truck|van|vehicle|building"
+    r"|shop|store|office))\b": "what is inside vehicles or buildings",
+    r"\b(?:electric|hybrid|diesel|petrol|gasoline)\b(?! (?:drills?|saws?|tools?))": (
+        "vehicle makes, models or fuel"
+    ),
+    r"\bphone numbers?\b|\bemail\b|\bhome address\b": "personal details",
+    r"^(?!.*\b(?:say|said|says|mention\w*|talk\w*|announce\w*|spoken)\b).*(?:\b(?:shop|store"
+    r"|office|building|business|cafe|restaurant|doors?|gates?) (?:open(?:ed|s)?|clos(?:e|ed|es)"
+    r"|(?:un)?lock(?:ed)?)\b|\bopening (?:hours|times?)\b)": (
+        "when places open, close or lock (only what cameras and microphones pick up)"
+    ),
+    r"\bwhere did .+ go\b|\bwhere (?:was|were|is) .+ (?:going|headed|heading)\b"
+    r"|\bdestination\b": "where things went out of view (only which camera saw them)",
+    r"\bwho (?:spoke|said|talked|shouted|called|was (?:speaking|talking|shouting))\b"
+    r"|\bwhat did the (?:security guard|guard|officer|police\w*|manager|driver"
+    r"|receptionist) (?:say|tell|announce)\b": (
         "who spoke (voices are not identified; ask what was said, or in what accent)"
     ),
     r"\bwhy\b": "reasons (it records what happened, not why)",

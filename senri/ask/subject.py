@@ -312,9 +312,13 @@ def _about(text: str) -> tuple[str, ...]:
         text,
     )
     after = re.search(
-        r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|word)\s+"
+        r"\b(?:about|regarding|mention(?:ed|ing)?|mentions|saying|said|say|says|word)\s+"
         r"(?:the\s+|a\s+|an\s+)?['\"]?([a-z0-9' -]+)",
-        re.sub(r"\b(?:said|say|mentioned|spoken|talked|discussed) about\b", "about", text),
+        re.sub(
+            r"\b(?:said|say|says|mentioned|spoken|talked|discussed)(?: (?:some|any)thing)? about\b",
+            "about",
+            text,
+        ),
     )
     for m in (before, after):  # "has anybody mentioned the gate": the words after it
         words: list[str] = []

@@ -471,3 +471,12 @@ def test_a_place_in_the_recording_as_a_player_shows_it(asker: Asker) -> None:
 def test_what_passed_names_no_camera_and_asks_every_one(asker: Asker) -> None:
     answer = asker.ask("what passed between 10:00:19 and 10:00:30?")
     assert not answer.refused and "red object" in answer.text, answer.text
+
+
+def test_a_topic_after_say_and_things_that_only_sound_unrecorded(asker: Asker) -> None:
+    assert asker.ask("did anyone say the gate was closed?").short == "yes"  # about the gate
+    assert asker.ask("did anyone say something about a van?").short == "no"
+    assert (
+        asker.ask("what did the speaker say first?").short == "the green band stopped at the gate"
+    )
+    assert asker.ask("was there an electric drill?").short == "no"  # a sound, not a fuel
