@@ -32,6 +32,10 @@ if [ "$services" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
   # labelled sound files for the sound-recognition evaluation
   [ -d /usr/share/sounds/freedesktop ] || need+=(sound-theme-freedesktop)
+  # real recorded speech with its transcripts for the speech WER (senri/evaluation/recorded.py)
+  [ -f /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] \
+    || need+=(asterisk-core-sounds-en-g722 asterisk-core-sounds-en)
+  [ -d /usr/share/pocketsphinx/test/data/librivox ] || need+=(pocketsphinx-testdata)
   # typefaces for the font-identification evaluation of image/embed
   [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
   [ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)

@@ -467,8 +467,17 @@ def models_eval(
     names: list[str] = typer.Argument(
         ..., help="Models to evaluate, e.g. speech/en sounds/audioset."
     ),
+    prompts: int = typer.Option(
+        60,
+        "--prompts",
+        min=0,
+        help="Recorded Asterisk prompts to transcribe beside the synthetic speech set (of 280, "
+        "spread evenly; 0: synthetic only). Needs Debian's asterisk-core-sounds-en-g722, "
+        "asterisk-core-sounds-en and pocketsphinx-testdata (scripts/setup.sh --dev).",
+    ),
 ) -> None:
-    """Print a model's accuracy on a held-out set (synthetic; see each card's evaluation)."""
+    """Print a model's accuracy on held-out sets: synthetic, and real recordings where the
+    model has them (see each card's evaluation)."""
     from senri.evaluation import audio as eval_audio
     from senri.evaluation import models as evaluate
 
@@ -483,8 +492,12 @@ def models_eval(
             _fail(f"no evaluation for {name!r}; try one of: {', '.join(known)}")
         try:
             with console.status(f"evaluating {name}"):
-                runner.report([name], lambda line: console.print(escape(line)))
-        except (ModelUnavailableError, ValueError) as exc:
+                emit = lambda line: console.print(escape(line))  # noqa: E731
+                if runner is eval_audio:
+                    eval_audio.report([name], emit, prompts)
+                else:
+                    runner.report([name], emit)
+        except (ModelUnavailableError, PipelineError, ValueError) as exc:
             _fail(str(exc))
 
 

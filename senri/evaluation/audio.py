@@ -26,9 +26,14 @@ import soundfile as sf
 import soxr
 
 from senri.engine.session import GraphSession
+from senri.evaluation import recorded
+from senri.indexes.events.query import words
 from senri.records import AudioChunk, Event
 
 SR = 16_000
+PROMPTS = 60
+"""Recorded Asterisk prompts `senri models eval` transcribes by default (of 280; about 4.5
+minutes of speech), spread evenly over them."""
 HELD_OUT = (
     "the second camera shows a truck at the dock",
     "please open the east gate for the delivery",
@@ -105,33 +110,59 @@ class SpeechScore:
     def rtf(self) -> float:
         return self.audio_seconds / max(self.seconds, 1e-9)
 
+    def add(self, voice: str, text: str, said: str, audio_seconds: float, seconds: float) -> None:
+        """Score one utterance: `text` said, `said` heard, in `seconds` of compute."""
+        from senri.worlds.shapes.run import word_error_rate
+
+        n = len(words(text))
+        errors = round(word_error_rate(text, said) * n)
+        self.seconds += seconds
+        self.audio_seconds += audio_seconds
+        self.errors += errors
+        self.words += n
+        tally = self.by_voice.setdefault(voice, [0, 0])
+        tally[0] += errors
+        tally[1] += n
+        if errors / max(n, 1) > self.worst[0]:
+            self.worst = (errors / n, text, said.strip())
+
+
+def _speech_graph(model: str) -> GraphSession:
+    language = "en" if model == "speech/multi" else None
+    return _graph("audio.speech", model=model, language=language, fallback=False)
+
+
+def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> tuple[str, float]:
+    """What `op` transcribed of `clip` (as a stream of its own), and the seconds it took."""
+    started = time.perf_counter()
+    said = " ".join(e.text or "" for e in _events(op, _stream(clip, name)))
+    return said, time.perf_counter() - started
+
 
 def evaluate_speech(model: str) -> SpeechScore:
     """WER of `audio.speech` with registry model `model` on the held-out sentences."""
-    from senri.worlds.shapes.run import word_error_rate
-
-    language = "en" if model == "speech/multi" else None
-    op = _graph("audio.speech", model=model, language=language, fallback=False)
+    op = _speech_graph(model)
     score = SpeechScore(model)
     try:
         for voice in VOICES:
             for rate in RATES:
                 for text in HELD_OUT:
                     clip = _espeak(text, voice, rate)
-                    started = time.perf_counter()
-                    stream = _stream(clip, f"{voice}-{rate}-{text}")
-                    said = " ".join(e.text or "" for e in _events(op, stream))
-                    score.seconds += time.perf_counter() - started
-                    score.audio_seconds += len(clip) / SR
-                    n = len(text.split())
-                    errors = round(word_error_rate(text, said) * n)
-                    score.errors += errors
-                    score.words += n
-                    tally = score.by_voice.setdefault(voice, [0, 0])
-                    tally[0] += errors
-                    tally[1] += n
-                    if errors / n > score.worst[0]:
-                        score.worst = (errors / n, text, said.strip())
+                    said, took = _heard(op, clip, f"{voice}-{rate}-{text}")
+                    score.add(voice, text, said, len(clip) / SR, took)
+    finally:
+        op.close()
+    return score
+
+
+def evaluate_speech_recorded(model: str, clips: list[recorded.Clip], name: str) -> SpeechScore:
+    """WER of `audio.speech` with `model` on real recordings (`senri.evaluation.recorded`)."""
+    op = _speech_graph(model)
+    score = SpeechScore(model)
+    try:
+        for clip in clips:
+            said, took = _heard(op, clip.audio, f"{name}/{clip.name}")
+            score.add(name, clip.text, said, clip.seconds, took)
     finally:
         op.close()
     return score
@@ -305,19 +336,41 @@ def supports(name: str) -> bool:
     return name == "pocketsphinx" or name.startswith(("speech/", "sounds/", "dialect/"))
 
 
-def report(models: list[str], emit: Callable[[str], Any]) -> None:
-    """Run the evaluations for `models` and print them through `emit`."""
+def report_speech(model: str, emit: Callable[[str], Any], prompts: int = PROMPTS) -> None:
+    """The synthetic set and the recorded sets side by side: set, clips, words, WER, speed."""
+    s = evaluate_speech(model)
+    voices = ", ".join(f"{v} {e / max(n, 1):.1%}" for v, (e, n) in s.by_voice.items())
+    emit(f"{model}: word error rate (WER), lower is better; speed in × real time on this CPU")
+    emit(f"  {'set':<30} {'clips':>5} {'words':>6} {'WER':>6} {'speed':>6}")
+    rows: list[tuple[str, SpeechScore, int]] = [
+        ("synthetic: espeak-ng", s, len(HELD_OUT) * len(VOICES) * len(RATES))
+    ]
+    missing = []
+    for name in recorded.SETS if prompts > 0 else ():
+        try:
+            clips = recorded.load(name, prompts)
+        except recorded.MissingSetError as exc:
+            missing.append(f"{name}: {exc}")
+            continue
+        minutes = sum(c.seconds for c in clips) / 60
+        label = f"recorded: {name} ({minutes:.1f} min)"
+        rows.append((label, evaluate_speech_recorded(model, clips, name), len(clips)))
+    for label, score, count in rows:
+        emit(f"  {label:<30} {count:>5} {score.words:>6} {score.wer:>6.1%} {score.rtf:>5.1f}×")
+    emit(f"  synthetic by voice: {voices}; {len(RATES)} rates, {len(HELD_OUT)} sentences each")
+    for label, score, _ in rows:
+        if score.worst[1]:
+            emit(f"  worst in {label.split(' (')[0]}: {score.worst[1]!r} → {score.worst[2]!r}")
+    for line in missing:
+        emit(f"  (not measured: {line})")
+
+
+def report(models: list[str], emit: Callable[[str], Any], prompts: int = PROMPTS) -> None:
+    """Run the evaluations for `models` and print them through `emit`; `prompts` recorded
+    Asterisk prompts are transcribed beside the synthetic speech set (0: none)."""
     for model in models:
         if model.startswith("speech/") or model == "pocketsphinx":
-            s = evaluate_speech(model)
-            voices = ", ".join(f"{v} {e / max(n, 1):.1%}" for v, (e, n) in s.by_voice.items())
-            emit(
-                f"{model}: WER {s.wer:.1%} on {s.words} words "
-                f"({len(HELD_OUT)} held-out sentences × {len(VOICES)} voices × {len(RATES)} rates; "
-                f"{voices}); {s.rtf:.1f}× real time on CPU"
-            )
-            if s.worst[1]:
-                emit(f"  worst: {s.worst[1]!r} → {s.worst[2]!r}")
+            report_speech(model, emit, prompts)
         elif model.startswith("sounds/"):
             r = evaluate_sounds(model)
             emit(f"{model}: urban label right on {r.correct}/{r.total} clips ({r.accuracy:.0%})")

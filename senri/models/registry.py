@@ -27,7 +27,17 @@ from senri.models import fetch as fetchers
 from senri.models.card import ModelCard, PackageFile
 from senri.models.cards import CARDS
 
-__all__ = ["CARDS", "ModelName", "cached_path", "card", "cards", "fetch", "is_cached", "resolve"]
+__all__ = [
+    "CARDS",
+    "ModelName",
+    "SpeechModelName",
+    "cached_path",
+    "card",
+    "cards",
+    "fetch",
+    "is_cached",
+    "resolve",
+]
 
 
 def cards() -> dict[str, ModelCard]:
@@ -61,6 +71,25 @@ ModelName = Annotated[
     WithJsonSchema({"type": "string", "enum": sorted(CARDS), "description": "a model card"}),
 ]
 """The type of an operator's model setting: the name of a card (checked at `senri validate`)."""
+
+
+def _known_or_pocketsphinx(name: str) -> str:
+    if name == "pocketsphinx":
+        return name
+    try:
+        return _known(name)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or pocketsphinx") from None
+
+
+SpeechModelName = Annotated[
+    str,
+    AfterValidator(_known_or_pocketsphinx),
+    WithJsonSchema(
+        {"type": "string", "enum": [*sorted(CARDS), "pocketsphinx"], "description": "a model card"}
+    ),
+]
+"""`audio.speech`'s model: a card, or ``pocketsphinx`` (its bundled model, which has no card)."""
 
 
 def cached_path(name: str) -> Path:

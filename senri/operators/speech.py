@@ -25,7 +25,7 @@ import logging
 
 from senri.engine.operator import Device, Emits, register
 from senri.errors import MissingDependencyError, ModelUnavailableError
-from senri.models.registry import ModelName
+from senri.models.registry import ModelName, SpeechModelName
 from senri.operators.gated import SAMPLE_RATE, SpanAudio, VadGated
 from senri.operators.stt import Engine, SphinxEngine, WhisperEngine
 from senri.records import Event
@@ -48,7 +48,7 @@ class Speech(VadGated):
 
     def __init__(
         self,
-        model: ModelName = "speech/en",
+        model: SpeechModelName = "speech/en",
         language: str | None = None,
         vad_threshold: float = 0.5,
         min_duration: float = 0.3,

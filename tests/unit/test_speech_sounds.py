@@ -543,3 +543,13 @@ def test_an_extra_label_from_an_unknown_class_is_refused() -> None:
     op = Sounds(extra_labels={"beeps": ("Beep, bleep", "Bleeper")})
     with pytest.raises(ValueError, match=r"\['Bleeper'\] are not AudioSet classes"):
         op.setup(Device("cpu"))
+
+
+def test_pocketsphinx_is_a_speech_model_setting_without_a_card() -> None:
+    from senri.engine.settings import SettingsError, validate
+    from senri.operators.speech import Speech
+
+    assert validate(Speech, {"model": "pocketsphinx"})["model"] == "pocketsphinx"
+    assert validate(Speech, {"model": "speech/multi"})["model"] == "speech/multi"
+    with pytest.raises(SettingsError, match="or pocketsphinx"):
+        validate(Speech, {"model": "speech/nope"})
