@@ -1,6 +1,10 @@
 """Questions said another way, rewritten into the forms the parser reads.
 
-A request ("tell me the colour of the first object") is the question it asks; "who was on
+A request ("tell me the colour of the first object", "confirm that a bus passed") is the
+question it asks, and a request for values ("print the plates") a list; a statement with a
+tag ("there was a siren, right?") asks whether; "what shade", "the predominant colour" and
+"most common car colour?" are colour questions; "the yellow square" is the yellow thing;
+"which half had more objects" weighs the halves; "who was on
 camera" asks which people; "at the very start" of the recording is what came first; "did
 the siren and an utterance overlap" asks whether there was one at the same time as the
 other; "were red objects outnumbered by blue ones" is a comparison; and a few phrases are
@@ -21,7 +25,7 @@ def before_times(text: str) -> str:
     for said, meant in SAID_OTHERWISE:  # "construction noise": drilling or a jackhammer
         text = re.sub(said, meant, text)
     text = re.sub(_TELL_ME, _asked, text)  # "tell me the colour of ...": "what is the ..."
-    text = re.sub(_LIST_ME, "list ", text)  # "print the plates", "i'd like a list of sounds"
+    text = re.sub(_LIST_ME, _listed, text)  # "print the plates", "i'd like a list of sounds"
     text = re.sub(r"^what all\b", "what", text)  # "what all was heard"
     text = re.sub(_TAG, _untagged, text)  # "there was a siren yesterday, right"
     text = re.sub(_SHAPE_NAMED, _as_shape, text)  # "the yellow square": the yellow thing
@@ -66,18 +70,7 @@ _HALVES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (
         r"^(?P<q>(?:did|were|was|are|is) (?:there )?more (?:(?! than | or ).)+?) (?P<w>in the "
         r"(?:first|second|last) (?:half|\w+ (?:seconds?|minutes?|hours?)))$",
-        lambda m: (
-            f"{m.group('q')} {m.group('w')} or "
-            + (
-                "the first half"
-                if m.group("w").endswith("second half")
-                else "the second half"
-                if m.group("w").endswith("half")
-                else "before"
-                if " last " in m.group("w")
-                else "after"
-            )
-        ),
+        lambda m: f"{m.group('q')} {m.group('w')} or {_other_side(m.group('w'))}",
     ),
     (
         r"^did the cameras? see more(?: things)? than the (?:microphones?|mics?) heard$",
@@ -87,6 +80,15 @@ _HALVES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 """Halves and other times weighed, said another way: "which half had more objects", "did
 more objects appear in the first half" (than in the second), "more at the start or the
 end"."""
+
+
+def _other_side(said: str) -> str:
+    """The time a side named alone is weighed against: the other half, or the rest."""
+    if said.endswith("half"):
+        return "the first half" if said.endswith("second half") else "the second half"
+    return "before" if " last " in said else "after"
+
+
 _COMPARE_FORMS = (
     (
         r"^(?:were|was|are|is) (?P<a>.+?) outnumbered by (?P<b>.+)$",
@@ -156,7 +158,7 @@ def _asked(m: re.Match[str]) -> str:
     """'Tell me how many' asks how many; 'tell me the colour' what the colour is; 'tell me
     whether/if' whether there was."""
     what = (m.group("what") or "").strip()
-    if what in ("whether", "if") or m.group("check"):  # "confirm that a bus passed"
+    if what in ("whether", "if") or m.groupdict().get("check"):  # "confirm that a bus passed"
         return "was there"
     return what or "what is"
 
@@ -166,9 +168,18 @@ _LIST_ME = re.compile(
     r"|catalog(?:ue)?|provide|break down|dump|pull up|bring up|fetch|retrieve|get me"
     r"|can i (?:get|see|have)"
     r"|i(?: would|'d|d)? (?:like|want|need)(?: to see| to know)?)(?: me| us)?"
-    r"(?: (?:a|the) (?:full |complete )?(?:list|breakdown|summary|rundown|overview|record) of)?\s*"
+    r"(?: (?:a|the) (?:full |complete )?(?:list|breakdown|summary|rundown|overview|record) of)?"
+    r"(?P<what> (?:how|what|when|which|where|whether|if)\b)?\s*"
 )
-"""A request for values ('print the plates', 'i'd like a list of sounds'): a list."""
+"""A request for values ('print the plates', 'i'd like a list of sounds'): a list; one
+followed by its question ('i want to know when') is that question."""
+
+
+def _listed(m: re.Match[str]) -> str:
+    """`_LIST_ME` as "list ", or as the question it leads to."""
+    return _asked(m) + " " if m.group("what") else "list "
+
+
 _TAG = re.compile(
     r"^(?!(?:is|was|were|are|did|does|do|has|have|had|how|what|when|which|where|who)\b)"
     r"(?P<x>.+?),? (?:right|correct|true|yes or no|or not|didn't (?:it|they|he|she)"

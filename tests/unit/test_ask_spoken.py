@@ -480,3 +480,9 @@ def test_a_topic_after_say_and_things_that_only_sound_unrecorded(asker: Asker) -
         asker.ask("what did the speaker say first?").short == "the green band stopped at the gate"
     )
     assert asker.ask("was there an electric drill?").short == "no"  # a sound, not a fuel
+
+
+def test_a_request_that_leads_to_its_question_is_that_question(asker: Asker) -> None:
+    assert asker.ask("i want to know when the siren sounded").short == "10:00"
+    assert asker.ask("I'd like to know whether a horn sounded").short == "yes"
+    assert asker.ask("can you print how many red things passed").value == 2
