@@ -30,7 +30,7 @@ from senri.ask.plan import Plan, Refusal, Subject
 from senri.ask.sides import compared_windows, read_comparison
 from senri.ask.subject import asked_field, read_pick, read_subject
 from senri.ask.timeparse import NUMBER_WORDS, find_window
-from senri.ask.vocab import TERMS, Vocabulary, plural
+from senri.ask.vocab import COLOUR_PATTERN, TERMS, Vocabulary, plural
 
 MAX_CHARS = 400
 MAX_WORDS = 60
@@ -450,10 +450,9 @@ _CLAIM = re.compile(
     r"(?P<cmp>longer|shorter|louder|quieter|softer) than (?P<b>.+)"
 )
 """'Was the siren longer than the horn': a which-of-two whose answer is checked."""
-_COLOURS = "|".join(sorted((w for w, t in TERMS.items() if t.kind == "colour" and w != "dark")))
 _COLOUR_IS = re.compile(
     rf"(?:was|is) (?P<a>the (?!colou?r)(?:(?!\bthere\b).)+?) (?:(?:coloured|painted|in) )?"
-    rf"(?P<c>{_COLOURS})(?: or (?P<d>{_COLOURS}))?(?: in colou?r)?"
+    rf"(?P<c>{COLOUR_PATTERN})(?: or (?P<d>{COLOUR_PATTERN}))?(?: in colou?r)?"
 )
 """'Was the first car red', 'is the most common car colour white': the colour asked for and
 checked; 'was the last bus red or blue' asks which."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from senri.ask.vocab import SAID_OTHERWISE, TERMS
+from senri.ask.vocab import COLOUR_PATTERN, SAID_OTHERWISE, TERMS
 
 
 def before_times(text: str) -> str:
@@ -128,11 +128,7 @@ _COLOUR_FORMS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 colour among cars", "how were the cars coloured", "most common car colour?", "the first
 truck: its colour?"."""
 _SHAPES = r"(?:square|circle|rectangle|oval|ellipse|triangle|blob|disc|disk|block)"
-_SHAPE_NAMED = re.compile(
-    r"\b(?:(?P<c>"
-    + "|".join(sorted(w for w, t in TERMS.items() if t.kind == "colour" and w != "dark"))
-    + rf")\s+)?(?P<shape>{_SHAPES})(?P<s>s?)\b"
-)
+_SHAPE_NAMED = re.compile(rf"\b(?:(?P<c>{COLOUR_PATTERN})\s+)?(?P<shape>{_SHAPES})(?P<s>s?)\b")
 """'The yellow square' is the yellow thing: no operator records shapes, colours tell things
 apart (a shape named alone is refused, `senri.ask.parser`); a blob is any thing."""
 

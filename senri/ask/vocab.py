@@ -174,6 +174,8 @@ def _build_terms() -> dict[str, Term]:
 
 
 TERMS: dict[str, Term] = _build_terms()
+COLOUR_PATTERN = "|".join(sorted(w for w, t in TERMS.items() if t.kind == "colour" and w != "dark"))
+"""A regex alternation of the words that name a colour ("dark" alone names none)."""
 _DESCRIPTIONS: dict[Term, str] = {}
 for _label in _OBJECT_WORDS:
     _DESCRIPTIONS[_t("object", _label)] = _label
