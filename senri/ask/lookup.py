@@ -7,6 +7,7 @@ The answer kinds build on it: `senri.ask.compare.Comparing` and `senri.ask.answe
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -296,6 +297,10 @@ class Lookup:
             ]
             if own:  # "the object after the purple one" is never the purple one
                 found = q.And(found, q.Not(own[0] if len(own) == 1 else q.Or(*own)))
+        elif not tracked and re.search(r"\belse\b", self.question.lower()):
+            # "what else was heard during the horn": sounds other than the horn
+            labels = sorted({str(a.value("label")) for a in anchors})
+            found = q.And(found, q.Not(q.In("label", labels)))
         return found, anchors
 
     def other_than_anchor(self) -> bool:
@@ -307,7 +312,8 @@ class Lookup:
         return (
             plan.relation in ("after", "before")
             or plan.type in ("colour", "which")
-            or (plan.arrivals)
+            or plan.arrivals
+            or re.search(r"\belse\b", self.question.lower()) is not None  # "what else"
         )
 
     def between(self, anchors: list[Occurrence]) -> tuple[q.Filter | None, list[Occurrence]]:

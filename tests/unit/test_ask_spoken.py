@@ -486,3 +486,13 @@ def test_a_request_that_leads_to_its_question_is_that_question(asker: Asker) -> 
     assert asker.ask("i want to know when the siren sounded").short == "10:00"
     assert asker.ask("I'd like to know whether a horn sounded").short == "yes"
     assert asker.ask("can you print how many red things passed").value == 2
+
+
+def test_what_else_leaves_the_anchor_out(asker: Asker) -> None:
+    assert asker.ask("what was heard during the siren?").short == "siren"  # it, while it sounded
+    assert asker.ask("what else was heard during the siren?").short == "none"
+    with_it = asker.ask("what was on camera while the green object was?")
+    assert with_it.short == "green object, yellow object", with_it.text
+    assert asker.ask("what else was on camera while the green object was?").short == (
+        "yellow object"  # not the green one itself
+    )
