@@ -471,7 +471,7 @@ def models_eval(
         60,
         "--prompts",
         min=0,
-        help="Recorded Asterisk prompts to transcribe beside the synthetic speech set (of 280, "
+        help="Recorded Asterisk prompts to transcribe beside the synthetic speech set (of 269, "
         "spread evenly; 0: synthetic only). Needs Debian's asterisk-core-sounds-en-g722, "
         "asterisk-core-sounds-en and pocketsphinx-testdata (scripts/setup.sh --dev).",
     ),

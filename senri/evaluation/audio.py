@@ -1,12 +1,12 @@
 """Held-out evaluations of the audio models: word error rate and sound recognition.
 
 `senri models eval speech/en speech/multi pocketsphinx sounds/audioset dialect/lre` prints
-these. The speech set is
-espeak-ng sentences that neither the tests nor the sample world use, spoken by two voices
-(en-us, en-gb) at two rates; the sound set is synthetic clips with known labels — sirens and
-horns of varied pitch and speed, and sounds that must not be called either (beeps, noise,
-speech, silence). Both are synthetic: they show the models work and regress, not how they
-fare on field recordings.
+these. The synthetic speech set is espeak-ng sentences that neither the tests nor the sample
+world use, spoken by two voices (en-us, en-gb) at two rates; beside it, speech is scored on
+real recordings (`senri.evaluation.recorded`). The sound set is synthetic clips with known
+labels — sirens and horns of varied pitch and speed, and sounds that must not be called
+either (beeps, noise, speech, silence) — plus named files of a Debian sound theme. Synthetic
+sets show the models work and regress, not how they fare on field recordings.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from senri.records import AudioChunk, Event
 
 SR = 16_000
 PROMPTS = 60
-"""Recorded Asterisk prompts `senri models eval` transcribes by default (of 280; about 4.5
+"""Recorded Asterisk prompts `senri models eval` transcribes by default (of 269; about 5
 minutes of speech), spread evenly over them."""
 HELD_OUT = (
     "the second camera shows a truck at the dock",
