@@ -12,6 +12,7 @@ sets show the models work and regress, not how they fare on field recordings.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import time
@@ -66,14 +67,32 @@ def _espeak(text: str, voice: str, rate: int) -> npt.NDArray[np.float32]:
     return (0.5 * soxr.resample(data[:, 0], rate_in, SR)).astype(np.float32)
 
 
-def _stream(clip: npt.NDArray[np.float32], name: str, pad: float = 0.6) -> list[AudioChunk]:
-    """The clip with `pad` s of quiet noise either side, as 1 s chunks of a stream of its own."""
-    noise = np.random.default_rng(0).normal(0.0, 3e-4, round(pad * SR)).astype(np.float32)
+_T0 = 1000.0
+"""The epoch second each evaluation stream starts at."""
+_PAD = 0.6
+"""Seconds of quiet noise before (and after) each clip in its stream."""
+
+
+def _stream(clip: npt.NDArray[np.float32], name: str) -> list[AudioChunk]:
+    """The clip with `_PAD` s of quiet noise either side, as 1 s chunks of a stream of its own."""
+    noise = np.random.default_rng(0).normal(0.0, 3e-4, round(_PAD * SR)).astype(np.float32)
     audio = np.concatenate([noise, clip, noise])
     return [
-        AudioChunk(name, k, 1000.0 + i / SR, i / SR, audio[i : i + SR], SR)
+        AudioChunk(name, k, _T0 + i / SR, i / SR, audio[i : i + SR], SR)
         for k, i in enumerate(range(0, len(audio), SR))
     ]
+
+
+def voiced(clip: npt.NDArray[np.float32], floor: float = 0.05) -> tuple[float, float]:
+    """Where `clip` is sounding, in seconds: the first and last 10 ms frame whose RMS is at
+    least `floor` of its loudest frame's (the truth the word timestamps are checked against;
+    a clip's leading and trailing silence is not speech)."""
+    n = len(clip) // 160
+    if n == 0:
+        return 0.0, len(clip) / SR
+    rms = np.sqrt(np.mean(clip[: n * 160].reshape(n, 160).astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(rms >= floor * rms.max())
+    return float(loud[0]) * 0.01, float(loud[-1] + 1) * 0.01
 
 
 def _graph(op: str, **settings: Any) -> GraphSession:
@@ -101,6 +120,8 @@ class SpeechScore:
     seconds: float = 0.0
     by_voice: dict[str, list[int]] = field(default_factory=dict)
     worst: tuple[float, str, str] = (0.0, "", "")
+    edge_errors: list[float] = field(default_factory=list)
+    """|first word's start - where the speech starts| and the same for the ends, seconds."""
 
     @property
     def wer(self) -> float:
@@ -110,14 +131,23 @@ class SpeechScore:
     def rtf(self) -> float:
         return self.audio_seconds / max(self.seconds, 1e-9)
 
-    def add(self, voice: str, text: str, said: str, audio_seconds: float, seconds: float) -> None:
-        """Score one utterance: `text` said, `said` heard, in `seconds` of compute."""
+    @property
+    def edge_ms(self) -> float:
+        """The mean word-timestamp error at an utterance's edges, in milliseconds."""
+        return 1000 * float(np.mean(self.edge_errors)) if self.edge_errors else float("nan")
+
+    def add(self, voice: str, text: str, clip: npt.NDArray[np.float32], heard: Heard) -> None:
+        """Score one utterance: `text` said in `clip`, `heard` by the model."""
         from senri.worlds.shapes.run import word_error_rate
 
+        said = heard.text
         n = len(words(text))
         errors = round(word_error_rate(text, said) * n)
-        self.seconds += seconds
-        self.audio_seconds += audio_seconds
+        self.seconds += heard.seconds
+        self.audio_seconds += len(clip) / SR
+        if heard.first is not None and heard.last is not None:
+            start, end = voiced(clip)
+            self.edge_errors += [abs(heard.first - start), abs(heard.last - end)]
         self.errors += errors
         self.words += n
         tally = self.by_voice.setdefault(voice, [0, 0])
@@ -132,11 +162,30 @@ def _speech_graph(model: str) -> GraphSession:
     return _graph("audio.speech", model=model, language=language, fallback=False)
 
 
-def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> tuple[str, float]:
-    """What `op` transcribed of `clip` (as a stream of its own), and the seconds it took."""
+@dataclass(frozen=True)
+class Heard:
+    """A transcript of one clip: its text, the compute it took, and its first word's start
+    and last word's end in seconds into the clip (None when no words)."""
+
+    text: str
+    seconds: float
+    first: float | None
+    last: float | None
+
+
+def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> Heard:
+    """What `op` transcribed of `clip`, run as a stream of its own."""
     started = time.perf_counter()
-    said = " ".join(e.text or "" for e in _events(op, _stream(clip, name)))
-    return said, time.perf_counter() - started
+    events = _events(op, _stream(clip, name))
+    took = time.perf_counter() - started
+    spoken = [w for e in events for w in json.loads(str(e.attributes.get("words") or "[]"))]
+    origin = _T0 + _PAD
+    return Heard(
+        " ".join(e.text or "" for e in events),
+        took,
+        float(spoken[0][1]) - origin if spoken else None,
+        float(spoken[-1][2]) - origin if spoken else None,
+    )
 
 
 def evaluate_speech(model: str) -> SpeechScore:
@@ -148,8 +197,7 @@ def evaluate_speech(model: str) -> SpeechScore:
             for rate in RATES:
                 for text in HELD_OUT:
                     clip = _espeak(text, voice, rate)
-                    said, took = _heard(op, clip, f"{voice}-{rate}-{text}")
-                    score.add(voice, text, said, len(clip) / SR, took)
+                    score.add(voice, text, clip, _heard(op, clip, f"{voice}-{rate}-{text}"))
     finally:
         op.close()
     return score
@@ -161,8 +209,7 @@ def evaluate_speech_recorded(model: str, clips: list[recorded.Clip], name: str) 
     score = SpeechScore(model)
     try:
         for clip in clips:
-            said, took = _heard(op, clip.audio, f"{name}/{clip.name}")
-            score.add(name, clip.text, said, clip.seconds, took)
+            score.add(name, clip.text, clip.audio, _heard(op, clip.audio, f"{name}/{clip.name}"))
     finally:
         op.close()
     return score
@@ -341,7 +388,7 @@ def report_speech(model: str, emit: Callable[[str], Any], prompts: int = PROMPTS
     s = evaluate_speech(model)
     voices = ", ".join(f"{v} {e / max(n, 1):.1%}" for v, (e, n) in s.by_voice.items())
     emit(f"{model}: word error rate (WER), lower is better; speed in × real time on this CPU")
-    emit(f"  {'set':<30} {'clips':>5} {'words':>6} {'WER':>6} {'speed':>6}")
+    emit(f"  {'set':<30} {'clips':>5} {'words':>6} {'WER':>6} {'speed':>6} {'edges':>7}")
     rows: list[tuple[str, SpeechScore, int]] = [
         ("synthetic: espeak-ng", s, len(HELD_OUT) * len(VOICES) * len(RATES))
     ]
@@ -356,8 +403,15 @@ def report_speech(model: str, emit: Callable[[str], Any], prompts: int = PROMPTS
         label = f"recorded: {name} ({minutes:.1f} min)"
         rows.append((label, evaluate_speech_recorded(model, clips, name), len(clips)))
     for label, score, count in rows:
-        emit(f"  {label:<30} {count:>5} {score.words:>6} {score.wer:>6.1%} {score.rtf:>5.1f}×")
+        emit(
+            f"  {label:<30} {count:>5} {score.words:>6} {score.wer:>6.1%} {score.rtf:>5.1f}× "
+            f"{score.edge_ms:>4.0f} ms"
+        )
     emit(f"  synthetic by voice: {voices}; {len(RATES)} rates, {len(HELD_OUT)} sentences each")
+    emit(
+        "  edges: mean |first word's start - speech start| and |last word's end - speech "
+        "end|, speech being where the clip is within 26 dB of its loudest 10 ms"
+    )
     for label, score, _ in rows:
         if score.worst[1]:
             emit(f"  worst in {label.split(' (')[0]}: {score.worst[1]!r} → {score.worst[2]!r}")
