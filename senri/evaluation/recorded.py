@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf
-import soxr
+
+from senri.connectors.audio import AudioSource
+from senri.records import AudioChunk
 
 SR = 16_000
 ASTERISK = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -66,21 +66,16 @@ class MissingSetError(RuntimeError):
 
 
 def read_audio(path: Path) -> npt.NDArray[np.float32]:
-    """A sound file as 16 kHz mono float32: G.722 (raw, as Asterisk keeps it) or anything
-    libsndfile reads (WAV, FLAC, Ogg), resampled when it is not 16 kHz."""
-    if path.suffix == ".g722":
-        with av.open(str(path), format="g722") as container:
-            parts = [f.to_ndarray().astype(np.float32) for f in container.decode(audio=0)]
-            rate = container.streams.audio[0].codec_context.sample_rate
-        if not parts:
-            raise ValueError(f"{path}: no audio in it")
-        data = np.concatenate(parts, axis=-1)[0] / 32768.0
-    else:
-        raw, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        data = raw.mean(axis=1)
-    if rate != SR:
-        data = soxr.resample(data, rate, SR)
-    return np.asarray(data, np.float32)
+    """A sound file as 16 kHz mono float32, through the engine's own `AudioSource` (WAV, FLAC
+    and Ogg by libsndfile; raw G.722, as Asterisk keeps its prompts, by PyAV)."""
+    samples = []
+    for item in AudioSource(path, path.stem, chunk_seconds=60.0, sample_rate=SR):
+        if not isinstance(item, AudioChunk):
+            raise ValueError(f"{path}: {item.reason}")
+        samples.append(item.samples)
+    if not samples:
+        raise ValueError(f"{path}: no audio in it")
+    return np.concatenate(samples).astype(np.float32)
 
 
 def spoken(text: str) -> str:
