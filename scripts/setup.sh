@@ -36,6 +36,15 @@ if [ "$services" = 1 ]; then
   [ -f /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] \
     || need+=(asterisk-core-sounds-en-g722 asterisk-core-sounds-en)
   [ -d /usr/share/pocketsphinx/test/data/librivox ] || need+=(pocketsphinx-testdata)
+  # real recordings and photos with labels (senri/evaluation/packaged.py, detector.py): the
+  # Asterisk prompts in three more languages, GCompris's sounds and photos, Tux Paint's
+  # sounds, KLettres's US and British words
+  for lang in es fr ru; do
+    [ -d /usr/share/doc/asterisk-core-sounds-$lang-g722 ] || need+=(asterisk-core-sounds-$lang-g722)
+  done
+  [ -d /usr/share/gcompris-qt/rcc ] || need+=(gcompris-qt-data)
+  [ -d /usr/share/tuxpaint/stamps ] || need+=(tuxpaint-stamps-default)
+  [ -d /usr/share/klettres/en_GB ] || need+=(klettres-data)
   # typefaces for the font-identification evaluation of image/embed
   [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
   [ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)

@@ -1,12 +1,12 @@
-"""Held-out evaluations of the audio models: word error rate and sound recognition.
+"""Held-out evaluations of the audio models; this module holds speech-to-text's word error rate.
 
 `senri models eval speech/en speech/multi pocketsphinx sounds/audioset dialect/lre` prints
-these. The synthetic speech set is espeak-ng sentences that neither the tests nor the sample
+them. The synthetic speech set is espeak-ng sentences that neither the tests nor the sample
 world use, spoken by two voices (en-us, en-gb) at two rates; beside it, speech is scored on
-real recordings (`senri.evaluation.recorded`). The sound set is synthetic clips with known
-labels — sirens and horns of varied pitch and speed, and sounds that must not be called
-either (beeps, noise, speech, silence) — plus named files of a Debian sound theme. Synthetic
-sets show the models work and regress, not how they fare on field recordings.
+real recordings (`senri.evaluation.recorded`). Sounds are in `senri.evaluation.sounds` and
+dialects in `senri.evaluation.dialect`, each with a synthetic and a recorded set. Synthetic
+sets show the models work and regress; the recorded ones how they fare on real voices and
+sounds, within what the packages hold.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,7 +52,7 @@ VOICES = ("en-us", "en-gb")
 RATES = (140, 175)
 
 
-def _espeak(text: str, voice: str, rate: int) -> npt.NDArray[np.float32]:
+def espeak(text: str, voice: str, rate: int) -> npt.NDArray[np.float32]:
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("the audio evaluation needs espeak-ng (apt-get install espeak-ng)")
@@ -73,7 +72,7 @@ _PAD = 0.6
 """Seconds of quiet noise before (and after) each clip in its stream."""
 
 
-def _stream(clip: npt.NDArray[np.float32], name: str) -> list[AudioChunk]:
+def as_stream(clip: npt.NDArray[np.float32], name: str) -> list[AudioChunk]:
     """The clip with `_PAD` s of quiet noise either side, as 1 s chunks of a stream of its own."""
     noise = np.random.default_rng(0).normal(0.0, 3e-4, round(_PAD * SR)).astype(np.float32)
     audio = np.concatenate([noise, clip, noise])
@@ -95,13 +94,13 @@ def voiced(clip: npt.NDArray[np.float32], floor: float = 0.05) -> tuple[float, f
     return float(loud[0]) * 0.01, float(loud[-1] + 1) * 0.01
 
 
-def _graph(op: str, **settings: Any) -> GraphSession:
+def one_node_graph(op: str, **settings: Any) -> GraphSession:
     """A one-node graph of operator `op` over audio chunks, set up once (models load)."""
     nodes = {"node": {"op": op, "from": "audio", **settings}}
     return GraphSession.of(nodes, inputs={"audio": AudioChunk}).setup()
 
 
-def _events(session: GraphSession, chunks: list[AudioChunk]) -> list[Event]:
+def stream_events(session: GraphSession, chunks: list[AudioChunk]) -> list[Event]:
     """The events of one stream of `chunks`, through to the end of the stream."""
     step = session.run(audio=chunks, finishing=True)
     if step.dead:
@@ -159,7 +158,7 @@ class SpeechScore:
 
 def _speech_graph(model: str) -> GraphSession:
     language = "en" if model == "speech/multi" else None
-    return _graph("audio.speech", model=model, language=language, fallback=False)
+    return one_node_graph("audio.speech", model=model, language=language, fallback=False)
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ class Heard:
 def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> Heard:
     """What `op` transcribed of `clip`, run as a stream of its own."""
     started = time.perf_counter()
-    events = _events(op, _stream(clip, name))
+    events = stream_events(op, as_stream(clip, name))
     took = time.perf_counter() - started
     spoken = [w for e in events for w in json.loads(str(e.attributes.get("words") or "[]"))]
     origin = _T0 + _PAD
@@ -196,7 +195,7 @@ def evaluate_speech(model: str) -> SpeechScore:
         for voice in VOICES:
             for rate in RATES:
                 for text in HELD_OUT:
-                    clip = _espeak(text, voice, rate)
+                    clip = espeak(text, voice, rate)
                     score.add(voice, text, clip, _heard(op, clip, f"{voice}-{rate}-{text}"))
     finally:
         op.close()
@@ -212,169 +211,6 @@ def evaluate_speech_recorded(model: str, clips: list[recorded.Clip], name: str) 
             score.add(name, clip.text, clip.audio, _heard(op, clip.audio, f"{name}/{clip.name}"))
     finally:
         op.close()
-    return score
-
-
-def _tone_sweep(
-    seconds: float, centre: float, depth: float, rate: float
-) -> npt.NDArray[np.float64]:
-    t = np.arange(round(seconds * SR)) / SR
-    phase = 2 * np.pi * np.cumsum(centre + depth * np.sin(2 * np.pi * rate * t)) / SR
-    return np.sin(phase) + 0.2 * np.sin(2 * phase) + 0.2 * np.sin(3 * phase)
-
-
-def _horn(seconds: float, low: float) -> npt.NDArray[np.float64]:
-    t = np.arange(round(seconds * SR)) / SR
-    wave = sum(np.sin(2 * np.pi * k * f * t) / k for f in (low, low * 1.26) for k in range(1, 20))
-    return np.asarray(wave, dtype=np.float64)
-
-
-def _beeps(seconds: float, freq: float) -> npt.NDArray[np.float64]:
-    t = np.arange(round(seconds * SR)) / SR
-    return np.sin(2 * np.pi * freq * t) * ((t % 0.3) < 0.15)
-
-
-def _noise(seconds: float, seed: int) -> npt.NDArray[np.float64]:
-    return np.random.default_rng(seed).normal(0.0, 1.0, round(seconds * SR))
-
-
-def sound_clips() -> Iterator[tuple[str, str, npt.NDArray[np.float32]]]:
-    """(expected urban label or "none", description, clip) for the sound evaluation."""
-    waves: list[tuple[str, str, npt.NDArray[np.float64]]] = []
-    for centre, depth, rate in (
-        (1150, 450, 0.2),
-        (1000, 350, 0.25),
-        (1300, 500, 0.15),
-        (900, 300, 0.3),
-    ):
-        wail = _tone_sweep(2.5, centre, depth, rate)
-        waves.append(("siren", f"wail {centre}±{depth} Hz at {rate} Hz", wail))
-    for low in (330.0, 350.0, 370.0, 400.0):
-        waves.append(("car_horn", f"two-tone horn from {low:.0f} Hz", _horn(2.0, low)))
-    for freq in (800.0, 1200.0):
-        waves.append(("none", f"beeps at {freq:.0f} Hz", _beeps(2.0, freq)))
-    waves.append(("none", "white noise", _noise(2.0, 1)))
-    waves.append(("none", "silence", np.zeros(2 * SR)))
-    for label, description, wave in waves:
-        peak = float(np.abs(wave).max()) or 1.0
-        yield label, description, (0.3 * wave / peak).astype(np.float32)
-    yield "none", "speech", _espeak("the lights in the garage are off", "en-us", 160)
-
-
-@dataclass
-class SoundScore:
-    """Clips whose recognised urban label (or absence of one) was right."""
-
-    correct: int = 0
-    total: int = 0
-    confusions: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / max(self.total, 1)
-
-
-def evaluate_sounds(model: str = "sounds/audioset") -> SoundScore:
-    """Urban-label accuracy of `audio.sounds` (urban labels only) on the synthetic clip set."""
-
-    op = _graph("audio.sounds", model=model, urban_only=True)
-    score = SoundScore()
-    for expected, description, clip in sound_clips():
-        labels = {e.label for e in _events(op, _stream(clip, description))}
-        got = (
-            labels.pop()
-            if len(labels) == 1
-            else ("none" if not labels else "+".join(sorted(labels)))
-        )
-        score.total += 1
-        if got == expected:
-            score.correct += 1
-        else:
-            score.confusions.append((description, expected, got))
-    return score
-
-
-FREEDESKTOP = Path("/usr/share/sounds/freedesktop/stereo")
-"""Debian package sound-theme-freedesktop 0.8 (files under GPL-2, GPL-2+, CC-BY-3.0 or CC-BY-SA-3.0,
-as its copyright file lists them)."""
-FREEDESKTOP_LABELS = {
-    "alarm-clock-elapsed.oga": ("Alarm clock", "Alarm"),
-    "phone-incoming-call.oga": ("Telephone bell ringing", "Ringtone", "Telephone"),
-    "phone-outgoing-calling.oga": ("Telephone", "Dial tone"),
-    "complete.oga": ("Ding", "Chime", "Bell"),
-    "trash-empty.oga": ("Crumpling, crinkling",),
-}
-"""Files of that theme whose names say what they are, and the AudioSet classes that fit."""
-
-
-@dataclass
-class LabelledFileScore:
-    """Labelled sound files: the expected AudioSet class among the top 5, and no urban label."""
-
-    rows: list[tuple[str, str, bool, str]] = field(default_factory=list)
-
-    @property
-    def hits(self) -> int:
-        return sum(ok for _, _, ok, _ in self.rows)
-
-
-def evaluate_sound_files(
-    model: str = "sounds/audioset", folder: Path = FREEDESKTOP
-) -> LabelledFileScore:
-    """YAMNet's top-5 AudioSet classes on the named files of the freedesktop sound theme."""
-    from senri.connectors import open_source
-
-    score = LabelledFileScore()
-    if not folder.is_dir():
-        return score
-    for name, expected in FREEDESKTOP_LABELS.items():
-        op = _graph("audio.sounds", model=model)
-        chunks = [
-            c for c in open_source({"audio": str(folder / name)}, name) if isinstance(c, AudioChunk)
-        ]
-        events = _events(op, chunks)
-        top5 = [str(e.attributes.get("audioset", "")).split(";")[:5] for e in events]
-        heard = {label for labels in top5 for label in labels}
-        urban = {e.label for e in events} & {
-            "siren",
-            "car_horn",
-            "dog_bark",
-            "gun_shot",
-            "jackhammer",
-        }
-        ok = bool(heard & set(expected)) and not urban
-        score.rows.append((name, expected[0], ok, "; ".join(top5[0]) if top5 else "nothing"))
-    return score
-
-
-@dataclass
-class DialectScore:
-    """Top-1, top-5 and language-cluster hits on held-out sentences read by held-out speakers."""
-
-    clips: int = 0
-    top1: int = 0
-    top5: int = 0
-    cluster: int = 0
-
-
-def evaluate_dialect(model: str = "dialect/lre", per_dialect: int | None = None) -> DialectScore:
-    """`audio.dialect`'s classifier on the corpus's held-out sentences × held-out speakers."""
-    from senri.models.training import dialect_corpus as corpus
-    from senri.operators.dialect import DialectId
-
-    session = _graph("audio.dialect", model=model)
-    op = session.operator("node")
-    assert isinstance(op, DialectId)
-    cluster_of = {d.label: d.cluster for d in corpus.DIALECTS}
-    score = DialectScore()
-    for spec in corpus.specs("heldout_both", per_dialect=per_dialect):
-        probs, _ = op.classify(corpus.synthesize(spec))
-        ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1][:5]]
-        truth = corpus.DIALECTS[spec.dialect]
-        score.clips += 1
-        score.top1 += ranked[0] == truth.label
-        score.top5 += truth.label in ranked
-        score.cluster += cluster_of[ranked[0]] == truth.cluster
     return score
 
 
@@ -426,27 +262,12 @@ def report(models: list[str], emit: Callable[[str], Any], prompts: int = PROMPTS
         if model.startswith("speech/") or model == "pocketsphinx":
             report_speech(model, emit, prompts)
         elif model.startswith("sounds/"):
-            r = evaluate_sounds(model)
-            emit(f"{model}: urban label right on {r.correct}/{r.total} clips ({r.accuracy:.0%})")
-            for description, expected, got in r.confusions:
-                emit(f"  {description}: expected {expected}, got {got}")
-            f = evaluate_sound_files(model)
-            if f.rows:
-                emit(
-                    f"{model}: expected AudioSet class in the top 5 for {f.hits}/{len(f.rows)} "
-                    f"labelled files of Debian's sound-theme-freedesktop ({FREEDESKTOP})"
-                )
-                for name, expected, ok, heard in f.rows:
-                    emit(f"  {'✓' if ok else '✗'} {name}: want {expected}; heard {heard}")
-            else:
-                emit(f"  (install Debian's sound-theme-freedesktop for {FREEDESKTOP} files)")
+            from senri.evaluation import sounds
+
+            sounds.report(model, emit)
         elif model.startswith("dialect/"):
-            d = evaluate_dialect(model)
-            emit(
-                f"{model}: top-1 {d.top1 / d.clips:.1%}, top-5 {d.top5 / d.clips:.1%}, "
-                f"language cluster {d.cluster / d.clips:.1%} on {d.clips} held-out clips "
-                "(held-out sentences read by held-out speaker variants; synthetic espeak-ng "
-                "speech — the seed's 83.99% / 98.89% top-1/top-5 was on real NIST LRE speech)"
-            )
+            from senri.evaluation import dialect
+
+            dialect.report(model, emit)
         else:
             raise ValueError(f"no audio evaluation for {model!r}")

@@ -1,14 +1,10 @@
-"""Evaluations of the vision models: COCO detector recall on real photos, colour naming.
+"""Evaluations of the vision models: COCO detectors on real and synthetic images, colour naming.
 
-``evaluate("detector/coco")`` runs the detector on scikit-image's sample photos (the
-``data/photos`` card, `senri.models.photos`) and compares with boxes drawn by hand in
-``senri/evaluation/data/vision_boxes.json``: an object is found when a detection of the same
-label overlaps it with IoU >= 0.5. It also scores `colour_name` (used by the colour and
+``evaluate("detector/coco")`` (and ``detector/nanodet``) runs the detector on a generated
+street world and on 34 hand-boxed real photos (`senri.evaluation.detector`): AP50, recall and
+false positives, per label too. It also scores `colour_name` (used by the colour and
 attribute operators on the detector's boxes) on a generated palette of CSS named colours, at
 full brightness and in shade, each with the name a person would give it.
-
-Five photos are a smoke test that shows the converted model works and catches regressions;
-they are not a measure of accuracy in the field.
 
 ``vision.track`` (CLEAR-MOT on sample worlds and hard hand-made sequences), ``faces/embed``
 (verification on augmented face photos) and ``ocr/rec`` (rendered licence plates) live in
@@ -17,28 +13,21 @@ identification) in `senri.evaluation.embed`; each evaluation has a printer in `R
 
 Example:
     >>> result = evaluate("detector/coco")          # doctest: +SKIP
-    >>> result["recall_by_label"]["person"], result["colour_naming"]["accuracy"]
-    (1.0, 0.97)
+    >>> result["photos"]["ap50"], result["colour_naming"]["accuracy"]
+    (0.61, 0.97)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from senri.boxes import iou
-from senri.device import Device
+from senri.evaluation import detector as eval_detector
 from senri.evaluation import embed as eval_embed
 from senri.evaluation import vision as eval_vision
-from senri.models.photos import sample_photo
 from senri.operators.colour import colour_name
-
-BOXES = Path(__file__).resolve().parent / "data" / "vision_boxes.json"
-MIN_IOU = 0.5
 
 # (expected name, CSS colour name, RGB): colours whose everyday name is not in doubt.
 PALETTE: tuple[tuple[str, str, tuple[int, int, int]], ...] = (
@@ -79,52 +68,30 @@ PALETTE: tuple[tuple[str, str, tuple[int, int, int]], ...] = (
 SHADE = 0.8  # the palette is scored as given and at this brightness (cloth in shade)
 
 
-def detector_recall(boxes_file: Path = BOXES, min_score: float = 0.3) -> dict[str, Any]:
-    """Per-object hits of ``detector/coco`` on the hand-boxed photos, and recall per label."""
-    from senri.models import onnx
-    from senri.models.cards import COCO_LABELS
-    from senri.operators.detect import CenterNet
-
-    if not boxes_file.is_file():
-        raise ValueError(f"no hand-drawn boxes at {boxes_file} (they live in a source checkout)")
-    truth = json.loads(boxes_file.read_text())["images"]
-    session = onnx.load("detector/coco", Device("cpu"), threads=2)
-    model = CenterNet(session, min_score=min_score)
-    objects: list[dict[str, Any]] = []
-    for entry in truth:
-        ((boxes, scores, classes),) = model.detect([sample_photo(entry["file"])])
-        labels = [COCO_LABELS[int(c)] for c in classes]
-        for obj in entry["objects"]:
-            want = np.asarray(obj["box"], np.float32)
-            ious = [
-                iou(want, b) if lab == obj["label"] else 0.0
-                for b, lab in zip(boxes, labels, strict=True)
-            ]
-            best = int(np.argmax(ious)) if ious else -1
-            hit = best >= 0 and ious[best] >= MIN_IOU
-            said = [
-                f"{lab} {s:.2f}"
-                for lab, b, s in zip(labels, boxes, scores, strict=True)
-                if iou(want, b) >= MIN_IOU
-            ]
-            objects.append(
-                {
-                    "file": entry["file"],
-                    "label": obj["label"],
-                    "found": bool(hit),
-                    "iou": round(ious[best], 3) if best >= 0 else 0.0,
-                    "score": round(float(scores[best]), 3) if hit else 0.0,
-                    "detections_there": said,
-                }
-            )
-    by_label: dict[str, list[bool]] = {}
-    for obj in objects:
-        by_label.setdefault(obj["label"], []).append(obj["found"])
-    return {
-        "objects": objects,
-        "recall": round(float(np.mean([o["found"] for o in objects])), 3) if objects else 0.0,
-        "recall_by_label": {k: round(float(np.mean(v)), 3) for k, v in sorted(by_label.items())},
-    }
+def detector_summary(model: str) -> dict[str, Any]:
+    """`model` on the synthetic street frames and the hand-boxed photos: AP50, recall, false
+    positives, per-label AP50 and recall (`senri.evaluation.detector`)."""
+    out: dict[str, Any] = {}
+    for name, found in (
+        ("synthetic", eval_detector.street_frames()),
+        ("photos", eval_detector.photos()),
+    ):
+        s = eval_detector.evaluate(model, found)
+        by_label: dict[str, list[bool]] = {}
+        for _, label, hit, _, _ in s.rows:
+            by_label.setdefault(label, []).append(hit)
+        out[name] = {
+            "images": len(found),
+            "objects": s.objects,
+            "ap50": round(s.map50, 4),
+            "recall": round(s.recall, 4),
+            "false_positives": s.false_positives,
+            "ap50_by_label": {k: round(v, 4) for k, v in s.ap50.items()},
+            "recall_by_label": {
+                k: round(float(np.mean(v)), 3) for k, v in sorted(by_label.items())
+            },
+        }
+    return out
 
 
 def colour_naming() -> dict[str, Any]:
@@ -143,7 +110,11 @@ def colour_naming() -> dict[str, Any]:
 
 
 EVALUATIONS: dict[str, Callable[[], dict[str, Any]]] = {
-    "detector/coco": lambda: {**detector_recall(), "colour_naming": colour_naming()},
+    "detector/coco": lambda: {
+        **detector_summary("detector/coco"),
+        "colour_naming": colour_naming(),
+    },
+    "detector/nanodet": lambda: {**detector_summary("detector/nanodet")},
     "vision.track": eval_vision.tracking,
     "faces/embed": eval_vision.face_verification,
     "ocr/rec": eval_vision.plate_ocr,
@@ -160,24 +131,18 @@ def evaluate(name: str) -> dict[str, Any]:
 
 def report(names: list[str], emit: Callable[[str], Any]) -> None:
     """Print the evaluations of `names` line by line through `emit` (as `eval_audio.report`)."""
+    detectors = [name for name in names if name.startswith("detector/")]
+    if detectors:
+        eval_detector.report(detectors, emit)
+        naming = colour_naming()
+        emit(f"colour naming: {naming['accuracy']:.0%} of {naming['samples']} palette colours")
+        for miss in naming["misses"]:
+            emit(
+                f"  {miss['colour']} x{miss['brightness']}: {miss['got']}, want {miss['expected']}"
+            )
     for name in names:
-        result = evaluate(name)
-        REPORTERS[name](result, emit)
-
-
-def report_detector(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
-    """Print the ``detector/coco`` evaluation through `emit`."""
-    emit(f"detector/coco: recall {result['recall']:.0%} (IoU >= {MIN_IOU}) on hand-boxed photos")
-    for obj in result["objects"]:
-        mark = "found" if obj["found"] else "missed"
-        there = ", ".join(obj["detections_there"]) or "nothing"
-        where = f"{obj['file']:<20} {obj['label']:<10}"
-        emit(f"  {where} {mark:<6} iou {obj['iou']:.2f}  there: {there}")
-    naming = result["colour_naming"]
-    emit(f"  colour naming: {naming['accuracy']:.0%} of {naming['samples']} palette colours")
-    for miss in naming["misses"]:
-        seen = f"{miss['colour']} x{miss['brightness']}"
-        emit(f"    {seen}: {miss['got']}, want {miss['expected']}")
+        if name not in detectors:
+            REPORTERS[name](evaluate(name), emit)
 
 
 def report_tracking(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
@@ -233,7 +198,6 @@ def report_plates(result: dict[str, Any], emit: Callable[[str], Any]) -> None:
 
 
 REPORTERS: dict[str, Callable[[dict[str, Any], Callable[[str], Any]], None]] = {
-    "detector/coco": report_detector,
     "vision.track": report_tracking,
     "faces/embed": report_faces,
     "ocr/rec": report_plates,

@@ -98,7 +98,7 @@ def asterisk_texts(path: Path = ASTERISK_TEXTS) -> dict[str, str]:
     return texts
 
 
-def _evenly(n: int, limit: int | None) -> list[int]:
+def evenly(n: int, limit: int | None) -> list[int]:
     """Indices of `limit` of `n` items spread evenly over them (all when no limit)."""
     if limit is None or limit >= n:
         return list(range(n))
@@ -122,7 +122,7 @@ def asterisk(
             found.append((name, said, path))
     return [
         Clip(name, text, read_audio(path))
-        for name, text, path in (found[i] for i in _evenly(len(found), limit))
+        for name, text, path in (found[i] for i in evenly(len(found), limit))
     ]
 
 

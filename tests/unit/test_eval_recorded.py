@@ -93,9 +93,9 @@ def test_sphinx_transcripts_and_their_wavs(tmp_path: Path) -> None:
 
 
 def test_evenly_spread_picks_are_stable() -> None:
-    assert recorded._evenly(10, 4) == [0, 3, 6, 9]
-    assert recorded._evenly(3, None) == [0, 1, 2]
-    assert recorded._evenly(3, 5) == [0, 1, 2]
+    assert recorded.evenly(10, 4) == [0, 3, 6, 9]
+    assert recorded.evenly(3, None) == [0, 1, 2]
+    assert recorded.evenly(3, 5) == [0, 1, 2]
 
 
 def test_whisper_tiny_en_on_real_recorded_speech() -> None:

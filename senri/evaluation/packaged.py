@@ -1,0 +1,191 @@
+"""Real recordings with labels, from Debian packages: sounds and spoken languages.
+
+`senri.evaluation.recorded` holds the recorded speech with transcripts; this module holds the
+labelled recordings that `senri models eval sounds/...` and ``dialect/...`` print beside their
+synthetic sets. ``scripts/setup.sh --dev`` installs the packages; nothing is downloaded at run
+time, and a missing package raises `MissingSetError` naming it.
+
+Sounds (`sound_clips`), each labelled by its file name with the UrbanSound8K class a listener
+would give it, or ``none`` when no class fits:
+
+- ``gcompris-qt-data``: the memory-sound activity's recordings (dog barks, a car engine started
+  and stopped, rain, applause, a door, a train; Free Art License 1.2) and the farm animals'
+  calls (GPL-3). They are read out of GCompris's Qt resource bundles (`senri.evaluation.rcc`).
+- ``tuxpaint-stamps-default`` (GPL-2): a fire engine's siren, a dog, instruments, household
+  machines, thunder, animals.
+
+Of the ten urban classes only dog_bark, siren, engine_idling and street_music have
+recordings here; air_conditioner, car_horn, children_playing, drilling, gun_shot and
+jackhammer are only in the synthetic set, or not at all.
+
+Languages (`language_clips`): the prompts of the Asterisk telephone exchange in four languages,
+each read by one professional speaker (en-US and es-MX by Allison Smith, CC-BY-SA-3.0; fr-CA
+by June Wallack, CC-BY-SA-3.0; ru-RU, CC-BY-3.0), and KLettres's words and letters read by a
+US and a British English speaker (``klettres-data``, GPL-2+). One or two speakers per language:
+a check of the classifier on real voices, not a measure across speakers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from senri.evaluation.rcc import read_rcc
+from senri.evaluation.recorded import SR, MissingSetError, evenly, read_audio
+
+GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
+TUXPAINT = Path("/usr/share/tuxpaint/stamps")
+ASTERISK = Path("/usr/share/asterisk/sounds")
+KLETTRES = Path("/usr/share/klettres")
+PACKAGES = {
+    "gcompris": "gcompris-qt-data",
+    "tuxpaint": "tuxpaint-stamps-default",
+    "klettres": "klettres-data",
+    "asterisk": "asterisk-core-sounds-{en,es,fr,ru}-g722",
+}
+"""The Debian packages the sets come from (``scripts/setup.sh --dev`` installs them)."""
+
+_MEMORY = "memory-sound:gcompris/src/activities/memory-sound/resource/"
+_FARM = "explore_farm_animals:gcompris/src/activities/explore_farm_animals/resource/animals/"
+SOUNDS: tuple[tuple[str, str, str], ...] = (
+    ("dog_bark", "gcompris", _MEMORY + "LRBark_1_LA_cut.ogg"),
+    ("dog_bark", "gcompris", _MEMORY + "LRBark_3_LA_cut.ogg"),
+    ("dog_bark", "gcompris", _FARM + "dog.ogg"),
+    ("dog_bark", "tuxpaint", "animals/mammals/dogs/dog.ogg"),
+    ("siren", "tuxpaint", "vehicles/emergency/firetruck.ogg"),
+    ("engine_idling", "gcompris", _MEMORY + "LRStartAndStopCarEngine1LACut.ogg"),
+    ("street_music", "tuxpaint", "hobbies/music/percussion/drumkit.ogg"),
+    ("street_music", "tuxpaint", "hobbies/music/string/violin.ogg"),
+    ("street_music", "tuxpaint", "hobbies/music/string/cello.ogg"),
+    ("street_music", "tuxpaint", "hobbies/music/wind/bassoon.ogg"),
+    ("street_music", "gcompris", _MEMORY + "guitar_son1.ogg"),
+    ("none", "gcompris", _MEMORY + "LRApplauses_1_LA_cut.ogg"),
+    ("none", "gcompris", _MEMORY + "LRRain_in_garden_01_LA_cut.ogg"),
+    ("none", "gcompris", _MEMORY + "LRDoor_Open_2_LA.ogg"),
+    ("none", "gcompris", _MEMORY + "LRFrogsInPondDuringStormLACut.ogg"),
+    ("none", "gcompris", _MEMORY + "LRTrain_slowing_down_01_LA_cut.ogg"),
+    ("none", "gcompris", _MEMORY + "LRObject_falling_02_LA.ogg"),
+    ("none", "gcompris", _FARM + "cat.ogg"),
+    ("none", "gcompris", _FARM + "cow.ogg"),
+    ("none", "gcompris", _FARM + "horse.ogg"),
+    ("none", "gcompris", _FARM + "sheep.ogg"),
+    ("none", "gcompris", _FARM + "chickens.ogg"),
+    ("none", "gcompris", _FARM + "duck.ogg"),
+    ("none", "tuxpaint", "household/vacuum_cleaner.ogg"),
+    ("none", "tuxpaint", "household/Washing-machine.ogg"),
+    ("none", "tuxpaint", "household/toilet.ogg"),
+    ("none", "tuxpaint", "household/tools/saw.ogg"),
+    ("none", "tuxpaint", "naturalforces/lightningbolt.ogg"),
+    ("none", "tuxpaint", "animals/birds/rooster.ogg"),
+    ("none", "tuxpaint", "animals/birds/crow.ogg"),
+    ("none", "tuxpaint", "animals/mammals/cats/lion.ogg"),
+    ("none", "tuxpaint", "animals/mammals/elephant.ogg"),
+    ("none", "tuxpaint", "animals/mammals/equines/horse.ogg"),
+)
+"""(urban label or "none", package, file): the package's file, or ``bundle:path`` inside one of
+GCompris's ``.rcc`` bundles."""
+
+LANGUAGES: tuple[tuple[str, str, str], ...] = (
+    # (dialect label, or a cluster when the classifier has no such label; source; folder)
+    ("en-us", "asterisk", "en_US_f_Allison"),
+    ("es-419", "asterisk", "es_MX_f_Allison"),
+    ("french", "asterisk", "fr_CA_f_June"),
+    ("ru", "asterisk", "ru_RU_f_IvrvoiceRU"),
+    ("en-us", "klettres", "en"),
+    ("en-gb", "klettres", "en_GB"),
+)
+"""Where each language's recordings are. fr-CA has no label of its own among the classifier's
+(fr-fr, fr-be, fr-ch), so only its cluster can be right."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One recording: the answer expected, the set it belongs to, its name, 16 kHz audio."""
+
+    label: str
+    source: str
+    name: str
+    audio: npt.NDArray[np.float32]
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / SR
+
+
+def _decoded(data: bytes, name: str) -> npt.NDArray[np.float32]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(data)
+        return read_audio(path)
+
+
+def _need(folder: Path, package: str) -> None:
+    if not folder.is_dir():
+        raise MissingSetError(f"install Debian's {package} (scripts/setup.sh --dev)")
+
+
+def sound_clips(gcompris: Path = GCOMPRIS, tuxpaint: Path = TUXPAINT) -> list[Labelled]:
+    """`SOUNDS`, read and resampled to 16 kHz mono."""
+    _need(gcompris, PACKAGES["gcompris"])
+    _need(tuxpaint, PACKAGES["tuxpaint"])
+    bundles: dict[str, set[str]] = {}
+    for _, source, where in SOUNDS:
+        if source == "gcompris":
+            bundle, inner = where.split(":", 1)
+            bundles.setdefault(bundle, set()).add(inner)
+    inside = {
+        f"{bundle}:{path}": data
+        for bundle, wanted in bundles.items()
+        for path, data in read_rcc(gcompris / f"{bundle}.rcc", wanted).items()
+    }
+    clips = []
+    for label, source, where in SOUNDS:
+        audio = (
+            _decoded(inside[where], where) if source == "gcompris" else read_audio(tuxpaint / where)
+        )
+        clips.append(Labelled(label, source, Path(where).stem, audio))
+    return clips
+
+
+def _asterisk(folder: Path, per_language: int, min_seconds: float) -> list[tuple[str, Path]]:
+    files = sorted(folder.glob("*.g722")) or sorted(folder.glob("*.wav"))
+    long = [p for p in files if p.stat().st_size >= min_seconds * 8000]  # G.722: 8 kB/s
+    return [(long[i].stem, long[i]) for i in evenly(len(long), per_language)]
+
+
+def _klettres(folder: Path) -> list[tuple[str, Path]]:
+    files = sorted(folder.glob("syllab/*.ogg")) + sorted(folder.glob("alpha/*.ogg"))
+    return [(f"{p.parent.name}/{p.stem}", p) for p in files]
+
+
+def language_clips(
+    per_language: int = 30,
+    min_seconds: float = 1.5,
+    asterisk: Path = ASTERISK,
+    klettres: Path = KLETTRES,
+    sources: Iterable[str] = ("asterisk", "klettres"),
+) -> list[Labelled]:
+    """`LANGUAGES`: `per_language` Asterisk prompts of at least `min_seconds` each (spread
+    evenly, the same every time), and every KLettres word and letter."""
+    wanted = set(sources)
+    clips: list[Labelled] = []
+    for label, source, folder in LANGUAGES:
+        if source not in wanted:
+            continue
+        root = asterisk if source == "asterisk" else klettres
+        _need(root / folder, PACKAGES[source])
+        files = (
+            _asterisk(root / folder, per_language, min_seconds)
+            if source == "asterisk"
+            else _klettres(root / folder)
+        )
+        clips.extend(
+            Labelled(label, f"{source} {folder}", name, read_audio(path)) for name, path in files
+        )
+    return clips
