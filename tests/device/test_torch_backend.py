@@ -44,14 +44,17 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union
 
 
-def test_detector_boxes_and_labels_match() -> None:
+@pytest.mark.parametrize("name", ["detector/coco", "detector/nanodet"])
+def test_detector_boxes_and_labels_match(name: str) -> None:
     from senri.operators.detect import CenterNet
+    from senri.operators.nanodet import NanoDet
 
-    ref, dut = _pair("detector/coco")
+    kind = NanoDet if name == "detector/nanodet" else CenterNet
+    ref, dut = _pair(name)
     images = [sample_photo(p) for p in PHOTOS]
     found = 0
     for (b0, s0, c0), (b1, s1, c1) in zip(
-        CenterNet(ref).detect(images), CenterNet(dut).detect(images), strict=True
+        kind(ref).detect(images), kind(dut).detect(images), strict=True
     ):
         assert sorted(c0.tolist()) == sorted(c1.tolist())
         for box, score, cls in zip(b0, s0, c0, strict=True):

@@ -192,6 +192,19 @@ def test_average_pool_without_counting_pads(tmp_path: Path) -> None:
     _check(tmp_path, node, {"x": _x(1, 2, 8, 9)}, {})
 
 
+def test_constant_pad_and_max_pool_with_asymmetric_pads(tmp_path: Path) -> None:
+    """NanoDet pads with -inf before a VALID max-pool; SAME_UPPER on an even size is lopsided."""
+    node = helper.make_node("Pad", ["x", "p", "v"], ["y"], mode="constant")
+    pads = np.array([0, 0, 1, 2, 0, 1, 0, 3], np.int64)
+    _check(tmp_path, node, {"x": _x(1, 2, 5, 6)}, {"p": pads, "v": np.array(-np.inf, np.float32)})
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2])
+    _check(tmp_path, node, {"x": _x(1, 2, 9, 9)}, {})
+    node = helper.make_node(
+        "MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"
+    )
+    _check(tmp_path, node, {"x": _x(1, 2, 8, 10) - 5}, {})  # all negative: pads must be -inf
+
+
 def test_reduce_mean_gemm_and_hard_sigmoid(tmp_path: Path) -> None:
     node = helper.make_node("ReduceMean", ["x"], ["y"], axes=[-1], keepdims=0)
     _check(tmp_path, node, {"x": _x(2, 3, 4)}, {})

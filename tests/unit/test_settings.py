@@ -34,6 +34,7 @@ def graph_errors(yaml_text: str) -> list[str]:
         ("min_score: high", r"^4: .*'min_score'.*got 'high'; expected float > 0, < 1"),
         ("min_score: 1.5", r"^4: .*'min_score'.*less than 1"),
         ("model: detector/yolo", r"^4: .*'model'.*unknown model 'detector/yolo'.*detector/coco"),
+        ("model: faces/embed", r"^4: .*'model'.*decodes detector/coco or detector/nanodet"),
     ],
 )
 def test_a_bad_setting_fails_at_build_with_its_line_and_type(setting: str, expected: str) -> None:
