@@ -30,10 +30,11 @@ def test_sound_evaluation_recognises_wails_yelps_and_horns_and_leaves_the_rest()
     assert score.total == 18
     rows = {name: (expected, heard) for name, expected, heard in score.rows}
     for name, (expected, heard) in rows.items():
-        if name.startswith(("wail", "two-tone horn")) or expected == "none":
+        if not name.startswith("yelp"):
             assert heard == expected, (name, heard)
-    # Synthetic two-tone sirens are pure alternating tones, which YAMNet hears as a telephone
-    # or a synthesiser; they are measured and printed, not yet recognised.
+    # Two-tone sirens are heard by the cue of senri.operators.siren (YAMNet takes them for a
+    # telephone or a synthesiser); one fast yelp still reads as street music.
+    assert score.correct >= 17, score.confusions
     assert not [f for f in score.false_events if rows[f[0]][0] == "none"], score.false_events
 
 
