@@ -66,7 +66,8 @@ def main() -> None:
         "audio.vad": VoiceActivity,
         "audio.sounds": Sounds,
         "audio.speech (tiny.en)": lambda: Speech(model="speech/en"),
-        "audio.dialect": DialectId,
+        "audio.dialect (CNN only)": lambda: DialectId(language_model=None),
+        "audio.dialect": DialectId,  # with speech/multi's language identification
     }
     if args.multi:
         ops["audio.speech (base)"] = lambda: Speech(model="speech/multi")

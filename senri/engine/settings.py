@@ -49,6 +49,11 @@ def settings_model(cls: type[Operator[Any, Any]]) -> type[BaseModel]:
 
 
 _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_DESCRIBED = {
+    "a model card": "model card (senri models list)",
+    "a model card or none": "model card (senri models list) or none",
+}
+"""How the JSON-schema description of a model setting's type reads in `senri operators`."""
 
 
 def _expected(cls: type[Operator[Any, Any]], key: str) -> str:
@@ -61,8 +66,7 @@ def _expected(cls: type[Operator[Any, Any]], key: str) -> str:
     bounds = []
     for meta in field.metadata:
         bounds += [f"{op} {getattr(meta, k)}" for k, op in _BOUNDS.items() if hasattr(meta, k)]
-        if getattr(meta, "json_schema", {}).get("description") == "a model card":
-            text = "model card (senri models list)"
+        text = _DESCRIBED.get(str(getattr(meta, "json_schema", {}).get("description")), text)
     return ", ".join([f"{text} {bounds[0]}", *bounds[1:]]) if bounds else text
 
 

@@ -9,13 +9,17 @@
   KLettres's words and letters in US and British English. fr-CA is not one of the
   classifier's labels, so only its language cluster can be right.
 
+Each set is classified twice: by the CNN alone (``language_model: none``) and by the operator
+as shipped, Whisper's language (``speech/multi``) fused with the CNN's dialect within it.
 Top-1 and top-5 count the exact label; *cluster* counts the language family (english,
-iberian, french, ...). The seed's CNN reported 83.99 % / 98.89 % top-1 / top-5 on NIST LRE
-telephone speech: other data, other classes, so a reference point and not a comparison.
+iberian, french, ...); *s/clip* is the classifier's time per clip on this machine. The
+seed's CNN reported 83.99 % / 98.89 % top-1 / top-5 on NIST LRE telephone speech: other data,
+other classes, so a reference point and not a comparison.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +43,8 @@ class DialectScore:
     by_label: dict[str, list[int]] = field(default_factory=dict)
     """expected label → [clips, top-1 hits, cluster hits]"""
     answers: dict[str, dict[str, int]] = field(default_factory=dict)
+    seconds: float = 0.0
+    """time spent classifying"""
 
     def add(self, expected: str, ranked: list[str], clusters: dict[str, str]) -> None:
         """Score one clip whose classes ranked `ranked`; `expected` is a label or a cluster."""
@@ -57,10 +63,14 @@ class DialectScore:
         said[ranked[0]] = said.get(ranked[0], 0) + 1
 
 
-def _classifier(model: str) -> Any:
+LANGUAGE_MODELS: tuple[str | None, ...] = (None, "speech/multi")
+"""What the report compares: the CNN alone, and fused with Whisper base's language."""
+
+
+def _classifier(model: str, language_model: str | None) -> Any:
     from senri.operators.dialect import DialectId
 
-    session = one_node_graph("audio.dialect", model=model)
+    session = one_node_graph("audio.dialect", model=model, language_model=language_model)
     op = session.operator("node")
     assert isinstance(op, DialectId)
     return op
@@ -72,63 +82,90 @@ def _clusters() -> dict[str, str]:
     return {d.label: d.cluster for d in corpus.DIALECTS}
 
 
-def evaluate_dialect(model: str = "dialect/lre", per_dialect: int | None = None) -> DialectScore:
+def evaluate_dialect(
+    model: str = "dialect/lre",
+    per_dialect: int | None = None,
+    language_model: str | None = "speech/multi",
+) -> DialectScore:
     """`audio.dialect`'s classifier on the corpus's held-out sentences × held-out speakers."""
     from senri.models.training import dialect_corpus as corpus
 
-    op = _classifier(model)
+    op = _classifier(model, language_model)
     clusters = _clusters()
     score = DialectScore()
     for spec in corpus.specs("heldout_both", per_dialect=per_dialect):
-        probs, _ = op.classify(corpus.synthesize(spec))
+        audio = corpus.synthesize(spec)
+        started = time.perf_counter()
+        probs, _ = op.classify(audio)
+        score.seconds += time.perf_counter() - started
         ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1]]
         score.add(corpus.DIALECTS[spec.dialect].label, ranked, clusters)
     return score
 
 
 def evaluate_recorded_dialect(
-    model: str = "dialect/lre", clips: list[packaged.Labelled] | None = None
+    model: str = "dialect/lre",
+    clips: list[packaged.Labelled] | None = None,
+    language_model: str | None = "speech/multi",
 ) -> DialectScore:
     """`audio.dialect`'s classifier on the recorded languages of `senri.evaluation.packaged`."""
     from senri.models.training import dialect_corpus as corpus
 
-    op = _classifier(model)
+    op = _classifier(model, language_model)
     clusters = _clusters()
     score = DialectScore()
     for clip in packaged.language_clips() if clips is None else clips:
+        started = time.perf_counter()
         probs, _ = op.classify(clip.audio)
+        score.seconds += time.perf_counter() - started
         ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1]]
         score.add(clip.label, ranked, clusters)
     return score
 
 
-def _line(name: str, s: DialectScore, source: str) -> str:
+def _line(name: str, language_model: str | None, s: DialectScore, source: str) -> str:
     exact = max(s.exact_possible, 1)
     return (
-        f"  {name:<10} {s.clips:>5} {s.top1 / exact:>6.1%} {s.top5 / exact:>6.1%} "
-        f"{s.cluster / max(s.clips, 1):>8.1%}  {source}"
+        f"  {name:<10} {language_model or 'none':<14} {s.clips:>5} {s.top1 / exact:>6.1%} "
+        f"{s.top5 / exact:>6.1%} {s.cluster / max(s.clips, 1):>8.1%} "
+        f"{s.seconds / max(s.clips, 1):>6.3f}  {source}"
     )
 
 
 def report(model: str, emit: Callable[[str], Any]) -> None:
-    """The synthetic and recorded sets side by side, then the recorded set per language."""
-    synthetic = evaluate_dialect(model)
-    emit(f"{model}: top-1 / top-5 over the exact labels, and the language cluster of the top-1")
-    emit(f"  {'set':<10} {'clips':>5} {'top-1':>6} {'top-5':>6} {'cluster':>8}  source")
-    emit(_line("synthetic", synthetic, "held-out sentences × held-out espeak-ng speakers"))
+    """The synthetic and recorded sets side by side, by the CNN alone and fused with Whisper's
+    language, then the recorded set per language."""
+    emit(
+        f"{model}: top-1 / top-5 over the exact labels, the language cluster of the top-1, "
+        "and seconds per clip"
+    )
+    emit(
+        f"  {'set':<10} {'language model':<14} {'clips':>5} {'top-1':>6} {'top-5':>6} "
+        f"{'cluster':>8} {'s/clip':>6}  source"
+    )
+    for language_model in LANGUAGE_MODELS:
+        synthetic = evaluate_dialect(model, language_model=language_model)
+        source = "held-out sentences × held-out espeak-ng speakers"
+        emit(_line("synthetic", language_model, synthetic, source))
     try:
         clips = packaged.language_clips()
     except MissingSetError as exc:
         emit(f"  {'recorded':<10} not measured: {exc}")
         clips = []
+    recorded: dict[str | None, DialectScore] = {}
     if clips:
         minutes = sum(c.seconds for c in clips) / 60
-        recorded = evaluate_recorded_dialect(model, clips)
-        sources = "Asterisk prompts (4 languages), KLettres words (en, en_GB)"
-        emit(_line("recorded", recorded, f"{sources}, {minutes:.1f} min"))
-        emit("  recorded, per expected label (top-1, cluster, the answers given most):")
-        for label, (n, hit, cluster) in recorded.by_label.items():
-            said = sorted(recorded.answers[label].items(), key=lambda kv: -kv[1])[:3]
+        source = f"Asterisk prompts (4 languages), KLettres words (en, en_GB), {minutes:.1f} min"
+        for language_model in LANGUAGE_MODELS:
+            recorded[language_model] = evaluate_recorded_dialect(model, clips, language_model)
+            emit(_line("recorded", language_model, recorded[language_model], source))
+    for language_model, score in recorded.items():
+        emit(
+            f"  recorded, language model {language_model or 'none'}, per expected label "
+            "(top-1, cluster, the answers given most):"
+        )
+        for label, (n, hit, cluster) in score.by_label.items():
+            said = sorted(score.answers[label].items(), key=lambda kv: -kv[1])[:3]
             answers = ", ".join(f"{k} {v}" for k, v in said)
             top1 = f"{hit}/{n}" if label in _clusters() else "n/a"
             emit(f"    {label:<8} top-1 {top1:>6}  cluster {cluster}/{n}  said: {answers}")

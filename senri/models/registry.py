@@ -30,6 +30,7 @@ from senri.models.cards import CARDS
 __all__ = [
     "CARDS",
     "ModelName",
+    "OptionalModelName",
     "SpeechModelName",
     "cached_path",
     "card",
@@ -90,6 +91,28 @@ SpeechModelName = Annotated[
     ),
 ]
 """`audio.speech`'s model: a card, or ``pocketsphinx`` (its bundled model, which has no card)."""
+
+
+def _known_or_none(name: str | None) -> str | None:
+    if name is None or name.lower() == "none":
+        return None
+    try:
+        return _known(name)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or none") from None
+
+
+OptionalModelName = Annotated[
+    str | None,
+    AfterValidator(_known_or_none),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "enum": [*sorted(CARDS), "none"]}, {"type": "null"}],
+            "description": "a model card or none",
+        }
+    ),
+]
+"""An optional model: a card, or ``none`` (or null) to do without it; ``none`` arrives as None."""
 
 
 def cached_path(name: str) -> Path:

@@ -39,28 +39,32 @@ class Engine(Protocol):
     def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript: ...
 
 
+def load_whisper(model: str, device: Device, threads: int, purpose: str) -> Any:
+    """faster-whisper's `WhisperModel` on the registry folder of `model`: int8 on CPU with
+    `threads` threads, float16 on CUDA. Never asks a hub; `purpose` names the operator in the
+    "install faster-whisper" message."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory; never ask a hub
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError:
+        raise MissingDependencyError("faster-whisper", purpose, "audio") from None
+    from senri.models import registry
+
+    folder = registry.resolve(model, fetch_missing=False)
+    if device.kind == "cuda":
+        return WhisperModel(
+            str(folder), device="cuda", device_index=device.index, compute_type="float16"
+        )
+    return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
 class WhisperEngine:
     """faster-whisper on a CTranslate2 model folder: int8 on CPU, float16 on CUDA."""
 
     def __init__(
         self, model: str, device: Device, *, language: str | None, beam_size: int, threads: int
     ) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory; never ask a hub
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            raise MissingDependencyError("faster-whisper", "audio.speech", "audio") from None
-        from senri.models import registry
-
-        folder = registry.resolve(model, fetch_missing=False)
-        if device.kind == "cuda":
-            self.whisper: Any = WhisperModel(
-                str(folder), device="cuda", device_index=device.index, compute_type="float16"
-            )
-        else:
-            self.whisper = WhisperModel(
-                str(folder), device="cpu", compute_type="int8", cpu_threads=threads
-            )
+        self.whisper: Any = load_whisper(model, device, threads, "audio.speech")
         self.name = model
         self.language = language
         self.beam_size = beam_size
