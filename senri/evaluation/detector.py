@@ -22,6 +22,7 @@ in the field to better than a few points.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,6 @@ def match(
 
 def evaluate(model: str, all_photos: list[Photo]) -> DetectorScore:
     """`vision.detect` with card `model` on the photos (see the module docstring)."""
-    import time
-
     from senri.engine.session import GraphSession
 
     nodes = {
@@ -168,49 +167,61 @@ def evaluate(model: str, all_photos: list[Photo]) -> DetectorScore:
     hits: dict[str, list[tuple[float, bool]]] = {}
     positives: dict[str, int] = {}
     started = time.perf_counter()
-    for seq, photo in enumerate(all_photos):
-        (fd,) = graph.run(frames=[Frame(photo.file, seq, 0.0, 0.0, photo.image)]).outputs["detect"]
-        boxes = np.asarray(fd.detections.xyxy, np.float32).reshape(-1, 4)
-        scores = np.asarray(fd.detections.confidence, np.float32)
-        labels = [str(x) for x in fd.detections.data["label"]]
-        pairs = match(photo.objects, boxes, scores, labels)
-        for label, _, difficult in photo.objects:
-            positives[label] = positives.get(label, 0) + (not difficult)
-        for d, k in pairs:
-            if k is not None and photo.objects[k][2]:
-                continue  # a difficult object: neither a hit nor a false positive
-            hits.setdefault(labels[d], []).append((float(scores[d]), k is not None))
-            if k is None and scores[d] >= OPERATING_SCORE:
-                score.false_positives += 1
-                score.negatives_false_positives += not photo.objects
-        matched = {k: d for d, k in pairs if k is not None}
-        for k, (label, box, difficult) in enumerate(photo.objects):
-            if difficult:
-                continue
-            at = matched.get(k)
-            found = at is not None and scores[at] >= OPERATING_SCORE
-            there = [
-                f"{labels[j]} {scores[j]:.2f}"
-                for j in range(len(scores))
-                if scores[j] >= OPERATING_SCORE and iou(box, boxes[j]) >= MIN_IOU
-            ]
-            best = max(
-                (iou(box, b) for b, lab in zip(boxes, labels, strict=True) if lab == label),
-                default=0.0,
-            )
-            score.objects += 1
-            score.found += found
-            score.rows.append(
-                (photo.file, label, found, float(best), ", ".join(there) or "nothing")
-            )
+    try:
+        for seq, photo in enumerate(all_photos):
+            frame = Frame(photo.file, seq, 0.0, 0.0, photo.image)
+            (fd,) = graph.run(frames=[frame]).outputs["detect"]
+            boxes = np.asarray(fd.detections.xyxy, np.float32).reshape(-1, 4)
+            scores = np.asarray(fd.detections.confidence, np.float32)
+            labels = [str(x) for x in fd.detections.data["label"]]
+            for label, _, difficult in photo.objects:
+                positives[label] = positives.get(label, 0) + (not difficult)
+            _score_photo(score, hits, photo, boxes, scores, labels)
+    finally:
+        graph.close()
     score.seconds_per_photo = (time.perf_counter() - started) / max(len(all_photos), 1)
-    graph.close()
     score.ap50 = {
         label: average_precision(hits.get(label, []), n)
         for label, n in sorted(positives.items())
         if n
     }
     return score
+
+
+def _score_photo(
+    score: DetectorScore,
+    hits: dict[str, list[tuple[float, bool]]],
+    photo: Photo,
+    boxes: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    labels: list[str],
+) -> None:
+    """Add one photo's detections to the ranked hits (for AP) and its objects to `score`."""
+    pairs = match(photo.objects, boxes, scores, labels)
+    for d, k in pairs:
+        if k is not None and photo.objects[k][2]:
+            continue  # a difficult object: neither a hit nor a false positive
+        hits.setdefault(labels[d], []).append((float(scores[d]), k is not None))
+        if k is None and scores[d] >= OPERATING_SCORE:
+            score.false_positives += 1
+            score.negatives_false_positives += not photo.objects
+    matched = {k: d for d, k in pairs if k is not None}
+    for k, (label, box, difficult) in enumerate(photo.objects):
+        if difficult:
+            continue
+        at = matched.get(k)
+        found = at is not None and scores[at] >= OPERATING_SCORE
+        there = [
+            f"{labels[j]} {scores[j]:.2f}"
+            for j in range(len(scores))
+            if scores[j] >= OPERATING_SCORE and iou(box, boxes[j]) >= MIN_IOU
+        ]
+        same = [iou(box, b) for b, lab in zip(boxes, labels, strict=True) if lab == label]
+        score.objects += 1
+        score.found += found
+        score.rows.append(
+            (photo.file, label, found, max(same, default=0.0), ", ".join(there) or "nothing")
+        )
 
 
 def street_frames(every: int = 3, seed: int = 7) -> list[Photo]:
