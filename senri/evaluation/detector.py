@@ -4,7 +4,7 @@ The photos are scikit-image's samples (card ``data/photos``) and the Wikimedia p
 domain or CC0, per file) that Debian's ``gcompris-qt-data`` keeps in its Qt resource bundles;
 ``senri/evaluation/data/vision_boxes.json`` holds every COCO object in them, boxed by hand
 (never from a model's output), each photo's package path and licence. Photos without objects
-are negatives (a page of handwriting, a silhouette, pigs).
+are negatives (a page of text, handwriting, pigs, a plate).
 
 Each detector runs as a one-node ``vision.detect`` graph (``model`` set to the card) at a low
 score floor, so that its whole precision-recall curve is seen:
