@@ -20,11 +20,12 @@ other classes, so a reference point and not a comparison.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from senri.evaluation import packaged
 from senri.evaluation.audio import one_node_graph
@@ -67,19 +68,34 @@ LANGUAGE_MODELS: tuple[str | None, ...] = (None, "speech/multi")
 """What the report compares: the CNN alone, and fused with Whisper base's language."""
 
 
-def _classifier(model: str, language_model: str | None) -> Any:
+def _clusters() -> dict[str, str]:
+    from senri.models.training import dialect_corpus as corpus
+
+    return {d.label: d.cluster for d in corpus.DIALECTS}
+
+
+def _score(
+    model: str, language_model: str | None, clips: Iterable[tuple[str, npt.NDArray[np.float32]]]
+) -> DialectScore:
+    """`audio.dialect`'s classifier on (expected label or cluster, 16 kHz audio) pairs."""
+    from senri.models.training import dialect_corpus as corpus
     from senri.operators.dialect import DialectId
 
     session = one_node_graph("audio.dialect", model=model, language_model=language_model)
     op = session.operator("node")
     assert isinstance(op, DialectId)
-    return op
-
-
-def _clusters() -> dict[str, str]:
-    from senri.models.training import dialect_corpus as corpus
-
-    return {d.label: d.cluster for d in corpus.DIALECTS}
+    clusters = _clusters()
+    score = DialectScore()
+    try:
+        for expected, audio in clips:
+            started = time.perf_counter()
+            probs, _ = op.classify(audio)
+            score.seconds += time.perf_counter() - started
+            ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1]]
+            score.add(expected, ranked, clusters)
+    finally:
+        session.close()
+    return score
 
 
 def evaluate_dialect(
@@ -90,17 +106,9 @@ def evaluate_dialect(
     """`audio.dialect`'s classifier on the corpus's held-out sentences × held-out speakers."""
     from senri.models.training import dialect_corpus as corpus
 
-    op = _classifier(model, language_model)
-    clusters = _clusters()
-    score = DialectScore()
-    for spec in corpus.specs("heldout_both", per_dialect=per_dialect):
-        audio = corpus.synthesize(spec)
-        started = time.perf_counter()
-        probs, _ = op.classify(audio)
-        score.seconds += time.perf_counter() - started
-        ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1]]
-        score.add(corpus.DIALECTS[spec.dialect].label, ranked, clusters)
-    return score
+    specs = corpus.specs("heldout_both", per_dialect=per_dialect)
+    clips = ((corpus.DIALECTS[s.dialect].label, corpus.synthesize(s)) for s in specs)
+    return _score(model, language_model, clips)
 
 
 def evaluate_recorded_dialect(
@@ -109,18 +117,8 @@ def evaluate_recorded_dialect(
     language_model: str | None = "speech/multi",
 ) -> DialectScore:
     """`audio.dialect`'s classifier on the recorded languages of `senri.evaluation.packaged`."""
-    from senri.models.training import dialect_corpus as corpus
-
-    op = _classifier(model, language_model)
-    clusters = _clusters()
-    score = DialectScore()
-    for clip in packaged.language_clips() if clips is None else clips:
-        started = time.perf_counter()
-        probs, _ = op.classify(clip.audio)
-        score.seconds += time.perf_counter() - started
-        ranked = [corpus.LABELS[int(i)] for i in np.argsort(probs)[::-1]]
-        score.add(clip.label, ranked, clusters)
-    return score
+    found = packaged.language_clips() if clips is None else clips
+    return _score(model, language_model, ((c.label, c.audio) for c in found))
 
 
 def _line(name: str, language_model: str | None, s: DialectScore, source: str) -> str:
@@ -159,6 +157,7 @@ def report(model: str, emit: Callable[[str], Any]) -> None:
         for language_model in LANGUAGE_MODELS:
             recorded[language_model] = evaluate_recorded_dialect(model, clips, language_model)
             emit(_line("recorded", language_model, recorded[language_model], source))
+    labels = _clusters()
     for language_model, score in recorded.items():
         emit(
             f"  recorded, language model {language_model or 'none'}, per expected label "
@@ -167,7 +166,7 @@ def report(model: str, emit: Callable[[str], Any]) -> None:
         for label, (n, hit, cluster) in score.by_label.items():
             said = sorted(score.answers[label].items(), key=lambda kv: -kv[1])[:3]
             answers = ", ".join(f"{k} {v}" for k, v in said)
-            top1 = f"{hit}/{n}" if label in _clusters() else "n/a"
+            top1 = f"{hit}/{n}" if label in labels else "n/a"
             emit(f"    {label:<8} top-1 {top1:>6}  cluster {cluster}/{n}  said: {answers}")
     emit(
         "  the seed's CNN: 83.99 % / 98.89 % top-1 / top-5 on real NIST LRE telephone speech "

@@ -27,6 +27,7 @@ a check of the classifier on real voices, not a measure across speakers.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +118,6 @@ class Labelled:
 
 
 def _decoded(data: bytes, name: str) -> npt.NDArray[np.float32]:
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
