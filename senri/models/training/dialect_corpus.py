@@ -34,6 +34,7 @@ import soundfile as sf
 import soxr
 
 from senri import config
+from senri.models.training import dialect_words
 from senri.models.training.dialect_sentences import SENTENCES, TRAIN_SENTENCES
 from senri.operators.melspec import log_mel
 from senri.worlds.shapes.sound import SpeechSynthError
@@ -88,6 +89,7 @@ SPLITS: dict[str, tuple[bool, bool, int]] = {
     "heldout_sentences": (True, False, 2),
     "heldout_speakers": (False, True, 1),
     "heldout_both": (True, True, 1),
+    "train_words": (False, False, 2),  # the training voices reading `dialect_words`
 }
 
 
@@ -179,6 +181,15 @@ def _shuffled_text(rng: np.random.Generator, language: str) -> str:
     return ("" if language == "yue" else " ").join(picked)
 
 
+def _word_list_text(rng: np.random.Generator, language: str) -> str:
+    """10-16 everyday words of `language` (`dialect_words`) in random order; the training
+    sentences' words for a language the list does not cover."""
+    words = dialect_words.words(language)
+    if not words:
+        return _shuffled_text(rng, language)
+    return " ".join(words[i] for i in rng.integers(0, len(words), int(rng.integers(10, 17))))
+
+
 def synthesize(spec: ClipSpec) -> Floats:
     """The clip `spec` names: speech cut or padded to CLIP_SAMPLES, reverberated and noisy."""
     rng = np.random.default_rng(spec.seed())
@@ -187,6 +198,8 @@ def synthesize(spec: ClipSpec) -> Floats:
     text = SENTENCES[dialect.language][spec.sentence]
     if spec.split == "train" and spec.draw > 0:
         text = _shuffled_text(rng, dialect.language)
+    elif spec.split == "train_words":
+        text = _word_list_text(rng, dialect.language)
     speech = espeak(text, voice, rate=int(rng.integers(125, 196)), pitch=int(rng.integers(25, 76)))
     if len(speech) > CLIP_SAMPLES:
         start = int(rng.integers(0, len(speech) - CLIP_SAMPLES + 1))
@@ -254,7 +267,9 @@ def describe() -> dict[str, object]:
         "train_sentences_per_language": TRAIN_SENTENCES,
         "heldout_sentences_per_language": len(SENTENCES["en"]) - TRAIN_SENTENCES,
         "text": "train: each sentence once as written, twice as 10-16 of its language's "
-        "training words in random order; held-out sets: sentences as written",
+        "training words in random order; train_words: 10-16 everyday words of the language "
+        "(dialect_words; the Chinese voices: training words); held-out sets: sentences as "
+        "written",
         "augmentation": "rate 125-195 wpm, pitch 25-75, reverb (RT60 0.15-0.6 s) on half, "
         "white/pink/brown noise at 5-35 dB SNR, peak 0.1-0.8",
         "splits": {k: len(specs(k)) for k in SPLITS},
