@@ -466,7 +466,7 @@ def models_fetch(
 def models_eval(
     names: list[str] = typer.Argument(
         ...,
-        help="Models to evaluate, e.g. speech/en sounds/audioset dialect/lre detector/coco "
+        help="Models to evaluate, e.g. speech/en sounds/audioset dialect/whisper detector/coco "
         "detector/nanodet.",
     ),
     prompts: int = typer.Option(
@@ -491,7 +491,7 @@ def models_eval(
     unknown = [n for n in names if n not in evaluate.EVALUATIONS and not eval_audio.supports(n)]
     if unknown:
         known = sorted({*evaluate.EVALUATIONS, "speech/en", "speech/multi", "pocketsphinx"})
-        known += ["sounds/audioset", "dialect/lre"]
+        known += ["sounds/audioset", "dialect/lre", "dialect/whisper"]
         _fail(f"no evaluation for {unknown[0]!r}; try one of: {', '.join(sorted(set(known)))}")
     emit = lambda line: console.print(escape(line))  # noqa: E731
     vision = [n for n in names if n in evaluate.EVALUATIONS]
@@ -514,12 +514,29 @@ def train_dialect(
         "--out",
         help="Where the ONNX model and its card go (default: the package's weights folder).",
     ),
-    epochs: int = typer.Option(25, help="Training epochs."),
+    epochs: int | None = typer.Option(
+        None, min=1, help="Training epochs (default: 25 for the CNN, 60 for the Whisper head)."
+    ),
+    head: str = typer.Option(
+        "cnn",
+        "--model",
+        help="cnn: the log-mel CNN (dialect/lre); whisper: the head over Whisper base's "
+        "encoder states (dialect/whisper; needs faster-whisper and the speech/multi weights).",
+    ),
 ) -> None:
-    """Build the espeak-ng dialect corpus (cached) and train, evaluate and export the CNN."""
-    from senri.models.training import dialect
+    """Build the espeak-ng dialect corpus (cached) and train, evaluate and export a dialect
+    classifier: the CNN (dialect/lre) or the Whisper-state head (dialect/whisper)."""
+    args = [*(["--out", str(out)] if out else []), *(["--epochs", str(epochs)] if epochs else [])]
+    if head == "cnn":
+        from senri.models.training import dialect
 
-    dialect.main([*(["--out", str(out)] if out else []), "--epochs", str(epochs)])
+        dialect.main(args)
+    elif head == "whisper":
+        from senri.models.training import dialect_whisper
+
+        dialect_whisper.main(args)
+    else:
+        _fail(f"--model must be cnn or whisper, not {head!r}")
 
 
 @models_app.command("info")

@@ -212,6 +212,26 @@ _PYPI_CARDS = (
         notes="small CNN trained by senri.models.training.dialect; synthetic speech only",
     ),
     ModelCard(
+        name="dialect/whisper",
+        task="dialect and language identification (23 espeak-ng voices, 7 clusters) over "
+        "Whisper base's encoder states",
+        source=PackageFile(
+            "senri.models.weights",
+            "corpus-v2",
+            "dialect_whisper.onnx",
+            "f72ae979d631a6d2090a8aeb0a89d7d9e590016633f818e76f7881291061daa1",
+        ),
+        licence="Apache-2.0 (trained by senri on synthetic espeak-ng speech); the encoder is "
+        "the speech/multi card's (MIT)",
+        format="onnx",
+        inputs="states float32 [N, 1024] (whisper_states.pooled_states of 2.5 s windows "
+        "through the speech/multi encoder)",
+        outputs="logits float32 [N, 23]; labels and clusters in dialect_whisper.json beside it",
+        evaluation="senri models eval dialect/whisper: the same sets as dialect/lre",
+        notes="MLP head trained by senri.models.training.dialect_whisper; needs faster-whisper "
+        "and the speech/multi weights at run time",
+    ),
+    ModelCard(
         name="data/photos",
         task="sample photographs (street world, vision evaluations; not a model)",
         source=_PHOTO("astronaut.png", _PHOTOS["astronaut.png"]),
