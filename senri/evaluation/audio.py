@@ -1,6 +1,6 @@
 """Held-out evaluations of the audio models; this module holds speech-to-text's word error rate.
 
-`senri models eval speech/en speech/multi pocketsphinx sounds/audioset dialect/lre` prints
+`senri models eval speech/en speech/multi pocketsphinx sounds/audioset dialect/whisper` prints
 them. The synthetic speech set is espeak-ng sentences that neither the tests nor the sample
 world use, spoken by two voices (en-us, en-gb) at two rates; beside it, speech is scored on
 real recordings (`senri.evaluation.recorded`). Sounds are in `senri.evaluation.sounds` and

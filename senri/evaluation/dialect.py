@@ -1,16 +1,18 @@
 """Dialect identification (`audio.dialect`): the synthetic held-out set and real recordings.
 
-`senri models eval dialect/lre` prints both side by side:
+`senri models eval dialect/whisper` (or ``dialect/lre``) prints both side by side:
 
 - **synthetic**: the training corpus's held-out sentences read by held-out espeak-ng speaker
-  variants (`senri.models.training.dialect_corpus`, split ``heldout_both``).
+  variants (`senri.models.training.dialect_corpus`, split ``heldout_both``), and the training
+  sentences read by the held-out speakers (``heldout_speakers``, the classifier alone).
 - **recorded**: real voices from Debian packages (`senri.evaluation.packaged.language_clips`):
   Asterisk prompts in US English, Mexican Spanish, Canadian French and Russian, and
   KLettres's words and letters in US and British English. fr-CA is not one of the
   classifier's labels, so only its language cluster can be right.
 
-Each set is classified twice: by the CNN alone (``language_model: none``) and by the operator
-as shipped, Whisper's language (``speech/multi``) fused with the CNN's dialect within it.
+Each set is classified twice: by the classifier alone (``language_model: none``) and by the
+operator as shipped, Whisper's language (``speech/multi``) fused with the classifier's dialect
+within it.
 Top-1 and top-5 count the exact label; *cluster* counts the language family (english,
 iberian, french, ...); *s/clip* is the classifier's time per clip on this machine. The
 seed's CNN reported 83.99 % / 98.89 % top-1 / top-5 on NIST LRE telephone speech: other data,
@@ -65,7 +67,7 @@ class DialectScore:
 
 
 LANGUAGE_MODELS: tuple[str | None, ...] = (None, "speech/multi")
-"""What the report compares: the CNN alone, and fused with Whisper base's language."""
+"""What the report compares: the classifier alone, and fused with Whisper base's language."""
 
 
 def _clusters() -> dict[str, str]:
@@ -99,20 +101,22 @@ def _score(
 
 
 def evaluate_dialect(
-    model: str = "dialect/lre",
+    model: str = "dialect/whisper",
     per_dialect: int | None = None,
     language_model: str | None = "speech/multi",
+    split: str = "heldout_both",
 ) -> DialectScore:
-    """`audio.dialect`'s classifier on the corpus's held-out sentences × held-out speakers."""
+    """`audio.dialect`'s classifier on a held-out split of the corpus (by default held-out
+    sentences × held-out speakers)."""
     from senri.models.training import dialect_corpus as corpus
 
-    specs = corpus.specs("heldout_both", per_dialect=per_dialect)
+    specs = corpus.specs(split, per_dialect=per_dialect)
     clips = ((corpus.DIALECTS[s.dialect].label, corpus.synthesize(s)) for s in specs)
     return _score(model, language_model, clips)
 
 
 def evaluate_recorded_dialect(
-    model: str = "dialect/lre",
+    model: str = "dialect/whisper",
     clips: list[packaged.Labelled] | None = None,
     language_model: str | None = "speech/multi",
 ) -> DialectScore:
@@ -141,6 +145,8 @@ def report(model: str, emit: Callable[[str], Any]) -> None:
         f"  {'set':<10} {'language model':<14} {'clips':>5} {'top-1':>6} {'top-5':>6} "
         f"{'cluster':>8} {'s/clip':>6}  source"
     )
+    speakers = evaluate_dialect(model, language_model=None, split="heldout_speakers")
+    emit(_line("synthetic", None, speakers, "training sentences × held-out espeak-ng speakers"))
     for language_model in LANGUAGE_MODELS:
         synthetic = evaluate_dialect(model, language_model=language_model)
         source = "held-out sentences × held-out espeak-ng speakers"

@@ -2,19 +2,23 @@
 
 Gated like `audio.speech`: an internal `audio.vad` finds speech spans; the operator keeps each
 stream's recent audio and, when a span closes (or at end of input), cuts it with `pad` seconds
-either side, turns it into a log-mel image (`melspec.log_mel`, the front end the model was
-trained with), classifies 2.5 s windows half-overlapping (a shorter span is one window) and
+either side, classifies 2.5 s windows half-overlapping (a shorter span is one window) and
 averages their probabilities. A span longer than `max_span` is classified in pieces as it
-grows. The model (``dialect/lre``, trained by `senri.models.training.dialect` on synthetic
-espeak-ng speech) runs on onnxruntime; labels and clusters come from the JSON beside it.
+grows. Two classifiers of the same 23 espeak-ng voices, both trained by senri on synthetic
+speech, run on onnxruntime; labels and clusters come from the JSON beside each:
 
-The CNN alone does not transfer from synthetic to real voices (on recorded people it is at
-chance: 3 % of clips in the right language cluster, `senri models eval dialect/lre`), so by
-default Whisper's language identification (``language_model: speech/multi``, faster-whisper's
-``detect_language`` on the span's first 30 s) decides the language and the CNN only the dialect
-within it (`fuse`): P(label) = P_whisper(language of label), renormalised over the languages
-the classifier covers, × P_cnn(label), renormalised within that language's labels.
-``language_model: none`` keeps the CNN alone (about 1-2 s less per span on one CPU core).
+- ``dialect/whisper`` (the default): a small head over Whisper base's encoder states
+  (`whisper_states.pooled_states`, the ``speech/multi`` card's encoder, about 40 ms a window
+  on one CPU core);
+- ``dialect/lre``: a CNN on senri's log-mel image (`melspec.log_mel`), no Whisper needed.
+
+Neither is trained on people. On recorded people the CNN alone is at chance (3 % of clips in
+the right language cluster, `senri models eval dialect/lre`), so by default Whisper's language
+identification (``language_model: speech/multi``, faster-whisper's ``detect_language`` on the
+span's first 30 s) decides the language and the classifier only the dialect within it
+(`fuse`): P(label) = P_whisper(language of label), renormalised over the languages the
+classifier covers, × P_classifier(label), renormalised within that language's labels.
+``language_model: none`` keeps the classifier alone (about 1 s less per span on one core).
 
 Events: ``kind="dialect"``, ``label`` = the dialect (an espeak-ng voice name such as
 ``en-gb-scotland``), `confidence` = its probability, `time`/`end_time` = the span, and
@@ -59,13 +63,14 @@ def whisper_language(label: str, scored: Container[str]) -> str:
 def fuse(
     cnn: npt.NDArray[np.floating[Any]], languages: Sequence[str], whisper: Mapping[str, float]
 ) -> tuple[npt.NDArray[np.float32], dict[str, float]]:
-    """Dialect probabilities from Whisper's language and the CNN's dialect within it.
+    """Dialect probabilities from Whisper's language and the classifier's dialect within it.
 
-    `languages[i]` is label i's Whisper language. P(label i) = P_whisper(languages[i]),
-    renormalised over the distinct `languages`, × cnn[i] / (the CNN's sum over that language's
-    labels). Returns them and the renormalised language distribution. A language Whisper did
-    not score counts as 0; if it gives every covered language 0, the CNN's own language sums
-    stand in (so the result is the CNN's).
+    `cnn` is the classifier's probabilities (the CNN's or the head's); `languages[i]` is label
+    i's Whisper language. P(label i) = P_whisper(languages[i]), renormalised over the distinct
+    `languages`, × cnn[i] / (the classifier's sum over that language's labels). Returns them
+    and the renormalised language distribution. A language Whisper did not score counts as 0;
+    if it gives every covered language 0, the classifier's own language sums stand in (so the
+    result is the classifier's).
 
     >>> whisper = {"en": 0.375, "fr": 0.125, "de": 0.5}
     >>> probs, langs = fuse(np.array([0.125, 0.375, 0.5]), ["en", "en", "fr"], whisper)
@@ -89,7 +94,8 @@ def fuse(
 
 
 def windows(mel: npt.NDArray[np.float32], size: int) -> npt.NDArray[np.float32]:
-    """[W, size, 64] half-overlapping windows covering `mel` (one, shorter, if it is short)."""
+    """[W, size, ...] half-overlapping windows along the first axis of `mel` (log-mel frames or
+    samples) covering it; one, shorter, if it is short."""
     if len(mel) <= size:
         return mel[None]
     starts = list(range(0, len(mel) - size + 1, size // 2))
@@ -102,10 +108,12 @@ def windows(mel: npt.NDArray[np.float32], size: int) -> npt.NDArray[np.float32]:
 class DialectId(VadGated):
     """The dialect (and language cluster) of each speech span in 16 kHz audio streams.
 
+    `model` is the classifier: ``dialect/whisper`` (default; a head over Whisper base's encoder
+    states, which loads the encoder its card names) or ``dialect/lre`` (a log-mel CNN).
     `language_model` (default ``speech/multi``, Whisper base) decides each span's language and
-    the CNN (`model`) the dialect within it: the CNN, trained on synthetic espeak-ng speech only,
-    is at chance on real voices while Whisper names their language. ``none`` (or null) runs the
-    CNN alone, as before, about 1-2 s less per span on one CPU core.
+    the classifier the dialect within it: both are trained on synthetic espeak-ng speech only,
+    and Whisper names real voices' language far better. ``none`` (or null) runs the classifier
+    alone, about 1 s less per span on one CPU core.
 
     >>> op = DialectId()  # doctest: +SKIP
     >>> op.setup(Device("cpu")); batches = op.process(chunks) + op.finish()  # doctest: +SKIP
@@ -117,7 +125,7 @@ class DialectId(VadGated):
 
     def __init__(
         self,
-        model: ModelName = "dialect/lre",
+        model: ModelName = "dialect/whisper",
         language_model: OptionalModelName = "speech/multi",
         vad_threshold: float = 0.5,
         min_duration: float = 0.5,
@@ -141,6 +149,7 @@ class DialectId(VadGated):
         self.threads = threads
         self._session: Any = None
         self._whisper: Any = None
+        self._encoder: Any = None
         self._labels: tuple[str, ...] = ()
         self._clusters: tuple[str, ...] = ()
         self._window = 248
@@ -155,7 +164,9 @@ class DialectId(VadGated):
         meta = load_metadata(path)
         self._labels = tuple(meta["labels"])
         self._clusters = tuple(meta["clusters"][label] for label in self._labels)
-        self._window = int(meta["features"]["window_frames"])
+        features = meta["features"]
+        encoder = features.get("encoder")
+        self._window = int(features["window_samples" if encoder else "window_frames"])
         if self.language_model is not None:
             from senri.operators.stt import load_whisper
 
@@ -168,11 +179,20 @@ class DialectId(VadGated):
                     "Whisper and cannot tell languages apart; use speech/multi, or none"
                 )
             self._whisper = whisper
+        if encoder:
+            from senri.operators.stt import load_whisper
+
+            self._encoder = (
+                self._whisper
+                if encoder == self.language_model
+                else load_whisper(encoder, device, self.threads, f"audio.dialect's {self.model}")
+            )
         self._session = onnx.load(self.model, device, self.threads)
 
     def classify(self, samples: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], int]:
         """Class probabilities of 16 kHz `samples` (fused with Whisper's language when there
-        is a language model; the CNN's averaged over windows otherwise), and the windows."""
+        is a language model; the classifier's averaged over windows otherwise), and the
+        number of windows."""
         probs, count, _ = self.identify(samples)
         return probs, count
 
@@ -183,18 +203,25 @@ class DialectId(VadGated):
         (None without a language model)."""
         if self._session is None:
             raise RuntimeError("audio.dialect used before setup()")
-        mel = windows(log_mel(samples), self._window)
-        logits = self._session.run(None, {"logmel": mel})[0].astype(np.float64)
+        if self._encoder is not None:
+            from senri.operators.whisper_states import pooled_states
+
+            clips = windows(samples, self._window)
+            states = pooled_states(self._encoder, list(clips))
+            logits = self._session.run(None, {"states": states})[0].astype(np.float64)
+        else:
+            mel = windows(log_mel(samples), self._window)
+            logits = self._session.run(None, {"logmel": mel})[0].astype(np.float64)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
-        cnn = probs.mean(axis=0).astype(np.float32)
+        alone = probs.mean(axis=0).astype(np.float32)
         if self._whisper is None:
-            return cnn, len(mel), None
+            return alone, len(logits), None
         _, _, scored = self._whisper.detect_language(samples)
         whisper = {str(lang): float(p) for lang, p in scored}
         languages = [whisper_language(label, whisper) for label in self._labels]
-        fused, by_language = fuse(cnn, languages, whisper)
-        return fused, len(mel), by_language
+        fused, by_language = fuse(alone, languages, whisper)
+        return fused, len(logits), by_language
 
     def ready(self) -> bool:
         return self._session is not None
@@ -202,6 +229,7 @@ class DialectId(VadGated):
     def teardown(self) -> None:
         """Release the models now: CTranslate2 aborts if it is destroyed at interpreter exit."""
         self._whisper = None
+        self._encoder = None
         self._session = None
         super().teardown()
         gc.collect()
@@ -255,7 +283,7 @@ def load_metadata(weights: Path) -> dict[str, Any]:
         raise ModelUnavailableError(
             f"the dialect model {weights} needs its metadata file {path.name} beside it "
             "(labels, clusters and feature parameters; written by "
-            "`python -m senri.models.training.dialect`)"
+            "`python -m senri.models.training.dialect` or `...dialect_whisper`)"
         )
     meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return meta

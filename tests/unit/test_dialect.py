@@ -1,10 +1,11 @@
-"""audio.dialect: its packaged CNN (dialect/lre) and the fusion with Whisper's language.
+"""audio.dialect with its log-mel CNN (dialect/lre), and the fusion with Whisper's language.
 
 The synthetic clips come from the corpus code itself (`senri.models.training.dialect_corpus`):
 held-out sentences read by held-out speaker variants, generated at test time (a few seconds of
 espeak-ng). The real voices are Asterisk prompts (`senri.evaluation.packaged`; skipped when the
 Debian packages are missing). The CNN needs onnxruntime, the fusion faster-whisper and the
-``speech/multi`` weights; the training smoke test needs torch and is slow.
+``speech/multi`` weights; the training smoke test needs torch and is slow. The default
+classifier, the head over Whisper's encoder states, is in test_dialect_whisper.py.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ CLUSTER_BOUND = 0.70
 
 @pytest.fixture(scope="module")
 def op() -> Iterator[DialectId]:
-    """The operator as shipped: Whisper's language fused with the CNN's dialect."""
-    o = DialectId()
+    """Whisper's language fused with the CNN's dialect."""
+    o = DialectId(model="dialect/lre")
     o.setup(Device("cpu"))
     yield o
     o.teardown()
@@ -56,7 +57,7 @@ def op() -> Iterator[DialectId]:
 @pytest.fixture(scope="module")
 def cnn() -> DialectId:
     """The CNN alone (``language_model: none``)."""
-    o = DialectId(language_model="none")
+    o = DialectId(model="dialect/lre", language_model="none")
     o.setup(Device("cpu"))
     return o
 
@@ -74,18 +75,19 @@ def run(op: DialectId, items: list[AudioChunk]) -> list[Event]:
     return [e for b in batches for e in b.events]
 
 
-def test_packaged_weights_match_their_checksum() -> None:
-    card = registry.card("dialect/lre")
+@pytest.mark.parametrize("name", ["dialect/lre", "dialect/whisper"])
+def test_packaged_weights_match_their_checksum(name: str) -> None:
+    card = registry.card(name)
     assert isinstance(card.source, card_types.PackageFile)
-    path = registry.resolve("dialect/lre", fetch_missing=False)
-    assert path.parent.name == "weights" and path.name == "dialect_lre.onnx"
+    path = registry.resolve(name, fetch_missing=False)
+    assert path.parent.name == "weights" and path.name == name.replace("/", "_") + ".onnx"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == card.source.sha256
     assert path.stat().st_size < 2 * 1024 * 1024
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["sha256"] == card.source.sha256
     assert meta["labels"] == list(corpus.LABELS)
     assert meta["corpus"]["version"] == corpus.VERSION
-    assert registry.is_cached("dialect/lre")
+    assert registry.is_cached(name)
 
 
 def test_override_and_checksum_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +209,9 @@ def test_the_language_model_needs_faster_whisper_and_a_multilingual_whisper(
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails
     with pytest.raises(MissingDependencyError, match="language_model needs the 'faster-whisper'"):
         DialectId().setup(Device("cpu"))
-    DialectId(language_model="none").setup(Device("cpu"))  # the CNN alone does not need it
+    with pytest.raises(MissingDependencyError, match="dialect/whisper needs the 'faster-whisper'"):
+        DialectId(language_model="none").setup(Device("cpu"))  # the head needs its encoder
+    DialectId(model="dialect/lre", language_model="none").setup(Device("cpu"))  # the CNN does not
 
 
 def test_without_a_language_model_the_probabilities_are_the_cnns(cnn: DialectId) -> None:
