@@ -121,6 +121,7 @@ class SpeechScore:
     worst: tuple[float, str, str] = (0.0, "", "")
     edge_errors: list[float] = field(default_factory=list)
     """|first word's start - where the speech starts| and the same for the ends, seconds."""
+    transcripts: list[str] = field(default_factory=list)
 
     @property
     def wer(self) -> float:
@@ -140,6 +141,7 @@ class SpeechScore:
         from senri.worlds.shapes.run import word_error_rate
 
         said = heard.text
+        self.transcripts.append(said)
         n = len(words(text))
         errors = round(word_error_rate(text, said) * n)
         self.seconds += heard.seconds
@@ -156,9 +158,13 @@ class SpeechScore:
             self.worst = (errors / n, text, said.strip())
 
 
-def _speech_graph(model: str) -> GraphSession:
+def speech_graph(model: str, vocabulary: tuple[str, ...] = ()) -> GraphSession:
+    """`audio.speech` with `model` (Whisper base forced to English), no pocketsphinx fallback."""
     language = "en" if model == "speech/multi" else None
-    return one_node_graph("audio.speech", model=model, language=language, fallback=False)
+    settings: dict[str, Any] = {"vocabulary": vocabulary} if vocabulary else {}
+    return one_node_graph(
+        "audio.speech", model=model, language=language, fallback=False, **settings
+    )
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ class Heard:
     last: float | None
 
 
-def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> Heard:
+def listen(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> Heard:
     """What `op` transcribed of `clip`, run as a stream of its own."""
     started = time.perf_counter()
     events = stream_events(op, as_stream(clip, name))
@@ -187,16 +193,17 @@ def _heard(op: GraphSession, clip: npt.NDArray[np.float32], name: str) -> Heard:
     )
 
 
-def evaluate_speech(model: str) -> SpeechScore:
-    """WER of `audio.speech` with registry model `model` on the held-out sentences."""
-    op = _speech_graph(model)
+def evaluate_speech(model: str, vocabulary: tuple[str, ...] = ()) -> SpeechScore:
+    """WER of `audio.speech` with registry model `model` (and a site `vocabulary`) on the
+    held-out sentences."""
+    op = speech_graph(model, vocabulary)
     score = SpeechScore(model)
     try:
         for voice in VOICES:
             for rate in RATES:
                 for text in HELD_OUT:
                     clip = espeak(text, voice, rate)
-                    score.add(voice, text, clip, _heard(op, clip, f"{voice}-{rate}-{text}"))
+                    score.add(voice, text, clip, listen(op, clip, f"{voice}-{rate}-{text}"))
     finally:
         op.close()
     return score
@@ -204,11 +211,11 @@ def evaluate_speech(model: str) -> SpeechScore:
 
 def evaluate_speech_recorded(model: str, clips: list[recorded.Clip], name: str) -> SpeechScore:
     """WER of `audio.speech` with `model` on real recordings (`senri.evaluation.recorded`)."""
-    op = _speech_graph(model)
+    op = speech_graph(model)
     score = SpeechScore(model)
     try:
         for clip in clips:
-            score.add(name, clip.text, clip.audio, _heard(op, clip.audio, f"{name}/{clip.name}"))
+            score.add(name, clip.text, clip.audio, listen(op, clip.audio, f"{name}/{clip.name}"))
     finally:
         op.close()
     return score
@@ -253,6 +260,10 @@ def report_speech(model: str, emit: Callable[[str], Any], prompts: int = PROMPTS
             emit(f"  worst in {label.split(' (')[0]}: {score.worst[1]!r} → {score.worst[2]!r}")
     for line in missing:
         emit(f"  (not measured: {line})")
+    if model.startswith("speech/"):
+        from senri.evaluation import vocabulary
+
+        vocabulary.report(model, emit, plain=s)
 
 
 def report(models: list[str], emit: Callable[[str], Any], prompts: int = PROMPTS) -> None:

@@ -9,6 +9,12 @@ a stream that never pauses. Models: ``speech/en`` (Whisper tiny.en, English only
 ``pocketsphinx`` (its bundled en-us model; also the fallback, with a warning, when
 faster-whisper or the Whisper weights are missing, unless ``fallback: false``).
 
+A site's own names (cameras, places, people) can be given as ``vocabulary``: Whisper reads
+them as hint phrases (faster-whisper's ``hotwords``) before each span, so that "Kilbarrack" is
+written as the site writes it. It helps names Whisper has never seen and can, on a garbled
+span, make Whisper repeat a name that was not said (docs/audio.md has both, measured).
+pocketsphinx ignores it, with a warning.
+
 Events: ``kind="transcript"``, ``label="speech"``, `text`, `time`/`end_time` = the span (epoch
 seconds), `confidence` = the engine's (Whisper: exp(mean token log-probability)), and
 attributes ``language``, ``language_probability``, ``model``, ``word_count`` and ``words``:
@@ -59,6 +65,7 @@ class Speech(VadGated):
         threads: int = 1,
         vad_model: ModelName = "vad/silero",
         fallback: bool = True,
+        vocabulary: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             vad_threshold=vad_threshold,
@@ -73,6 +80,7 @@ class Speech(VadGated):
         self.beam_size = beam_size
         self.threads = threads
         self.fallback = fallback
+        self.vocabulary = tuple(vocabulary)
         self._engine: Engine | None = None
 
     def setup(self, device: Device) -> None:
@@ -81,7 +89,7 @@ class Speech(VadGated):
             return
         self.setup_vad(device)
         if self.model == "pocketsphinx":
-            self._engine = SphinxEngine()
+            self._engine = self._sphinx()
             return
         try:
             self._engine = WhisperEngine(
@@ -90,12 +98,18 @@ class Speech(VadGated):
                 language=self.language,
                 beam_size=self.beam_size,
                 threads=self.threads,
+                vocabulary=self.vocabulary,
             )
         except (MissingDependencyError, ModelUnavailableError) as exc:
             if not self.fallback:
                 raise
             log.warning("audio.speech: %s; falling back to pocketsphinx (much weaker)", exc)
-            self._engine = SphinxEngine()
+            self._engine = self._sphinx()
+
+    def _sphinx(self) -> SphinxEngine:
+        if self.vocabulary:
+            log.warning("audio.speech: pocketsphinx ignores the vocabulary (Whisper uses it)")
+        return SphinxEngine()
 
     def ready(self) -> bool:
         return self._engine is not None

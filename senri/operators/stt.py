@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,12 +63,20 @@ class WhisperEngine:
     """faster-whisper on a CTranslate2 model folder: int8 on CPU, float16 on CUDA."""
 
     def __init__(
-        self, model: str, device: Device, *, language: str | None, beam_size: int, threads: int
+        self,
+        model: str,
+        device: Device,
+        *,
+        language: str | None,
+        beam_size: int,
+        threads: int,
+        vocabulary: Sequence[str] = (),
     ) -> None:
         self.whisper: Any = load_whisper(model, device, threads, "audio.speech")
         self.name = model
         self.language = language
         self.beam_size = beam_size
+        self.hotwords = ", ".join(w.strip() for w in vocabulary if w.strip()) or None
 
     def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript:
         multilingual = bool(self.whisper.model.is_multilingual)
@@ -78,6 +87,7 @@ class WhisperEngine:
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
+            hotwords=self.hotwords,
         )
         texts: list[str] = []
         logprobs: list[float] = []
