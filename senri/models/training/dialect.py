@@ -180,19 +180,17 @@ def export(model: Any, path: Path, frames: int) -> None:
     )
 
 
-def check_onnx(path: Path, model: Any, feats: npt.NDArray[Any]) -> float:
+def check_onnx(
+    path: Path, model: Any, feats: npt.NDArray[Any], input_name: str = "logmel"
+) -> float:
     """Largest |probability difference| between onnxruntime and torch on `feats`."""
     import onnxruntime as ort
-    import torch
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = np.asarray(feats, np.float32)
-    logits = sess.run(None, {"logmel": x})[0]
+    logits = sess.run(None, {input_name: np.asarray(feats, np.float32)})[0]
     ours = np.exp(logits - logits.max(1, keepdims=True))
     ours /= ours.sum(1, keepdims=True)
-    with torch.no_grad():
-        ref = torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
-    return float(np.abs(ours - ref).max())
+    return float(np.abs(ours - predict(model, feats)).max())
 
 
 def run(out: Path, cfg: TrainConfig) -> dict[str, Any]:

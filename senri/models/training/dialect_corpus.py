@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -246,12 +247,17 @@ def load(split: str, *, workers: int = 2) -> tuple[npt.NDArray[np.float16], npt.
         with np.load(path) as data:
             return data["feats"], data["labels"]
     feats, labels = generate(specs(split), workers=workers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-        np.savez(tmp, feats=feats, labels=labels)
-    os.replace(tmp.name, path)
+    save(path, feats=feats, labels=labels)
     (path.parent / "manifest.json").write_text(json.dumps(describe(), indent=2))
     return feats, labels
+
+
+def save(path: Path, **arrays: npt.NDArray[Any]) -> None:
+    """Write `arrays` to the cache file `path` whole or not at all (a killed run leaves none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp.name, path)
 
 
 def describe() -> dict[str, object]:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from senri.models.training import dialect_corpus as corpus
-from senri.models.training.dialect import EVAL_SPLITS, WEIGHTS_DIR, scores
+from senri.models.training.dialect import EVAL_SPLITS, WEIGHTS_DIR, check_onnx, predict, scores
 
 ENCODER = "speech/multi"
 BATCH = 16
@@ -98,10 +96,7 @@ def load(
         with np.load(path) as data:
             return data["states"], data["labels"]
     states, labels = embed(corpus.specs(split), model=model, workers=workers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-        np.savez(tmp, states=states, labels=labels)
-    os.replace(tmp.name, path)
+    corpus.save(path, states=states, labels=labels)
     return states, labels
 
 
@@ -163,19 +158,9 @@ def train(states: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], cfg: H
     return model.eval()
 
 
-def predict(model: Any, states: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """Class probabilities [N, classes] from the torch head."""
-    import torch
-
-    with torch.no_grad():
-        x = torch.from_numpy(np.asarray(states, np.float32))
-        return torch.softmax(model(x), dim=1).numpy()
-
-
 def export(model: Any, path: Path, width: int) -> float:
     """Write the head as ONNX (dynamic batch, opset 17); returns the largest |probability
     difference| between onnxruntime and torch on random states around the training mean."""
-    import onnxruntime as ort
     import torch
 
     dummy = torch.zeros(2, width)
@@ -190,14 +175,8 @@ def export(model: Any, path: Path, width: int) -> float:
         dynamo=False,
     )
     rng = np.random.default_rng(0)
-    probe = (model.mean.numpy() + rng.normal(0, 1, (32, width)) / model.scale.numpy()).astype(
-        np.float32
-    )
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    logits = sess.run(None, {"states": probe})[0]
-    ours = np.exp(logits - logits.max(1, keepdims=True))
-    ours /= ours.sum(1, keepdims=True)
-    return float(np.abs(ours - predict(model, probe)).max())
+    probe = model.mean.numpy() + rng.normal(0, 1, (32, width)) / model.scale.numpy()
+    return check_onnx(path, model, probe, "states")
 
 
 def run(out: Path, cfg: HeadConfig) -> dict[str, Any]:
