@@ -59,6 +59,13 @@ def load_whisper(model: str, device: Device, threads: int, purpose: str) -> Any:
     return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
 
 
+SAMPLING_SEED = 20_261_203
+"""CTranslate2's random seed, set when a `WhisperEngine` loads. On a span whose decoding looks
+garbled, faster-whisper retries by sampling at rising temperatures; CTranslate2 seeds each
+model's worker threads from this on their first use, so a process that transcribes the same
+spans in the same order writes the same transcripts (and an evaluation the same figures)."""
+
+
 class WhisperEngine:
     """faster-whisper on a CTranslate2 model folder: int8 on CPU, float16 on CUDA."""
 
@@ -72,6 +79,9 @@ class WhisperEngine:
         threads: int,
         vocabulary: Sequence[str] = (),
     ) -> None:
+        import ctranslate2
+
+        ctranslate2.set_random_seed(SAMPLING_SEED)  # before the model's threads first sample
         self.whisper: Any = load_whisper(model, device, threads, "audio.speech")
         self.name = model
         self.language = language
