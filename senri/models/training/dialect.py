@@ -243,7 +243,8 @@ def run(out: Path, cfg: TrainConfig) -> dict[str, Any]:
     }
     (out / "dialect_lre.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size} bytes, sha256 {digest})")
-    print(f"training took {train_s:.0f} s; update PackageFile sha256 in registry.py if changed")
+    print(f"training took {train_s:.0f} s")
+    print("update the dialect/lre PackageFile sha256 in senri/models/cards.py if it changed")
     return meta
 
 
