@@ -91,6 +91,9 @@ if [ "$services" = 1 ]; then
 for vendor in ('google', 'apple', 'twitter'):
     pack(f'emoji-datasource-{vendor}', '16.0.0')
 pack('dclint', '3.1.0')"
+  # labelled recordings inside game and tool packages, for the sound evaluation: unpacked
+  # into $SENRI_CACHE/debian without installing the packages (senri/evaluation/debfiles.py)
+  .venv/bin/python -m senri.evaluation.debfiles
   # kustomize renders k8s/ in the same tests: kubectl carries it; without kubectl, build it
   if ! command -v kubectl >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1 \
       && [ ! -x "$SENRI_CACHE/bin/kustomize" ] && command -v go >/dev/null 2>&1; then

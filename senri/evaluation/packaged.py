@@ -13,10 +13,16 @@ would give it, or ``none`` when no class fits:
   calls (GPL-3). They are read out of GCompris's Qt resource bundles (`senri.evaluation.rcc`).
 - ``tuxpaint-stamps-default`` (GPL-2): a fire engine's siren, a dog, instruments, household
   machines, thunder, animals.
+- Game and tool packages, unpacked without installing them (`senri.evaluation.debfiles`):
+  car horns (``sumo-tools``, CC0-1.0; ``scorched3d-data``, GPL-2+; ``trophy-data``, GPL-2),
+  gunfire (``freeciv-data``, ``triplea``, ``dopewars-data``, GPL-2+), a jackhammer
+  (``simutrans-pak64``, Artistic-1.0), sirens (``scorched3d-data``; ``lincity-ng-data``,
+  GPL-2+), idling engines (``netpanzer-data``, GPL-2+), a dog, and a school bell, a sports
+  crowd and a factory that are none of the classes. Each is labelled by what its file name
+  says it is; files whose names leave the class open were left out.
 
-Of the ten urban classes only dog_bark, siren, engine_idling and street_music have
-recordings here; air_conditioner, car_horn, children_playing, drilling, gun_shot and
-jackhammer are only in the synthetic set, or not at all.
+Of the ten urban classes, air_conditioner, children_playing and drilling have no recording
+in any package we found, so they are in neither set.
 
 Languages (`language_clips`): the prompts of the Asterisk telephone exchange in four languages,
 each read by one professional speaker (en-US and es-MX by Allison Smith, CC-BY-SA-3.0; fr-CA
@@ -35,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from senri.evaluation.debfiles import DebFile, local, need
 from senri.evaluation.rcc import read_rcc
 from senri.evaluation.recorded import SR, MissingSetError, evenly, read_audio
 
@@ -90,6 +97,107 @@ SOUNDS: tuple[tuple[str, str, str], ...] = (
 """(urban label or "none", package, file): the package's file, or ``bundle:path`` inside one of
 GCompris's ``.rcc`` bundles."""
 
+_SC = "/usr/share/games/scorched3d/data/globalmods/apoc/data/wav/misc/"
+_LC = "/usr/share/games/lincity-ng/sounds/"
+_TA = "/usr/share/games/triplea/assets/sounds/"
+_SUMO = "/usr/share/sumo/tools/game/sounds/"
+DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
+    ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn1.wav", "4e5dbd39ae6b92e5")),
+    ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn2.wav", "0589f22d30e2ff97")),
+    ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn3.wav", "a17ffba1f884bf3f")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn1.wav", "ee191a257847265a")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn2.wav", "f2f4d233aba2d3ac")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn3.wav", "d7ae8f02d25b0212")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn4.wav", "a19b96c35a39c65d")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn5.wav", "fda73802d7fafadb")),
+    ("car_horn", DebFile("scorched3d-data", _SC + "carhorn6.wav", "6ede322b8d03e365")),
+    (
+        "car_horn",
+        DebFile("trophy-data", "/usr/share/games/trophy/sounds/carhorn.wav", "c7e9fe466853276d"),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "freeciv-data", "/usr/share/games/freeciv/stdsounds/MgBar1.ogg", "ef5deb30a2c593ea"
+        ),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "freeciv-data", "/usr/share/games/freeciv/stdsounds/MgBar2.ogg", "8ff3985749d2d0f6"
+        ),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "triplea",
+            _TA + "ww2/battle_land/battle_land_01_infantry_being_shot_at.mp3",
+            "e488d6aa93ac7c41",
+        ),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "triplea",
+            _TA + "ww2/battle_land/battle_land_02_machine_gun_fire.mp3",
+            "a925f9363de1ca9e",
+        ),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "triplea",
+            _TA + "ww2/battle_land/battle_land_03_machine_gun_with_background_fighting.mp3",
+            "48cd8e54758d09ab",
+        ),
+    ),
+    (
+        "gun_shot",
+        DebFile(
+            "triplea",
+            _TA + "preindustrial/battle_land/battle_land_05_musket_volley.mp3",
+            "8167ac7f22087dd3",
+        ),
+    ),
+    ("gun_shot", DebFile("dopewars-data", "/usr/share/dopewars/gun.wav", "5c7259f7b7a035d5")),
+    (
+        "jackhammer",
+        DebFile(
+            "simutrans-pak64",
+            "/usr/share/games/simutrans/pak/sound/jackhammer.wav",
+            "9272d310020ee274",
+        ),
+    ),
+    ("siren", DebFile("scorched3d-data", _SC + "policecar.wav", "51639ee94ebeb0b9")),
+    ("siren", DebFile("scorched3d-data", _SC + "firetruck.wav", "33eb57e054972300")),
+    ("siren", DebFile("lincity-ng-data", _LC + "FireStation3.wav", "1a2807d25dba915e")),
+    (
+        "engine_idling",
+        DebFile(
+            "netpanzer-data", "/usr/share/games/netpanzer/sound/tankidle.wav", "5d153fef446cd04f"
+        ),
+    ),
+    (
+        "engine_idling",
+        DebFile(
+            "netpanzer-data", "/usr/share/games/netpanzer/sound/hevidle.wav", "17aac8a4b09b3082"
+        ),
+    ),
+    ("dog_bark", DebFile("scorched3d-data", _SC + "dog3.wav", "5102351d39d3eb5b")),
+    ("none", DebFile("lincity-ng-data", _LC + "School2.wav", "250baeda2faafb43")),
+    ("none", DebFile("lincity-ng-data", _LC + "SportsCroud1.wav", "5af0b6df049539d7")),
+    ("none", DebFile("scorched3d-data", _SC + "factoryloop1.wav", "43858154da93b50f")),
+)
+"""(urban label or "none", file) of the game and tool packages' recordings. The lincity
+"School3" (voices that may be children at play) and "MonumentConstruction" (impacts that may
+be a jackhammer or an engine) files are left out: their names do not settle the class."""
+
+
+def deb_files() -> list[DebFile]:
+    """Every Debian file the sets read through `senri.evaluation.debfiles`."""
+    return [f for _, f in DEB_SOUNDS]
+
+
 LANGUAGES: tuple[tuple[str, str, str], ...] = (
     # (dialect label, or a cluster when the classifier has no such label; source; folder)
     ("en-us", "asterisk", "en_US_f_Allison"),
@@ -129,10 +237,14 @@ def _need(folder: Path, package: str) -> None:
         raise MissingSetError(f"install Debian's {package} (scripts/setup.sh --dev)")
 
 
-def sound_clips(gcompris: Path = GCOMPRIS, tuxpaint: Path = TUXPAINT) -> list[Labelled]:
-    """`SOUNDS`, read and resampled to 16 kHz mono."""
+def sound_clips(
+    gcompris: Path = GCOMPRIS, tuxpaint: Path = TUXPAINT, debian: Path | None = None
+) -> list[Labelled]:
+    """`SOUNDS` and `DEB_SOUNDS` (fetched under `debian`, default ``$SENRI_CACHE/debian``),
+    read and resampled to 16 kHz mono."""
     _need(gcompris, PACKAGES["gcompris"])
     _need(tuxpaint, PACKAGES["tuxpaint"])
+    need(deb_files(), debian)
     bundles: dict[str, set[str]] = {}
     for _, source, where in SOUNDS:
         if source == "gcompris":
@@ -149,6 +261,8 @@ def sound_clips(gcompris: Path = GCOMPRIS, tuxpaint: Path = TUXPAINT) -> list[La
             _decoded(inside[where], where) if source == "gcompris" else read_audio(tuxpaint / where)
         )
         clips.append(Labelled(label, source, Path(where).stem, audio))
+    for label, f in DEB_SOUNDS:
+        clips.append(Labelled(label, f.package, Path(f.path).stem, read_audio(local(f, debian))))
     return clips
 
 

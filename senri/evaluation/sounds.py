@@ -6,8 +6,8 @@
   and sounds that must not be called anything (beeps, loud noise, hiss at -50 dBFS, speech,
   silence). It shows the mapping works and catches regressions.
 - **recorded**: real recordings from Debian packages (`senri.evaluation.packaged`): dog barks,
-  a fire engine, a car engine, instruments, and household, weather and animal sounds that
-  are none of the urban classes.
+  car horns, sirens, gunfire, a jackhammer, idling engines, instruments, and household,
+  weather, crowd and animal sounds that are none of the urban classes.
 
 A clip's answer is the urban label whose events cover most of it, or ``none``; a clip with
 more than one label also counts its other labels as *false events*, the events an archive
