@@ -15,6 +15,11 @@ written as the site writes it. It helps names Whisper has never seen and can, on
 span, make Whisper repeat a name that was not said (docs/audio.md has both, measured).
 pocketsphinx ignores it, with a warning.
 
+Whisper decodes each span by beam search at temperature 0, so a replay writes the same text
+over the same event. ``sampling: true`` turns on faster-whisper's temperature fallback (a
+garbled-looking span is retried by sampling, seeded, at rising temperatures); on senri's
+evaluation sets it changed no figure but one, for the worse (docs/audio.md).
+
 Events: ``kind="transcript"``, ``label="speech"``, `text`, `time`/`end_time` = the span (epoch
 seconds), `confidence` = the engine's (Whisper: exp(mean token log-probability)), and
 attributes ``language``, ``language_probability``, ``model``, ``word_count`` and ``words``:
@@ -66,6 +71,7 @@ class Speech(VadGated):
         vad_model: ModelName = "vad/silero",
         fallback: bool = True,
         vocabulary: tuple[str, ...] = (),
+        sampling: bool = False,
     ) -> None:
         super().__init__(
             vad_threshold=vad_threshold,
@@ -81,6 +87,7 @@ class Speech(VadGated):
         self.threads = threads
         self.fallback = fallback
         self.vocabulary = tuple(vocabulary)
+        self.sampling = sampling
         self._engine: Engine | None = None
 
     def setup(self, device: Device) -> None:
@@ -99,6 +106,7 @@ class Speech(VadGated):
                 beam_size=self.beam_size,
                 threads=self.threads,
                 vocabulary=self.vocabulary,
+                sampling=self.sampling,
             )
         except (MissingDependencyError, ModelUnavailableError) as exc:
             if not self.fallback:
