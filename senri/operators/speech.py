@@ -15,10 +15,11 @@ written as the site writes it. It helps names Whisper has never seen and can, on
 span, make Whisper repeat a name that was not said (docs/audio.md has both, measured).
 pocketsphinx ignores it, with a warning.
 
-Whisper decodes each span by beam search at temperature 0, so a replay writes the same text
-over the same event. ``sampling: true`` turns on faster-whisper's temperature fallback (a
-garbled-looking span is retried by sampling, seeded, at rising temperatures); on senri's
-evaluation sets it changed no figure but one, for the worse (docs/audio.md).
+Whisper decodes each span by beam search with faster-whisper's temperature fallback: a span
+whose decoding looks garbled (a repetition loop, or very unlikely tokens) is retried by
+sampling, seeded, at rising temperatures. ``sampling: false`` keeps temperature 0 only, so a
+replay inside a running worker writes the same text over the same event; without the
+fallback nothing breaks a loop, and tiny.en with a vocabulary then loops (docs/audio.md).
 
 Events: ``kind="transcript"``, ``label="speech"``, `text`, `time`/`end_time` = the span (epoch
 seconds), `confidence` = the engine's (Whisper: exp(mean token log-probability)), and
@@ -71,7 +72,7 @@ class Speech(VadGated):
         vad_model: ModelName = "vad/silero",
         fallback: bool = True,
         vocabulary: tuple[str, ...] = (),
-        sampling: bool = False,
+        sampling: bool = True,
     ) -> None:
         super().__init__(
             vad_threshold=vad_threshold,

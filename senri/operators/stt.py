@@ -60,18 +60,18 @@ def load_whisper(model: str, device: Device, threads: int, purpose: str) -> Any:
 
 
 SAMPLING_SEED = 20_261_203
-"""CTranslate2's random seed, set when a `WhisperEngine` loads. With ``sampling`` on, a span
-whose decoding looks garbled is retried by sampling at rising temperatures; CTranslate2 seeds
-each model's worker threads from this on their first use, so a process that transcribes the
-same spans in the same order writes the same transcripts (and an evaluation the same figures).
-With ``sampling`` off (the default) there is nothing random to seed."""
+"""CTranslate2's random seed, set when a `WhisperEngine` loads. With ``sampling`` on (the
+default), a span whose decoding looks garbled is retried by sampling at rising temperatures;
+CTranslate2 seeds each model's worker threads from this on their first use, so a process that
+transcribes the same spans in the same order writes the same transcripts (and an evaluation
+the same figures). With ``sampling`` off there is nothing random to seed."""
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 """faster-whisper's own temperature schedule, used when ``sampling`` is on."""
 
 
 class WhisperEngine:
     """faster-whisper on a CTranslate2 model folder: int8 on CPU, float16 on CUDA; beam search
-    at temperature 0, or with faster-whisper's temperature fallback when `sampling`."""
+    with faster-whisper's temperature fallback, or at temperature 0 only without `sampling`."""
 
     def __init__(
         self,
@@ -82,7 +82,7 @@ class WhisperEngine:
         beam_size: int,
         threads: int,
         vocabulary: Sequence[str] = (),
-        sampling: bool = False,
+        sampling: bool = True,
     ) -> None:
         import ctranslate2
 
@@ -92,7 +92,7 @@ class WhisperEngine:
         self.language = language
         self.beam_size = beam_size
         self.hotwords = ", ".join(w.strip() for w in vocabulary if w.strip()) or None
-        # beam search alone is deterministic: the same span always reads the same, in any run
+        # without the fallback, beam search alone: the same span reads the same in any run
         self.temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES if sampling else 0.0
 
     def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript:
