@@ -11,7 +11,6 @@ that finds a file missing raises `MissingSetError` naming its package.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 
 from senri import config
 from senri.evaluation.recorded import MissingSetError
+from senri.models.fetch import sha256_of
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ def need(files: Iterable[DebFile], under: Path | None = None) -> None:
         )
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def _download(package: str, into: Path) -> Path:
     apt = shutil.which("apt-get")
     dpkg = shutil.which("dpkg-deb")
@@ -103,9 +99,10 @@ def fetch(
                 src = tree / f.path.lstrip("/")
                 if not src.is_file():
                     raise DebFileError(f"{package} has no {f.path}")
-                if _digest(src) != f.sha256:
+                digest = sha256_of(src)[:16]
+                if digest != f.sha256:
                     raise DebFileError(
-                        f"{package}'s {f.path} has sha256 {_digest(src)}…, not the labelled "
+                        f"{package}'s {f.path} has sha256 {digest}…, not the labelled "
                         f"{f.sha256}…: the package changed; check the file and its label"
                     )
             for f in wanted:
