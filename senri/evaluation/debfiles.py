@@ -35,8 +35,9 @@ class DebFile:
     sha256: str
 
     @property
-    def name(self) -> str:
-        return Path(self.path).name
+    def relative(self) -> str:
+        """The path inside the package, relative to its root."""
+        return self.path.lstrip("/")
 
 
 class DebFileError(RuntimeError):
@@ -50,7 +51,7 @@ def root() -> Path:
 
 def local(f: DebFile, under: Path | None = None) -> Path:
     """The cached copy of `f`."""
-    return (under or root()) / f.package / f.path.lstrip("/")
+    return (under or root()) / f.package / f.relative
 
 
 def need(files: Iterable[DebFile], under: Path | None = None) -> None:
@@ -96,7 +97,7 @@ def fetch(
         with tempfile.TemporaryDirectory(prefix="senri-deb-") as tmp:
             tree = _download(package, Path(tmp))
             for f in wanted:
-                src = tree / f.path.lstrip("/")
+                src = tree / f.relative
                 if not src.is_file():
                     raise DebFileError(f"{package} has no {f.path}")
                 digest = sha256_of(src)[:16]
@@ -109,7 +110,7 @@ def fetch(
                 dest = local(f, under)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 part = dest.with_name(dest.name + ".part")
-                shutil.copyfile(tree / f.path.lstrip("/"), part)
+                shutil.copyfile(tree / f.relative, part)
                 part.replace(dest)
                 added += 1
     return added
