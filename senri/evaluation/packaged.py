@@ -99,8 +99,12 @@ GCompris's ``.rcc`` bundles."""
 
 _SC = "/usr/share/games/scorched3d/data/globalmods/apoc/data/wav/misc/"
 _LC = "/usr/share/games/lincity-ng/sounds/"
-_TA = "/usr/share/games/triplea/assets/sounds/"
+_WW2 = "/usr/share/games/triplea/assets/sounds/ww2/battle_land/battle_land_"
+_OLD = "/usr/share/games/triplea/assets/sounds/preindustrial/battle_land/battle_land_"
 _SUMO = "/usr/share/sumo/tools/game/sounds/"
+_FC = "/usr/share/games/freeciv/stdsounds/"
+_NP = "/usr/share/games/netpanzer/sound/"
+_ST = "/usr/share/games/simutrans/pak/sound/"
 DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn1.wav", "4e5dbd39ae6b92e5")),
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn2.wav", "0589f22d30e2ff97")),
@@ -115,74 +119,24 @@ DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
         "car_horn",
         DebFile("trophy-data", "/usr/share/games/trophy/sounds/carhorn.wav", "c7e9fe466853276d"),
     ),
+    ("gun_shot", DebFile("freeciv-data", _FC + "MgBar1.ogg", "ef5deb30a2c593ea")),
+    ("gun_shot", DebFile("freeciv-data", _FC + "MgBar2.ogg", "8ff3985749d2d0f6")),
+    ("gun_shot", DebFile("triplea", _WW2 + "01_infantry_being_shot_at.mp3", "e488d6aa93ac7c41")),
+    ("gun_shot", DebFile("triplea", _WW2 + "02_machine_gun_fire.mp3", "a925f9363de1ca9e")),
     (
         "gun_shot",
         DebFile(
-            "freeciv-data", "/usr/share/games/freeciv/stdsounds/MgBar1.ogg", "ef5deb30a2c593ea"
+            "triplea", _WW2 + "03_machine_gun_with_background_fighting.mp3", "48cd8e54758d09ab"
         ),
     ),
-    (
-        "gun_shot",
-        DebFile(
-            "freeciv-data", "/usr/share/games/freeciv/stdsounds/MgBar2.ogg", "8ff3985749d2d0f6"
-        ),
-    ),
-    (
-        "gun_shot",
-        DebFile(
-            "triplea",
-            _TA + "ww2/battle_land/battle_land_01_infantry_being_shot_at.mp3",
-            "e488d6aa93ac7c41",
-        ),
-    ),
-    (
-        "gun_shot",
-        DebFile(
-            "triplea",
-            _TA + "ww2/battle_land/battle_land_02_machine_gun_fire.mp3",
-            "a925f9363de1ca9e",
-        ),
-    ),
-    (
-        "gun_shot",
-        DebFile(
-            "triplea",
-            _TA + "ww2/battle_land/battle_land_03_machine_gun_with_background_fighting.mp3",
-            "48cd8e54758d09ab",
-        ),
-    ),
-    (
-        "gun_shot",
-        DebFile(
-            "triplea",
-            _TA + "preindustrial/battle_land/battle_land_05_musket_volley.mp3",
-            "8167ac7f22087dd3",
-        ),
-    ),
+    ("gun_shot", DebFile("triplea", _OLD + "05_musket_volley.mp3", "8167ac7f22087dd3")),
     ("gun_shot", DebFile("dopewars-data", "/usr/share/dopewars/gun.wav", "5c7259f7b7a035d5")),
-    (
-        "jackhammer",
-        DebFile(
-            "simutrans-pak64",
-            "/usr/share/games/simutrans/pak/sound/jackhammer.wav",
-            "9272d310020ee274",
-        ),
-    ),
+    ("jackhammer", DebFile("simutrans-pak64", _ST + "jackhammer.wav", "9272d310020ee274")),
     ("siren", DebFile("scorched3d-data", _SC + "policecar.wav", "51639ee94ebeb0b9")),
     ("siren", DebFile("scorched3d-data", _SC + "firetruck.wav", "33eb57e054972300")),
     ("siren", DebFile("lincity-ng-data", _LC + "FireStation3.wav", "1a2807d25dba915e")),
-    (
-        "engine_idling",
-        DebFile(
-            "netpanzer-data", "/usr/share/games/netpanzer/sound/tankidle.wav", "5d153fef446cd04f"
-        ),
-    ),
-    (
-        "engine_idling",
-        DebFile(
-            "netpanzer-data", "/usr/share/games/netpanzer/sound/hevidle.wav", "17aac8a4b09b3082"
-        ),
-    ),
+    ("engine_idling", DebFile("netpanzer-data", _NP + "tankidle.wav", "5d153fef446cd04f")),
+    ("engine_idling", DebFile("netpanzer-data", _NP + "hevidle.wav", "17aac8a4b09b3082")),
     ("dog_bark", DebFile("scorched3d-data", _SC + "dog3.wav", "5102351d39d3eb5b")),
     ("none", DebFile("lincity-ng-data", _LC + "School2.wav", "250baeda2faafb43")),
     ("none", DebFile("lincity-ng-data", _LC + "SportsCroud1.wav", "5af0b6df049539d7")),
