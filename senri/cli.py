@@ -484,9 +484,9 @@ def models_eval(
     The real sets come from Debian packages that scripts/setup.sh --dev installs: Asterisk
     prompts and pocketsphinx-testdata (speech; dialect in four languages), gcompris-qt-data
     and tuxpaint-stamps-default (sounds; GCompris's photos for the detectors), klettres-data
-    (US and British English), and recordings unpacked from game and tool packages into
-    $SENRI_CACHE/debian (car horns, gunfire, sirens, engines). A set whose package is missing
-    is named, not measured."""
+    (US and British English), and recordings unpacked from game and tool packages and from
+    Scratch's sound library into $SENRI_CACHE/debian (car horns, gunfire, sirens, engines,
+    barks, music, everyday sounds). A set whose package is missing is named, not measured."""
     from senri.evaluation import audio as eval_audio
     from senri.evaluation import models as evaluate
 

@@ -105,6 +105,7 @@ _SUMO = "/usr/share/sumo/tools/game/sounds/"
 _FC = "/usr/share/games/freeciv/stdsounds/"
 _NP = "/usr/share/games/netpanzer/sound/"
 _ST = "/usr/share/games/simutrans/pak/sound/"
+_SCR = "/usr/share/scratch/Media/Sounds/"
 DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn1.wav", "4e5dbd39ae6b92e5")),
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn2.wav", "0589f22d30e2ff97")),
@@ -141,10 +142,106 @@ DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
     ("none", DebFile("lincity-ng-data", _LC + "School2.wav", "250baeda2faafb43")),
     ("none", DebFile("lincity-ng-data", _LC + "SportsCroud1.wav", "5af0b6df049539d7")),
     ("none", DebFile("scorched3d-data", _SC + "factoryloop1.wav", "43858154da93b50f")),
+    ("none", DebFile("scratch", _SCR + "Animal/Bird.wav", "5b130896c336a1bc")),
+    ("none", DebFile("scratch", _SCR + "Animal/Cat.mp3", "449280071a04ad7f")),
+    ("none", DebFile("scratch", _SCR + "Animal/Cricket.wav", "ca2e59fd858a1188")),
+    ("none", DebFile("scratch", _SCR + "Animal/Crickets.wav", "c8eb37115f1e6672")),
+    ("dog_bark", DebFile("scratch", _SCR + "Animal/Dog1.wav", "9c5cbb173c58e12b")),
+    ("dog_bark", DebFile("scratch", _SCR + "Animal/Dog2.wav", "f9a29b2bb69d7321")),
+    ("none", DebFile("scratch", _SCR + "Animal/Duck.wav", "e97d9d8cbd75e3b6")),
+    ("none", DebFile("scratch", _SCR + "Animal/Goose.wav", "548e7ba4269ac439")),
+    ("none", DebFile("scratch", _SCR + "Animal/Horse.wav", "24ff7147ab002fd2")),
+    ("none", DebFile("scratch", _SCR + "Animal/HorseGallop.wav", "9a08b18e82e11009")),
+    ("none", DebFile("scratch", _SCR + "Animal/Kitten.wav", "427afe9d62874d41")),
+    ("none", DebFile("scratch", _SCR + "Animal/Meow.wav", "1bf1f08850470687")),
+    ("none", DebFile("scratch", _SCR + "Animal/Owl.wav", "e71d20fdcc1c3984")),
+    ("none", DebFile("scratch", _SCR + "Animal/Rooster.wav", "b80c374bdcdfdb15")),
+    ("none", DebFile("scratch", _SCR + "Animal/SeaLion.mp3", "01dfbfc1103b7da9")),
+    ("none", DebFile("scratch", _SCR + "Animal/WolfHowl.wav", "3c8788df01bb8cb7")),
+    ("none", DebFile("scratch", _SCR + "Effects/BalloonScratch.mp3", "e3c0c08a735c8e06")),
+    ("none", DebFile("scratch", _SCR + "Effects/BellToll.wav", "8c1c47c2629a95c4")),
+    ("none", DebFile("scratch", _SCR + "Effects/Bubbles.wav", "f0da83b2d33e6732")),
+    ("none", DebFile("scratch", _SCR + "Effects/DoorClose.mp3", "feab133134b34ad1")),
+    ("none", DebFile("scratch", _SCR + "Effects/DoorCreak.wav", "28d106d47ed0e18f")),
+    ("none", DebFile("scratch", _SCR + "Effects/Plunge.wav", "034d29acbfb9d6d1")),
+    ("none", DebFile("scratch", _SCR + "Effects/Pop.wav", "c4e0340e0671d71d")),
+    ("none", DebFile("scratch", _SCR + "Effects/Rattle.wav", "42352cfd678c23a8")),
+    ("none", DebFile("scratch", _SCR + "Effects/Ripples.wav", "2828b8614bcdaf4d")),
+    ("none", DebFile("scratch", _SCR + "Effects/SewingMachine.mp3", "75d40448ac012157")),
+    ("none", DebFile("scratch", _SCR + "Effects/Typing.mp3", "1a63d6bf725ca930")),
+    ("none", DebFile("scratch", _SCR + "Effects/WaterDrop.mp3", "94f94858056ffec4")),
+    ("none", DebFile("scratch", _SCR + "Effects/WaterRunning.mp3", "b00591d9fe1e4bf0")),
+    ("none", DebFile("scratch", _SCR + "Human/BabyCry.mp3", "44995a57baa6ba2d")),
+    ("none", DebFile("scratch", _SCR + "Human/Cough-female.wav", "4816121b99099ae3")),
+    ("none", DebFile("scratch", _SCR + "Human/Cough-male.wav", "44c01df16d3a7ddf")),
+    ("none", DebFile("scratch", _SCR + "Human/FingerSnap.wav", "ce53a1743515d120")),
+    ("none", DebFile("scratch", _SCR + "Human/Footsteps-1.wav", "2f3d59f709634bb6")),
+    ("none", DebFile("scratch", _SCR + "Human/Footsteps-2.mp3", "a154dabeca0a632a")),
+    ("none", DebFile("scratch", _SCR + "Human/Laugh-female.wav", "2a72276438740cda")),
+    ("none", DebFile("scratch", _SCR + "Human/Laugh-male1.wav", "2c0c3ecfcdfda27c")),
+    ("none", DebFile("scratch", _SCR + "Human/Laugh-male2.wav", "57b17bb5ed96e187")),
+    ("none", DebFile("scratch", _SCR + "Human/Laugh-male3.mp3", "cf13c83ef692fd3b")),
+    ("none", DebFile("scratch", _SCR + "Human/PartyNoise.wav", "c87c91db6e1660ac")),
+    ("none", DebFile("scratch", _SCR + "Human/Scream-female.wav", "2953743e2ed99abd")),
+    ("none", DebFile("scratch", _SCR + "Human/Scream-male1.wav", "e41bee9afae07888")),
+    ("none", DebFile("scratch", _SCR + "Human/Scream-male2.mp3", "d506e426ef1c615a")),
+    ("none", DebFile("scratch", _SCR + "Human/Slurp.mp3", "fec05359f82dc5eb")),
+    ("none", DebFile("scratch", _SCR + "Human/Sneeze-female.wav", "f09108ed11eadcc8")),
+    ("none", DebFile("scratch", _SCR + "Human/Sneeze-male.wav", "e2882515cb06d9b6")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/AfroString.wav", "8990e6481ca2f55f")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Chord.wav", "06451cd1b683a840")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Dijjeridoo.mp3", "604576f489ab86cb")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/GuitarStrum.wav", "6725c5b637a502d5")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/SpookyString.wav", "eb878e59b372714a")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/StringAccent.wav", "32d3994e51049528")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/StringPluck.wav", "446dbbaed01f76e3")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Suspense.wav", "0b5b9592e8868593")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Tambura.wav", "7839e97036ca9dba")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Trumpet1.wav", "d37f1661c8296b4e")),
+    ("street_music", DebFile("scratch", _SCR + "Instruments/Trumpet2.wav", "95ec8acdb0757c44")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Cave.mp3", "3fd8dce4333f40fa")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/DripDrop.mp3", "6947fc238a63548b")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Drum.mp3", "9fffb578711d7728")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/DrumMachine.mp3", "6f0d146b1f86284e")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/DrumSet1.mp3", "6dfdfd1e7fd2aac8")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/DrumSet2.mp3", "f2ae54eeffc9be1d")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Eggs.mp3", "df4db25e79cee97d")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Garden.mp3", "01eb74522006135f")),
+    (
+        "street_music",
+        DebFile("scratch", _SCR + "Music Loops/GuitarChords1.mp3", "a0f66a0dcb736c06"),
+    ),
+    (
+        "street_music",
+        DebFile("scratch", _SCR + "Music Loops/GuitarChords2.mp3", "c3458d2374df9d4a"),
+    ),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/HipHop.mp3", "0a63cb69a84ed7d6")),
+    (
+        "street_music",
+        DebFile("scratch", _SCR + "Music Loops/HumanBeatbox1.mp3", "751fb70cc41b6b89"),
+    ),
+    (
+        "street_music",
+        DebFile("scratch", _SCR + "Music Loops/HumanBeatbox2.mp3", "2e01507d05426731"),
+    ),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Jungle.mp3", "2fb301236099e61e")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Medieval1.mp3", "b3b04de9b8916c05")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Medieval2.mp3", "35b075d4f61b569f")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Techno.mp3", "1ff0ffbac6539b0e")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Techno2.mp3", "038466ee254c072a")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Triumph.mp3", "a73041465222fb1b")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Xylo1.mp3", "c2399845a4f76c17")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Xylo2.mp3", "19f58eb39fe11b26")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/Xylo3.mp3", "b6a2f3d40442ef1a")),
+    ("street_music", DebFile("scratch", _SCR + "Music Loops/xylo4.mp3", "5db454218614ce5a")),
+    ("none", DebFile("scratch", _SCR + "Percussion/HandClap.wav", "3156e1aa9551cec5")),
 )
-"""(urban label or "none", file) of the game and tool packages' recordings. The lincity
-"School3" (voices that may be children at play) and "MonumentConstruction" (impacts that may
-be a jackhammer or an engine) files are left out: their names do not settle the class."""
+"""(urban label or "none", file) of the game and tool packages' recordings, and of Scratch's
+sound library (its animals, effects, human sounds, instruments and music loops). Left out
+because their names do not settle the class: lincity's "School3" (voices that may be children
+at play) and "MonumentConstruction" (impacts that may be a jackhammer or an engine), and
+Scratch's "CarPassing" and "MotorcyclePassing" (engines, but not idling), its electronic
+effects (synthesised, not recorded), vocals, and percussion hits other than a hand clap."""
 
 
 def deb_files() -> list[DebFile]:

@@ -162,19 +162,23 @@ needs_deb_files = pytest.mark.skipif(
 def test_recorded_sounds_are_heard_as_a_listener_labels_them() -> None:
     clips = packaged.sound_clips()
     assert len(clips) == len(packaged.SOUNDS) + len(packaged.DEB_SOUNDS)
-    assert all(c.seconds > 0.5 and c.audio.dtype == np.float32 for c in clips)
+    # the shortest: Scratch's pop (23 ms), hand clap (86 ms) and two single barks
+    assert all(c.seconds > 0.02 and c.audio.dtype == np.float32 for c in clips)
     score = eval_sounds.evaluate_recorded_sounds(clips=clips)
     heard = {(name, expected): got for name, expected, got in score.rows}
 
     def right(label: str) -> list[bool]:
         return [got == label for (_, expected), got in heard.items() if expected == label]
 
-    # measured: barks 5/5, horns 10/10, sirens 4/4, gunfire 4/7, clips 50/60
+    # measured: barks 5/7, horns 10/10, sirens 4/4, gunfire 4/7, music 36/39, none 63/70,
+    # clips 122/141 with 12 false events
     assert sum(right("dog_bark")) >= 4 and sum(right("siren")) >= 3
     assert sum(right("car_horn")) >= 8 and sum(right("gun_shot")) >= 3
+    assert sum(right("street_music")) >= 30 and sum(right("none")) >= 55
     assert heard[("tuxpaint/firetruck", "siren")] == "siren"
     assert heard[("sumo-tools/car_horn2", "car_horn")] == "car_horn"
-    assert score.accuracy >= 0.75, score.confusions
+    assert score.accuracy >= 0.8, score.confusions
+    assert len(score.false_events) <= 18, score.false_events
 
 
 @needs_packages
