@@ -136,7 +136,8 @@ _PYPI_CARDS = (
         outputs="text segments with word timestamps; language and its probability",
         evaluation="tests/unit/test_speech_sounds.py: language of an espeak-ng sentence; "
         + _SPEECH_EVAL,
-        notes="Whisper base in CTranslate2 format, model.bin split over two packages",
+        notes="Whisper base in CTranslate2 format, model.bin split over two packages; the "
+        "largest Whisper a registry serves whole (docs/audio.md, Models)",
         files=(
             ModelFile(
                 "model.bin",
