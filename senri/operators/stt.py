@@ -65,8 +65,6 @@ default), a span whose decoding looks garbled is retried by sampling at rising t
 CTranslate2 seeds each model's worker threads from this on their first use, so a process that
 transcribes the same spans in the same order writes the same transcripts (and an evaluation
 the same figures). With ``sampling`` off there is nothing random to seed."""
-FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-"""faster-whisper's own temperature schedule, used when ``sampling`` is on."""
 
 
 class WhisperEngine:
@@ -92,8 +90,9 @@ class WhisperEngine:
         self.language = language
         self.beam_size = beam_size
         self.hotwords = ", ".join(w.strip() for w in vocabulary if w.strip()) or None
-        # without the fallback, beam search alone: the same span reads the same in any run
-        self.temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES if sampling else 0.0
+        # None: faster-whisper's own fallback schedule; 0.0: beam search alone, so the same
+        # span reads the same in any run
+        self.temperature: float | None = None if sampling else 0.0
 
     def transcribe(self, clip: npt.NDArray[np.float32]) -> Transcript:
         multilingual = bool(self.whisper.model.is_multilingual)
@@ -105,7 +104,7 @@ class WhisperEngine:
             condition_on_previous_text=False,
             vad_filter=False,
             hotwords=self.hotwords,
-            temperature=self.temperature,
+            **({} if self.temperature is None else {"temperature": self.temperature}),
         )
         texts: list[str] = []
         logprobs: list[float] = []
