@@ -20,6 +20,12 @@ would give it, or ``none`` when no class fits:
   GPL-2+), idling engines (``netpanzer-data``, GPL-2+), a dog, and a school bell, a sports
   crowd and a factory that are none of the classes. Each is labelled by what its file name
   says it is; files whose names leave the class open were left out.
+- Scratch's sound library (``scratch``, media CC-BY-SA-3.0): dog barks, instruments and
+  music loops, and animals, household effects and human sounds that are none of the classes.
+- Hedgewars's game sounds (``hedgewars-data``, GFDL-1.3; a water droplet CC-BY-SA-3.0): a
+  pick hammer (jackhammer), a shotgun, a minigun and a gun, a recording of the Ride of the
+  Valkyries, and 20 effects that are none of the classes (a whip, an explosion, a plane,
+  steps, a blowtorch, a bee, a laugh, ...). Its "drillgun" is a drill *rocket* and is left out.
 
 Of the ten urban classes, air_conditioner, children_playing and drilling have no recording
 in any package we found, so they are in neither set.
@@ -107,6 +113,7 @@ _NP = "/usr/share/games/netpanzer/sound/"
 _ST = "/usr/share/games/simutrans/pak/sound/"
 _SCR = "/usr/share/scratch/Media/Sounds/"
 _LOOPS = _SCR + "Music Loops/"
+_HW = "/usr/share/games/hedgewars/Data/Sounds/"
 DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn1.wav", "4e5dbd39ae6b92e5")),
     ("car_horn", DebFile("sumo-tools", _SUMO + "car_horn2.wav", "0589f22d30e2ff97")),
@@ -223,6 +230,34 @@ DEB_SOUNDS: tuple[tuple[str, DebFile], ...] = (
     ("street_music", DebFile("scratch", _LOOPS + "Xylo2.mp3", "19f58eb39fe11b26")),
     ("street_music", DebFile("scratch", _LOOPS + "Xylo3.mp3", "b6a2f3d40442ef1a")),
     ("street_music", DebFile("scratch", _LOOPS + "xylo4.mp3", "5db454218614ce5a")),
+    ("jackhammer", DebFile("hedgewars-data", _HW + "pickhammer.ogg", "9d05cae6e15fbdbe")),
+    ("gun_shot", DebFile("hedgewars-data", _HW + "shotgunfire.ogg", "d66c82ec5fc22110")),
+    ("gun_shot", DebFile("hedgewars-data", _HW + "minigun.ogg", "3d58ede8074609b5")),
+    ("gun_shot", DebFile("hedgewars-data", _HW + "gun.ogg", "9e1e9ec40e32c71c")),
+    (
+        "street_music",
+        DebFile("hedgewars-data", _HW + "ride_of_the_valkyries.ogg", "ea059889aa16d41a"),
+    ),
+    ("none", DebFile("hedgewars-data", _HW + "hammer.ogg", "a59e30579ad3804a")),
+    ("none", DebFile("hedgewars-data", _HW + "whipcrack.ogg", "7cf7630394a3fdb9")),
+    ("none", DebFile("hedgewars-data", _HW + "explosion.ogg", "aee33af947cb88dd")),
+    ("none", DebFile("hedgewars-data", _HW + "plane.ogg", "4647264220c766fb")),
+    ("none", DebFile("hedgewars-data", _HW + "steps.ogg", "b28254d15931ccbf")),
+    ("none", DebFile("hedgewars-data", _HW + "splash.ogg", "87843a024463f82b")),
+    ("none", DebFile("hedgewars-data", _HW + "Droplet1.ogg", "06fb208feffdb8b2")),
+    ("none", DebFile("hedgewars-data", _HW + "steam.ogg", "fab6b57a8aa42c62")),
+    ("none", DebFile("hedgewars-data", _HW + "Whistle.ogg", "ea1454e8bca7246d")),
+    ("none", DebFile("hedgewars-data", _HW + "baseballbat.ogg", "9e9f7c95a93568d0")),
+    ("none", DebFile("hedgewars-data", _HW + "blowtorch.ogg", "6d6814fceb55da37")),
+    ("none", DebFile("hedgewars-data", _HW + "flamethrower.ogg", "a446b10f04db8c0e")),
+    ("none", DebFile("hedgewars-data", _HW + "egg.ogg", "28b8b7700033567f")),
+    ("none", DebFile("hedgewars-data", _HW + "molotov.ogg", "f58c1de4b1666eee")),
+    ("none", DebFile("hedgewars-data", _HW + "bee.ogg", "33cd9b8d8b35dc0a")),
+    ("none", DebFile("hedgewars-data", _HW + "shutterclick.ogg", "a984e7c731059e61")),
+    ("none", DebFile("hedgewars-data", _HW + "shotgunreload.ogg", "1c43e9da0f599d4c")),
+    ("none", DebFile("hedgewars-data", _HW + "parachute.ogg", "31b0c9483b19646f")),
+    ("none", DebFile("hedgewars-data", _HW + "Kiss.ogg", "0bd236e4d655b26d")),
+    ("none", DebFile("hedgewars-data", _HW + "voices/Default/Laugh.ogg", "ee514fe4ec07362a")),
     ("none", DebFile("scratch", _SCR + "Percussion/HandClap.wav", "3156e1aa9551cec5")),
 )
 """(urban label or "none", file) of the game and tool packages' recordings, and of Scratch's

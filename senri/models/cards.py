@@ -163,11 +163,12 @@ _PYPI_CARDS = (
         inputs="uint8 [1, 1, 96, 64] quantised log-mel patch (scale/zero-point in the graph)",
         outputs="uint8 [1, 521] quantised class logits",
         labels=(),
-        evaluation="senri models eval sounds/audioset: 18 synthetic clips and 141 recordings "
+        evaluation="senri models eval sounds/audioset: 18 synthetic clips and 166 recordings "
         "(gcompris-qt-data: FAL-1.2, GPL-3; tuxpaint-stamps-default: GPL-2; sumo-tools: CC0-1.0; "
         "scorched3d-data, freeciv-data, triplea, dopewars-data, lincity-ng-data, netpanzer-data: "
         "GPL-2+; trophy-data: GPL-2; simutrans-pak64: Artistic-1.0; scratch's media: "
-        "CC-BY-SA-3.0), confusion matrix",
+        "CC-BY-SA-3.0; hedgewars-data's sounds: GFDL-1.3, Droplet1: CC-BY-SA-3.0), "
+        "confusion matrix",
         notes="YAMNet w8a8 (Qualcomm AI Hub export); class names in yamnet_class_map.csv",
         files=(
             ModelFile(

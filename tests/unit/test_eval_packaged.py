@@ -128,6 +128,16 @@ def test_dialect_score_counts_exact_labels_and_clusters() -> None:
         3,
     )
     assert score.by_label["en-us"] == [1, 0, 1]
+    assert score.top1_heard == score.top1  # no French voice was confused
+
+
+def test_dialect_score_counts_french_voices_as_one_only_in_top1_heard() -> None:
+    clusters = {"fr-fr": "french", "fr-be": "french", "fr-ch": "french", "en-us": "english"}
+    score = DialectScore()
+    score.add("fr-be", ["fr-ch", "fr-be"], clusters)  # identical audio: heard right
+    score.add("fr-fr", ["en-us", "fr-fr"], clusters)  # another language: wrong either way
+    score.add("fr-ch", ["fr-ch", "fr-fr"], clusters)
+    assert (score.top1, score.top1_heard, score.top5) == (1, 2, 3)
 
 
 def test_average_precision_of_ranked_hits() -> None:
@@ -170,13 +180,14 @@ def test_recorded_sounds_are_heard_as_a_listener_labels_them() -> None:
     def right(label: str) -> list[bool]:
         return [got == label for (_, expected), got in heard.items() if expected == label]
 
-    # measured: barks 5/7, horns 10/10, sirens 4/4, gunfire 4/7, music 36/39, none 63/70,
-    # clips 122/141 with 12 false events
+    # measured: barks 5/7, horns 10/10, sirens 4/4, gunfire 4/10, music 37/40, none 82/90,
+    # clips 142/166 with 14 false events
     assert sum(right("dog_bark")) >= 4 and sum(right("siren")) >= 3
     assert sum(right("car_horn")) >= 8 and sum(right("gun_shot")) >= 3
-    assert sum(right("street_music")) >= 30 and sum(right("none")) >= 55
+    assert sum(right("street_music")) >= 30 and sum(right("none")) >= 75
     assert heard[("tuxpaint/firetruck", "siren")] == "siren"
     assert heard[("sumo-tools/car_horn2", "car_horn")] == "car_horn"
+    assert heard[("hedgewars-data/ride_of_the_valkyries", "street_music")] == "street_music"
     assert score.accuracy >= 0.8, score.confusions
     assert len(score.false_events) <= 18, score.false_events
 
