@@ -485,8 +485,10 @@ def models_eval(
     prompts and pocketsphinx-testdata (speech; dialect in four languages), gcompris-qt-data
     and tuxpaint-stamps-default (sounds; GCompris's photos for the detectors), klettres-data
     (US and British English), and recordings unpacked from game and tool packages and from
-    Scratch's sound library into $SENRI_CACHE/debian (car horns, gunfire, sirens, engines,
-    barks, music, everyday sounds). A set whose package is missing is named, not measured."""
+    Scratch's sound library into $SENRI_CACHE/debian (car horns, gunfire, a jackhammer,
+    sirens, engines, barks, music, everyday sounds). A set whose package is missing is named,
+    not measured. For dialect, "top-1 heard" counts espeak-ng's three French voices, whose
+    audio is the same, as one label."""
     from senri.evaluation import audio as eval_audio
     from senri.evaluation import models as evaluate
 
