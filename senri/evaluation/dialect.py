@@ -13,11 +13,11 @@
 Each set is classified twice: by the classifier alone (``language_model: none``) and by the
 operator as shipped, Whisper's language (``speech/multi``) fused with the classifier's dialect
 within it.
-Top-1 and top-5 count the exact label; *top-1 heard* counts a label whose espeak-ng voice is
-byte-identical to the expected one's as right (the three French voices,
-`dialect_corpus.SAME_AUDIO`: no classifier can split them on clips without the numbers
-70-99); *cluster* counts the language family (english,
-iberian, french, ...); *s/clip* is the classifier's time per clip on this machine. The
+Top-1 and top-5 count the exact label; *top-1 heard* also counts as right a label whose
+espeak-ng voice sounds the same as the expected one's (the three French voices,
+`dialect_corpus.SAME_AUDIO`: they differ only on the digits 70-99, which the corpus never
+writes); *cluster* counts the language family (english, iberian, french, ...); *s/clip* is
+the classifier's time per clip on this machine. The
 seed's CNN reported 83.99 % / 98.89 % top-1 / top-5 on NIST LRE telephone speech: other data,
 other classes, so a reference point and not a comparison.
 """
