@@ -2,7 +2,9 @@
 
 The graph is read once into a plan: initializers and every node whose inputs are all constant
 are folded at load time (so quantised weights are dequantised once, and shape arithmetic on
-constants disappears), Identity nodes become aliases, and what remains runs node by node with
+constants disappears), BatchNormalizations with constant statistics become one multiply-add
+(folded in float64, so no statistic overflows a float16), Identity nodes become aliases, and
+what remains runs node by node with
 the ops of `senri.models.torch_ops`. Float weights are cast to the compute dtype (float32,
 float16 or bfloat16) and moved to the device once.
 
@@ -75,7 +77,7 @@ class TorchSession:
         import torch
         from onnx import helper, numpy_helper
 
-        from senri.models.torch_ops import OPS
+        from senri.models.torch_ops import OPS, channel_affine, fold_batch_norm
 
         if dtype not in FLOAT_DTYPES:
             raise ModelError(f"torch dtype must be one of {', '.join(FLOAT_DTYPES)}; got {dtype}")
@@ -115,6 +117,11 @@ class TorchSession:
                 alias[node.output[0]] = names[0]
                 continue
             step = _Step(node.op_type, OPS[node.op_type], names, tuple(node.output), attrs)
+            if node.op_type == "BatchNormalization" and all(n in consts for n in names[1:5]):
+                folded = (f"{node.output[0]}#mul", f"{node.output[0]}#add")
+                args = [None, *(consts[n] for n in names[1:5])]
+                consts.update(zip(folded, fold_batch_norm(args, attrs), strict=True))
+                step = _Step(node.op_type, channel_affine, (names[0], *folded), step.outputs, attrs)
             if node.op_type != "Shape" and all(n == "" or n in consts for n in names):
                 with torch.inference_mode():
                     out = step.fn([consts[n] if n else None for n in names], attrs)

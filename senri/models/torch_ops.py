@@ -285,6 +285,22 @@ def _batch_norm(x: list[Any], a: Attrs) -> tuple[Any, ...]:
     return (F.batch_norm(t, mean, var, scale, bias, False, 0.0, a.get("epsilon", 1e-5)),)
 
 
+def fold_batch_norm(x: list[Any], a: Attrs) -> tuple[Any, Any]:
+    """A BatchNormalization's constant (scale, bias, mean, var) as one per-channel multiplier
+    and offset, computed in float64. Graphs in float16 need this: a running variance above
+    65504 (PP-OCR's text detector has them) is infinite there, and the channel reads 0."""
+    scale, bias, mean, var = (t.double() for t in x[1:5])
+    mul = scale / torch.sqrt(var + a.get("epsilon", 1e-5))
+    return mul.float(), (bias - mean * mul).float()
+
+
+def channel_affine(x: list[Any], a: Attrs) -> tuple[Any, ...]:
+    """`x * mul + add` over axis 1: a BatchNormalization folded by `fold_batch_norm`."""
+    t, mul, add = x
+    shape = (1, -1) + (1,) * (t.dim() - 2)
+    return (torch.addcmul(add.view(shape), t, mul.view(shape)),)
+
+
 @op("Gemm")
 def _gemm(x: list[Any], a: Attrs) -> tuple[Any, ...]:
     p, q = x[0], x[1]

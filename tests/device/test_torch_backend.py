@@ -67,10 +67,12 @@ def test_detector_boxes_and_labels_match(name: str) -> None:
 
 
 def test_resizing_on_the_device_finds_what_opencv_resizing_finds() -> None:
-    """The GPU path resizes frames on the device (area averaging) instead of cv2.INTER_AREA;
-    the detections must not change: same labels, boxes IoU >= 0.96, scores within 0.03 (seen:
-    IoU 0.973 at worst, on the 600x400 photo, and 0.012). Photos of several sizes and a 1080p
-    frame (downscaled 3.75x and 2.1x)."""
+    """The GPU path resizes frames on the device with OpenCV's INTER_AREA weights as matrices
+    and decodes the heads there; the detections must not change: same labels, boxes IoU >=
+    0.99, scores within 5e-3 (seen in float32: IoU 0.997 at worst and 0.0015; OpenCV rounds
+    its uint8 output, the device does not). Photos of several sizes, one 600x400 (one side
+    grows, one shrinks), and a 1080p frame (shrunk 3.75x and 2.1x). With torch's own
+    ``mode="area"`` resize the worst IoU was 0.973."""
     import cv2
 
     from senri.operators.detect import CenterNet
@@ -88,7 +90,7 @@ def test_resizing_on_the_device_finds_what_opencv_resizing_finds() -> None:
         assert set(c0[strong].tolist()) <= set(c1.tolist()), image.shape
         for box, score, cls in zip(b0[strong], s0[strong], c0[strong], strict=True):
             best = max((i for i in range(len(b1)) if c1[i] == cls), key=lambda i: _iou(box, b1[i]))
-            assert _iou(box, b1[best]) >= 0.96 and abs(float(s1[best]) - float(score)) < 0.03
+            assert _iou(box, b1[best]) >= 0.99 and abs(float(s1[best]) - float(score)) < 5e-3
 
 
 def test_image_embeddings_match() -> None:

@@ -116,6 +116,27 @@ def test_conv_transpose_and_batch_norm(tmp_path: Path) -> None:
     )
 
 
+def test_batch_norm_statistics_beyond_float16_range_still_normalise_in_float16(
+    tmp_path: Path,
+) -> None:
+    """PP-OCR's text detector has running variances near 1e8, above float16's 65504: cast
+    as they are, they are infinite and the channel reads its bias alone (no text found)."""
+    import os
+
+    bn = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-5)
+    mean = np.array([500.0, -300.0, 0.0, 20.0], np.float32)
+    var = np.array([1e8, 4e7, 1.0, 9e4], np.float32)
+    x = (mean[None, :, None, None] + np.sqrt(var)[None, :, None, None] * _x(2, 4, 3, 3)) / 4
+    consts = {"s": _x(4), "b": _x(4), "m": mean, "v": var}
+    path = _graph(tmp_path, bn, {"x": x.astype(np.float32)}, consts, 17)
+    want, _ = _both(path, {"x": x.astype(np.float32)})
+    device = os.environ.get("SENRI_TEST_DEVICE", "cpu")
+    (got,) = TorchSession(path, device, "float16").run(None, {"x": x.astype(np.float32)})
+    assert np.isfinite(got).all()
+    # float16 keeps ~3 significant digits of x; the outputs are O(1)
+    np.testing.assert_allclose(got, want, atol=2e-2 * np.abs(want).max())
+
+
 @pytest.mark.parametrize(
     ("mode", "coords", "nearest"),
     [

