@@ -154,7 +154,8 @@ def preprocess(images: list[Image]) -> npt.NDArray[np.float32]:
         rgb = to_rgb(img)
         shrink = rgb.shape[0] > INPUT_SIZE or rgb.shape[1] > INPUT_SIZE
         interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        out[i] = cv2.resize(rgb, (INPUT_SIZE, INPUT_SIZE), interpolation=interp) / 255.0
+        out[i] = cv2.resize(rgb, (INPUT_SIZE, INPUT_SIZE), interpolation=interp)
+    out /= 255.0  # in float32: dividing the uint8 image would make a float64 copy of each
     return out
 
 
