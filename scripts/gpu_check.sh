@@ -16,6 +16,8 @@
 #
 # Options: --device cuda|cuda:N|cpu (default cuda), --quick (small sizes), --part P[,P] (default
 # all). A failing step is reported and the next one still runs; the exit status says if any failed.
+# Environment: SENRI_GPU_STEP_TIMEOUT (seconds a step may run, default 900), SENRI_GPU_PY_TAG
+# (the Python the wheels are prepared for, default 312: the GPU image's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) quick="--quick" ;;
     --part) part="$2"; shift ;;
     --prepare) prepare=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^set -euo/ { exit } NR > 1' "$0"; exit 0 ;;
     *) echo "gpu_check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
