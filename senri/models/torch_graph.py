@@ -4,9 +4,8 @@ The graph is read once into a plan: initializers and every node whose inputs are
 are folded at load time (so quantised weights are dequantised once, and shape arithmetic on
 constants disappears), BatchNormalizations with constant statistics become one multiply-add
 (folded in float64, so no statistic overflows a float16), Identity nodes become aliases, and
-what remains runs node by node with
-the ops of `senri.models.torch_ops`. Float weights are cast to the compute dtype (float32,
-float16 or bfloat16) and moved to the device once.
+what remains runs node by node with the ops of `senri.models.torch_ops`. Float weights are cast
+to the compute dtype (float32, float16 or bfloat16) and moved to the device once.
 
 `TorchSession` answers the calls operators make on an ONNX Runtime session (`run`,
 `get_inputs`, `get_outputs`), so an operator's pre- and post-processing are the same on both

@@ -123,24 +123,17 @@ def decode_on_device(
     there, and only each image's top `top_k` peaks come back to the host for NMS (a whole
     heatmap is 5 MB a frame, and decoding it in NumPy took ~20 ms a frame)."""
     import torch
-
-    with torch.inference_mode():
-        return _decode_on_device(heat, wh, min_score, top_k, iou)
-
-
-def _decode_on_device(
-    heat: Any, wh: Any, min_score: float, top_k: int, iou: float
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    import torch
     import torch.nn.functional as F  # noqa: N812
 
     b, _, w, c = heat.shape
-    pooled = F.max_pool2d(heat.permute(0, 3, 1, 2), 3, stride=1, padding=1).permute(0, 2, 3, 1)
-    flat = torch.where(heat == pooled, heat, torch.zeros_like(heat)).reshape(b, -1).float()
-    top, idx = flat.topk(min(top_k, flat.shape[1]), dim=1)
-    rows = torch.arange(b, device=wh.device)[:, None]
-    side = wh[rows, idx // c // w, idx // c % w].float()
-    top_np, idx_np, side_np = top.cpu().numpy(), idx.cpu().numpy(), side.cpu().numpy()
+    with torch.inference_mode():
+        pooled = F.max_pool2d(heat.permute(0, 3, 1, 2), 3, stride=1, padding=1)
+        on_peak = heat == pooled.permute(0, 2, 3, 1)
+        flat = torch.where(on_peak, heat, torch.zeros_like(heat)).reshape(b, -1).float()
+        top, idx = flat.topk(min(top_k, flat.shape[1]), dim=1)
+        rows = torch.arange(b, device=wh.device)[:, None]
+        side = wh[rows, idx // c // w, idx // c % w].float()
+        top_np, idx_np, side_np = top.cpu().numpy(), idx.cpu().numpy(), side.cpu().numpy()
     out = []
     for score, j, sides in zip(top_np, idx_np, side_np, strict=True):
         keep = score >= min_score
@@ -180,11 +173,11 @@ class CenterNet:
         import torch
 
         device = self.session.device
-        batch = torch.empty((len(rgbs), 3, INPUT_SIDE, INPUT_SIDE), device=device)
         sizes: dict[tuple[int, int], list[int]] = {}
         for i, im in enumerate(rgbs):
             sizes.setdefault(im.shape[:2], []).append(i)
         with torch.inference_mode():
+            batch = torch.empty((len(rgbs), 3, INPUT_SIDE, INPUT_SIDE), device=device)
             for size, idx in sizes.items():
                 if size not in self._weights:
                     ry, rx = resize.weights(size, (INPUT_SIDE, INPUT_SIDE))

@@ -6,13 +6,12 @@ exact area coverage (fractional at cell edges, which torch's ``mode="area"`` —
 average pool — does not do); when either side grows, OpenCV switches both axes to a two-tap
 interpolation with its own phase rule. `weights` reproduces both, so the detector's frames
 resized on the device match what OpenCV gives the CPU path (tests/unit/test_resize.py checks
-it against cv2 on float images within 1e-4).
+it against cv2 on float images of 0-255 within 1e-3; seen: 6e-5).
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 
@@ -32,7 +31,7 @@ def _area(src: int, dst: int) -> np.ndarray:
             m[d, s1 - 1] = (s1 - f1) / cell
         m[d, s1:s2] = 1 / cell
         if f2 - s2 > 1e-3:
-            m[d, s2] = min(min(f2 - s2, 1.0), cell) / cell
+            m[d, s2] = min(f2 - s2, 1.0, cell) / cell
     return m
 
 
@@ -53,10 +52,10 @@ def _two_tap(src: int, dst: int) -> np.ndarray:
     return m
 
 
-@lru_cache(maxsize=64)
 def weights(size: tuple[int, int], out: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(Ry (out_h, h), Rx (out_w, w)) for a (h, w) frame resized to (out_h, out_w) as
-    ``cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)`` does."""
+    ``cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)`` does (callers keep
+    them per frame size: a camera's frames share one pair)."""
     (h, w), (oh, ow) = size, out
     if h >= oh and w >= ow:
         ry, rx = _area(h, oh), _area(w, ow)
