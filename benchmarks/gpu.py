@@ -12,7 +12,9 @@ Prints, on `--device` (cuda on a GPU machine; cpu for a dry run of the same code
      latency from capture to the sink (p50/p99); the count of cameras stops rising at the
      first that is not sustained;
   4. exact kNN on the device against FAISS HNSW on the CPU threads (`benchmarks/knn.py`) at 1M
-     vectors; at 10M the device alone (HNSW takes hours to build there).
+     vectors; at 10M the device alone (HNSW takes hours to build there);
+  5. a profile of one warm call per model present (wall vs device busy time, top ops), since
+     the first H200 run showed the face detector and the embedder far below the detector.
 
 Run: `python benchmarks/gpu.py --device cuda` (about 4 minutes), or `--device cpu --quick`
 (under a minute: small batches, 2 cameras for 4 s, 20k vectors). `scripts/gpu_check.sh` runs
@@ -227,11 +229,56 @@ def knn(device: Device, sizes: list[int], dim: int, queries: int) -> None:
         )
 
 
+def profile(device: Device, batch: int) -> None:
+    """Where one warm call's time goes, per model present (the detector with its pre/post-
+    processing, the face detector, the image embedder): wall time, the device's busy time, and
+    the top ops by self time from torch's profiler. Wall far above busy means the host (Python,
+    NumPy, copies) bounds the model; a slow op names itself."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    from senri.errors import ModelUnavailableError
+    from senri.operators.detect import CenterNet
+    from senri.operators.embed import ImageEmbedder
+    from senri.operators.faces import RetinaFace
+
+    photos = [sample_photo(PHOTOS[i % len(PHOTOS)]) for i in range(batch)]
+    faces = [sample_photo("astronaut.png")] * batch
+    runs: dict[str, Any] = {
+        "detector/coco": lambda s: (CenterNet(s).detect, photos),
+        "faces/retinaface": lambda s: (RetinaFace(s).detect, faces),
+        "image/embed": lambda s: (ImageEmbedder(s, batch_size=batch).embed, photos),
+    }
+    on_gpu = device.kind == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
+    sort = "self_device_time_total" if on_gpu else "self_cpu_time_total"
+    print(f"\n5. where the time goes on {device}, batch {batch}: one warm call per model")
+    for name, make in runs.items():
+        try:
+            run, items = make(onnx.load(name, device, backend="torch"))
+        except ModelUnavailableError:
+            print(f"\n{name}: not here (not carried in this part)")
+            continue
+        run(items)
+        run(items)
+        _sync(device)
+        with torch_profile(activities=activities) as prof:
+            started = time.perf_counter()
+            run(items)
+            _sync(device)
+            wall = time.perf_counter() - started
+        table = prof.key_averages()
+        busy = sum(e.self_device_time_total for e in table) / 1e3 if on_gpu else float("nan")
+        print(f"\n{name}: {wall * 1e3:.1f} ms wall, device busy {busy:.1f} ms")
+        print(table.table(sort_by=sort, row_limit=10, max_name_column_width=40))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
     parser.add_argument("--quick", action="store_true", help="a small dry run (for CI)")
-    parser.add_argument("--only", nargs="+", choices=["detector", "faces", "streams", "knn"])
+    parts = ["detector", "faces", "streams", "knn", "profile"]
+    parser.add_argument("--only", nargs="+", choices=parts)
     args = parser.parse_args()
     device = Device.parse(args.device)
     import torch
@@ -241,7 +288,7 @@ def main() -> None:
         torch.set_num_threads(2)
     where = torch.cuda.get_device_name(device.index) if device.kind == "cuda" else "CPU"
     print(f"senri GPU benchmark on {device} ({where}), torch {torch.__version__}")
-    only = set(args.only or ["detector", "faces", "streams", "knn"])
+    only = set(args.only or parts)
     seconds = 0.5 if args.quick else 2.0
     if "detector" in only:
         batches = [1, 4] if args.quick else [1, 4, 8, 16, 32, 64]
@@ -252,6 +299,8 @@ def main() -> None:
     if "streams" in only:
         counts = [2] if args.quick else [50, 100, 200]
         streams(device, counts, 4.0 if args.quick else 30.0, 5.0)
+    if "profile" in only:
+        profile(device, 2 if args.quick else 32)
     if "knn" in only:
         sizes = [20_000] if args.quick else [1_000_000, 10_000_000]
         knn(device, sizes, 512, 64 if args.quick else 1024)

@@ -6,9 +6,10 @@
 #
 #   scripts/gpu_check.sh --prepare                here (registries reachable): fill .gpu-carry/
 #   scripts/gpu_check.sh --part vision            on the GPU machine, carrying .gpu-carry/vision:
-#                                                 detector parity, detector and camera benchmarks
+#                                                 detector parity, detector and camera benchmarks,
+#                                                 the detector's profile
 #   scripts/gpu_check.sh --part faces             carrying .gpu-carry/faces: face and embedder
-#                                                 parity and images/s
+#                                                 parity, images/s and profiles
 #   scripts/gpu_check.sh --part audio             carrying .gpu-carry/audio: op, OCR, sound parity
 #   scripts/gpu_check.sh --part knn               carrying .gpu-carry/knn: kNN benchmark
 #   scripts/gpu_check.sh --device cpu --quick     a dry run of every part in this checkout's .venv
@@ -127,11 +128,11 @@ for p in "${parts[@]}"; do
   case "$p" in
     vision)
       step run_tests tests/device/test_torch_backend.py -k "detector or resizing or refused or cuda or auto"
-      step bench detector
+      step bench detector profile
       step bench streams ;;
     faces)
       step run_tests tests/device/test_torch_backend.py -k "image_embeddings or face"
-      step bench faces ;;
+      step bench faces profile ;;
     audio)
       step run_tests tests/device/test_torch_ops.py
       step run_tests tests/device/test_torch_backend.py -k "ocr or quantised" ;;
