@@ -187,7 +187,8 @@ class CenterNet:
                     )
                 ry_t, rx_t = self._weights[size]
                 frames = torch.from_numpy(np.stack([rgbs[i] for i in idx])).to(device)
-                batch[idx] = ry_t @ frames.permute(0, 3, 1, 2).float() @ rx_t
+                # columns first: for a 1080p frame that is 8 GFLOP, against 9.4 rows first
+                batch[idx] = ry_t @ (frames.permute(0, 3, 1, 2).float() @ rx_t)
             out = self.session.run_tensors({self.input: batch.permute(0, 2, 3, 1)})
             return out["keypoints"], out["wh"]
 
