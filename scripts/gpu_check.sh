@@ -10,7 +10,8 @@
 #                                                 the detector's profile
 #   scripts/gpu_check.sh --part faces             carrying .gpu-carry/faces: face and embedder
 #                                                 parity, images/s and profiles
-#   scripts/gpu_check.sh --part audio             carrying .gpu-carry/audio: op, OCR, sound parity
+#   scripts/gpu_check.sh --part audio             carrying .gpu-carry/audio: op, OCR, sound and
+#                                                 dialect parity
 #   scripts/gpu_check.sh --part knn               carrying .gpu-carry/knn: kNN benchmark
 #   scripts/gpu_check.sh --device cpu --quick     a dry run of every part in this checkout's .venv
 #                                                 (the test suite runs this)
@@ -135,7 +136,7 @@ for p in "${parts[@]}"; do
       step bench faces profile ;;
     audio)
       step run_tests tests/device/test_torch_ops.py
-      step run_tests tests/device/test_torch_backend.py -k "ocr or quantised" ;;
+      step run_tests tests/device/test_torch_backend.py -k "ocr or quantised or dialect" ;;
     knn)
       step bench knn ;;
   esac

@@ -328,6 +328,16 @@ def _reshape(x: list[Any], a: Attrs) -> tuple[Any, ...]:
     return (x[0].reshape(shape),)
 
 
+@op("Flatten")
+def _flatten(x: list[Any], a: Attrs) -> tuple[Any, ...]:
+    """Two dimensions: the ones before `axis` (default 1; negative counts from the end), then
+    the rest; axis 0 gives (1, everything)."""
+    t = x[0]
+    axis = a.get("axis", 1)
+    axis = axis + t.dim() if axis < 0 else axis
+    return (t.reshape(math.prod(t.shape[:axis]), math.prod(t.shape[axis:])),)
+
+
 def _axes(x: list[Any], a: Attrs) -> list[int] | None:
     if a["_opset"] >= 13:
         return ints(x[1]) if len(x) > 1 and x[1] is not None else None

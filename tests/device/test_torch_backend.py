@@ -164,6 +164,37 @@ def test_quantised_sound_model_matches_the_onnx_spec_level_for_level() -> None:
         assert len(np.unique(want)) > 10  # a real spread of class scores, not a constant
 
 
+def test_dialect_classifiers_match() -> None:
+    """The dialect CNN (log-mel windows in; it ends in a Flatten) and the head over Whisper
+    states: logits within 1e-4 in float32, 0.05 on a GPU (seen in float16 on the CPU with
+    these inputs: 0.010 and 0.022), and the same top class wherever ONNX Runtime's margin is
+    clear."""
+    from senri.operators.dialect import windows
+    from senri.operators.melspec import log_mel
+
+    rng = np.random.default_rng(3)
+    t = np.arange(16_000 * 4) / 16_000
+    sweep = 0.3 * np.sin(2 * np.pi * (150 + 200 * t) * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    sound = (sweep + rng.normal(0, 0.02, t.size)).astype(np.float32)
+    feeds = {
+        "dialect/lre": {"logmel": windows(log_mel(sound), 248)},
+        # pooled Whisper base states: per-feature means spread ~0.85, within-feature ~0.2
+        "dialect/whisper": {
+            "states": (rng.normal(0.5, 0.85, 1024) + rng.normal(0, 0.2, (16, 1024))).astype(
+                np.float32
+            )
+        },
+    }
+    for name, feed in feeds.items():
+        ref, dut = _pair(name)
+        (want,), (got,) = ref.run(None, feed), dut.run(None, feed)
+        assert np.abs(got - want).max() < (0.05 if ON_GPU else 1e-4), name
+        top2 = np.sort(want, axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 0.1
+        assert clear.sum() >= len(want) // 2, name  # the check below is not vacuous
+        np.testing.assert_array_equal(got.argmax(1)[clear], want.argmax(1)[clear])
+
+
 def test_an_unsupported_graph_is_refused_with_its_op() -> None:
     with pytest.raises(ModelError, match="no If"):
         onnx.load("vad/silero", CPU, backend="torch")

@@ -261,6 +261,13 @@ def test_per_channel_quantisation_round_trip(tmp_path: Path) -> None:
     _check(tmp_path, node, {"q": q}, {"s": scale}, opset=13)
 
 
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, 4])
+def test_flatten_keeps_the_leading_axes_as_one(tmp_path: Path, axis: int) -> None:
+    """The dialect CNN ends its pooling with a Flatten."""
+    node = helper.make_node("Flatten", ["x"], ["y"], axis=axis)
+    _check(tmp_path, node, {"x": _x(2, 3, 4, 5)}, {}, opset=13)
+
+
 def test_a_graph_with_an_op_it_lacks_is_refused_by_name(tmp_path: Path) -> None:
     node = helper.make_node("Einsum", ["x", "w"], ["y"], equation="ij,jk->ik")
     path = _graph(tmp_path, node, {"x": _x(2, 3)}, {"w": _x(3, 4)}, 17)
