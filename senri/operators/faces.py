@@ -149,15 +149,19 @@ class RetinaFace:
         ]
         ch = -(-max(h for h, _ in sizes) // 32) * 32
         cw = -(-max(w for _, w in sizes) // 32) * 32
-        batch = np.zeros((len(rgbs), ch, cw, 3), np.float32)  # zero = the mean colour
+        # built in the model's (N, 3, H, W) layout, one mean-centred BGR plane at a time: an
+        # NHWC float batch and its transposed copy cost 9 ms an image on the host, which
+        # bounded the detector at ~117 images/s on an H200
+        batch = np.zeros((len(rgbs), 3, ch, cw), np.float32)  # zero = the mean colour
         for i, (im, (h, w)) in enumerate(zip(rgbs, sizes, strict=True)):
             small = (
                 im
                 if (h, w) == im.shape[:2]
                 else cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA)
             )
-            batch[i, :h, :w] = small[:, :, ::-1].astype(np.float32) - _MEAN_BGR
-        loc, conf, pts = self.session.run(None, {"input": batch.transpose(0, 3, 1, 2)})
+            for c in range(3):
+                np.subtract(small[:, :, 2 - c], _MEAN_BGR[c], out=batch[i, c, :h, :w])
+        loc, conf, pts = self.session.run(None, {"input": batch})
         prior = anchors(ch, cw)
         return [
             self._decode(loc[i], conf[i, :, 1], pts[i], prior, scales[i]) for i in range(len(rgbs))
