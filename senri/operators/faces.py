@@ -150,8 +150,8 @@ class RetinaFace:
         ch = -(-max(h for h, _ in sizes) // 32) * 32
         cw = -(-max(w for _, w in sizes) // 32) * 32
         # built in the model's (N, 3, H, W) layout, one mean-centred BGR plane at a time: an
-        # NHWC float batch and its transposed copy cost 9 ms an image on the host, which
-        # bounded the detector at ~117 images/s on an H200
+        # NHWC float batch and its transposed copy took 4-5 ms an image on the host, about half
+        # of what the detector took an image on an H200 (benchmarks/host_cost.py)
         batch = np.zeros((len(rgbs), 3, ch, cw), np.float32)  # zero = the mean colour
         for i, (im, (h, w)) in enumerate(zip(rgbs, sizes, strict=True)):
             small = (
