@@ -6,8 +6,9 @@ returns outputs computed once, so only the host work is timed, and prints ms per
   - the face detector (RetinaFace, batch of 512x512 photos) and the image embedder;
   - the detector's CPU path (cv2 resize + NumPy decode of the 128x128x80 heatmaps);
   - per 1080p frame, `vision.track` -> `vision.person_attributes` in the embedded runtime, fed
-    the detections the detector found (what a GPU detector hands on), and the JPEG decode a
-    worker does per Kafka frame.
+    the detections the detector found (what a GPU detector hands on), the JPEG decode a
+    worker does per Kafka frame, and a worker's decode of a polled batch of 64 frames on one
+    thread and on its default `decode_threads`.
 A host cost of H ms a batch of B caps that model at B/H*1000 items/s whatever the device.
 
 Run: `python benchmarks/host_cost.py` (about 20 s; `--batch 64` for a bigger batch).
@@ -16,6 +17,7 @@ Run: `python benchmarks/host_cost.py` (about 20 s; `--batch 64` for a bigger bat
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from senri import codec
 from senri.codec import decode_jpeg
 from senri.engine import spec
 from senri.engine.graph import build
@@ -135,6 +138,22 @@ def frames_1080p(cameras: int, per_camera: int) -> None:
     name = "track -> person_attributes in the runtime"
     print(f"  {name:<48} {per_frame:>8.2f} ms  ({rate:.0f} frames/s)")
     print(f"  {'JPEG decode (quality 85)':<48} {_median_ms(lambda: decode_jpeg(jpeg)):>8.2f} ms")
+    worker_decode(big)
+
+
+def worker_decode(images: list[np.ndarray], batch: int = 64) -> None:
+    """A Kafka worker's decode of one polled batch of frame envelopes (`codec.decode_many`),
+    on one thread and on the worker's default `decode_threads` (the cores, at most 8)."""
+    envelopes = [
+        codec.encode(Frame("cam", i, 0.0, 0.0, images[i % len(images)])) for i in range(batch)
+    ]
+    print(f"\na worker's polled batch of {batch} 1080p frame envelopes, decoded")
+    for threads in sorted({1, min(8, os.cpu_count() or 1)}):
+        pixels = codec.HostPixels(threads)
+        ms = _median_ms(lambda p=pixels: codec.decode_many(envelopes, pixels=p))
+        pixels.close()
+        name = f"decode_many, {threads} thread{'s' if threads > 1 else ''}"
+        print(f"  {name:<48} {ms:>8.2f} ms  ({1000 * batch / ms:.0f} frames/s)")
 
 
 def main() -> None:

@@ -242,6 +242,12 @@ def worker(
         help="Largest envelope decoded; a bigger one is dead-lettered. Default: 16 MiB.",
     ),
     max_poll_records: int = typer.Option(256, "--max-poll-records", min=1),
+    decode_threads: int | None = typer.Option(
+        None,
+        "--decode-threads",
+        min=1,
+        help="Threads that decode each polled batch's JPEG frames. Default: the cores, at most 8.",
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
     client_id: str = typer.Option(
         "senri-worker", "--client-id", help="How this worker names itself to the brokers."
@@ -297,6 +303,8 @@ def worker(
     )
     if max_message_bytes is not None:
         config.max_message_bytes = max_message_bytes
+    if decode_threads is not None:
+        config.decode_threads = decode_threads
     from senri.errors import StoreError
     from senri.indexes.events.stores import open_store
 

@@ -119,6 +119,7 @@ class KafkaWorker:
         dropped (fetched before a restore moved the position)."""
         self._last_activity = time.monotonic()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="senri-worker")
+        self._pixels = codec.HostPixels(config.decode_threads)
         self._consumer: Any = None
         self._producer: Any = None
         self.assigned: frozenset[str] = frozenset()
@@ -199,6 +200,7 @@ class KafkaWorker:
             for op in self._ops.values():
                 await loop.run_in_executor(self._pool, op.teardown)
             self._pool.shutdown(wait=True)
+            self._pixels.close()
             self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -354,32 +356,35 @@ class KafkaWorker:
 
     def _decode(self, polled: Mapping[Any, list[Any]]) -> _Batch:
         batch = _Batch()
-        for tp, messages in polled.items():
+        messages = [(tp, msg) for tp, msgs in polled.items() for msg in msgs]
+        records = codec.decode_many(
+            [msg.value or b"" for _, msg in messages],
+            max_bytes=self.config.max_message_bytes,
+            pixels=self._pixels,
+        )
+        for (tp, msg), record in zip(messages, records, strict=True):
+            batch.offsets[tp] = msg.offset + 1
+            batch.produced_ms.append(msg.timestamp)
             name = self._input_of(tp.topic)
             wanted = self.graph.input_types.get(name) if name else None
-            for msg in messages:
-                batch.offsets[tp] = msg.offset + 1
-                batch.produced_ms.append(msg.timestamp)
-                try:
-                    if name is None or wanted is None:
-                        raise DecodeError(f"topic {tp.topic} feeds no input of this pipeline")
-                    record = codec.decode(msg.value or b"", max_bytes=self.config.max_message_bytes)
-                    if not isinstance(record, wanted):
-                        raise DecodeError(
-                            f"{type(record).__name__} record on input '{name}', "
-                            f"which takes {wanted.__name__}"
-                        )
-                except DecodeError as exc:
-                    stream = msg.key.decode(errors="replace") if msg.key else ""
-                    letter = DeadLetter(
-                        stream, "", "decode", str(exc), "DecodeError", time=time.time()
-                    )
-                    batch.letters.append((letter, msg))
-                    continue
-                batch.inputs[name].append(record)
-                batch.origin[str(getattr(record, "key", ""))] = msg
-                stream_id = str(getattr(record, "stream_id", ""))
-                self._tp_streams[tp].add(stream_id)
+            if name is None or wanted is None:
+                record = DecodeError(f"topic {tp.topic} feeds no input of this pipeline")
+            elif not isinstance(record, wanted | DecodeError):
+                record = DecodeError(
+                    f"{type(record).__name__} record on input '{name}', "
+                    f"which takes {wanted.__name__}"
+                )
+            if isinstance(record, DecodeError):
+                stream = msg.key.decode(errors="replace") if msg.key else ""
+                letter = DeadLetter(
+                    stream, "", "decode", str(record), "DecodeError", time=time.time()
+                )
+                batch.letters.append((letter, msg))
+                continue
+            assert name is not None
+            batch.inputs[name].append(record)
+            batch.origin[str(getattr(record, "key", ""))] = msg
+            self._tp_streams[tp].add(str(getattr(record, "stream_id", "")))
         return batch
 
     async def _handle(self, polled: Mapping[Any, list[Any]]) -> None:

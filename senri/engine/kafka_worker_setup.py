@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ class WorkerConfig:
     changelog_topic: str | None = None
     max_poll_records: int = 256
     max_message_bytes: int = codec.DEFAULT_MAX_BYTES
+    decode_threads: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
+    """Threads that decode a polled batch's JPEG frames (a 1080p frame is 6-10 ms of a core)."""
     dlq_payload_limit: int = 512 * 1024
     stop_when_idle_s: float | None = None
     device: Device = field(default_factory=Device)

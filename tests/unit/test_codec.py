@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import struct
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -205,3 +209,95 @@ def test_a_video_packet_travels_as_it_is() -> None:
     broken = codec.encode(packet).replace(b'"extradata":"A', b'"extradata":"*', 1)  # length kept
     with pytest.raises(DecodeError, match="packet/v1 payload is invalid"):
         codec.decode(broken)
+
+
+def _frame_envelope(seq: int, size: tuple[int, int] = (48, 64)) -> bytes:
+    rng = np.random.default_rng(seq)
+    image = np.clip(rng.normal(128, 40, (*size, 3)), 0, 255).astype(np.uint8)
+    return codec.encode(Frame("cam", seq, 100.0 + seq, seq / 5, image))
+
+
+def _payload(envelope: bytes) -> bytes:
+    """The bytes after an envelope's header (the layout in `senri.codec`'s docstring)."""
+    pos = 5 + envelope[4] + 2
+    (head_len,) = struct.unpack_from(">I", envelope, pos)
+    return envelope[pos + 4 + head_len :]
+
+
+def _mixed_batch() -> list[bytes]:
+    """Frames among other records, with a corrupt, a truncated and a mislabelled frame and
+    a broken envelope in between."""
+    good = [_frame_envelope(i) for i in range(6)]
+    jpegs = [_payload(data) for data in good]
+    noise = np.random.default_rng(1).bytes(len(jpegs[1]) - 4)
+    corrupt = good[1][: -len(jpegs[1])] + jpegs[1][:2] + noise + jpegs[1][-2:]
+    head = json.dumps({"stream_id": "cam", "ts": 1.0, "pts": 0.0}).encode()
+    no_seq = b"SNR\x01\x05frame" + struct.pack(">HI", 1, len(head)) + head + jpegs[2]
+    chunk = AudioChunk("mic", 0, 0.0, 0.0, np.linspace(-1, 1, 160, dtype=np.float32), 16000)
+    return [
+        good[0],
+        corrupt,
+        codec.encode(chunk),
+        good[3][:-40],
+        _event_bytes(),
+        no_seq,
+        b"XYZ garbage",
+        good[4],
+        codec.encode(ImageItem("shop", "sku1", 0, b"\xff\xd8 not decoded here")),
+        good[5],
+    ]
+
+
+def _decode_or_error(data: bytes) -> Any:
+    try:
+        return codec.decode(data)
+    except DecodeError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_decode_many_gives_what_decode_gives_each_envelope(threads: int) -> None:
+    batch = _mixed_batch()
+    pixels = codec.HostPixels(threads)
+    try:
+        got = codec.decode_many(batch, pixels=pixels)
+    finally:
+        pixels.close()
+    assert len(got) == len(batch)
+    for data, record in zip(batch, got, strict=True):
+        expected = _decode_or_error(data)
+        assert type(record) is type(expected)
+        if isinstance(expected, DecodeError):
+            assert str(record) == str(expected)
+            continue
+        if isinstance(expected, Frame):
+            assert (record.key, record.ts, record.pts) == (expected.key, expected.ts, expected.pts)
+            assert np.array_equal(record.image, expected.image)
+        else:  # the same record: it encodes to the same bytes
+            assert codec.encode(record) == codec.encode(expected)
+    reasons = [str(r) for r in got if isinstance(r, DecodeError)]
+    assert len(reasons) == 4  # corrupt, truncated, no seq, garbage: the rest decoded
+    assert any("not a decodable image" in r for r in reasons)
+    assert any("truncated JPEG" in r for r in reasons)
+    assert any("frame/v1 payload is invalid" in r and "seq" in r for r in reasons)
+
+
+def test_decode_many_honours_the_size_limit() -> None:
+    small, big = _event_bytes(), _frame_envelope(0, (256, 256))
+    got = codec.decode_many([small, big], max_bytes=len(small) + 1)
+    assert isinstance(got[0], Event)
+    assert isinstance(got[1], DecodeError)
+    assert "exceeds the limit" in str(got[1])
+
+
+def test_threads_decode_a_batch_of_frames_identically_and_in_order() -> None:
+    batch = [_frame_envelope(i, (120, 160)) for i in range(24)]
+    one, many = codec.HostPixels(1), codec.HostPixels(4)
+    try:
+        a = codec.decode_many(batch, pixels=one)
+        b = codec.decode_many(batch, pixels=many)
+    finally:
+        one.close()
+        many.close()
+    assert [f.seq for f in b] == list(range(24))
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
