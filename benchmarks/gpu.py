@@ -11,9 +11,11 @@ Prints, on `--device` (cuda on a GPU machine; cpu for a dry run of the same code
      cameras' 5*N, frames the cameras dropped because the pipeline was not ready, and
      latency from capture to the sink (p50/p99); the count of cameras stops rising at the
      first that is not sustained;
-  4. exact kNN on the device against FAISS HNSW on the CPU threads (`benchmarks/knn.py`) at 1M
+  4. a Kafka worker's decode of a polled batch of 1080p frames: OpenCV on threads, and
+     nvJPEG on the device where torchvision imports;
+  5. exact kNN on the device against FAISS HNSW on the CPU threads (`benchmarks/knn.py`) at 1M
      vectors; at 10M the device alone (HNSW takes hours to build there);
-  5. a profile of one warm call per model present (wall vs device busy time, top ops), since
+  6. a profile of one warm call per model present (wall vs device busy time, top ops), since
      the first H200 run showed the face detector and the embedder far below the detector.
 
 Run: `python benchmarks/gpu.py --device cuda` (about 4 minutes), or `--device cpu --quick`
@@ -273,11 +275,42 @@ def profile(device: Device, batch: int) -> None:
         print(table.table(sort_by=sort, row_limit=10, max_name_column_width=40))
 
 
+def decode(device: Device, batch: int, runs: int) -> None:
+    """A Kafka worker's decode of one polled batch of 1080p frame envelopes
+    (`codec.decode_many`): OpenCV on one thread and on the worker's default threads, and
+    nvJPEG on the device (`senri.device_frames.DevicePixels`, host copies included)."""
+    import os
+
+    from senri import codec, device_frames
+    from senri.models.photos import sample_photo
+
+    image = cv2.resize(sample_photo("astronaut.png"), (1920, 1080))
+    envelopes = [codec.encode(Frame("cam", i, 0.0, 0.0, image)) for i in range(batch)]
+    decoders: list[tuple[str, Any]] = [
+        (f"host, {n} thread(s)", codec.HostPixels(n))
+        for n in sorted({1, min(8, os.cpu_count() or 1)})
+    ]
+    if device.kind == "cuda":
+        try:
+            decoders.append(("nvJPEG on the device", device_frames.DevicePixels(device)))
+        except ImportError as exc:
+            print(f"  nvJPEG: not measured ({exc})")
+    print(f"\ndecode of a polled batch of {batch} 1080p frame envelopes")
+    for name, pixels in decoders:
+        codec.decode_many(envelopes, pixels=pixels)  # warm
+        started = time.perf_counter()
+        for _ in range(runs):
+            codec.decode_many(envelopes, pixels=pixels)
+        rate = runs * batch / (time.perf_counter() - started)
+        print(f"  {name:<28} {rate:8.0f} frames/s")
+        pixels.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu")
     parser.add_argument("--quick", action="store_true", help="a small dry run (for CI)")
-    parts = ["detector", "faces", "streams", "knn", "profile"]
+    parts = ["detector", "faces", "streams", "decode", "knn", "profile"]
     parser.add_argument("--only", nargs="+", choices=parts)
     args = parser.parse_args()
     device = Device.parse(args.device)
@@ -299,6 +332,8 @@ def main() -> None:
     if "streams" in only:
         counts = [2] if args.quick else [50, 100, 200]
         streams(device, counts, 4.0 if args.quick else 30.0, 5.0)
+    if "decode" in only:
+        decode(device, 8 if args.quick else 64, 1 if args.quick else 5)
     if "profile" in only:
         profile(device, 2 if args.quick else 32)
     if "knn" in only:

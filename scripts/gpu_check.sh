@@ -129,7 +129,8 @@ for p in "${parts[@]}"; do
   case "$p" in
     vision)
       step run_tests tests/device/test_torch_backend.py -k "detector or resizing or refused or cuda or auto"
-      step bench detector profile
+      step run_tests tests/device/test_device_frames.py
+      step bench detector decode profile
       step bench streams ;;
     faces)
       step run_tests tests/device/test_torch_backend.py -k "image_embeddings or face"

@@ -53,6 +53,7 @@ from senri.connectors.kafka import (
     topic_partitions,
 )
 from senri.credentials import kafka_options
+from senri.device_frames import pixel_decoder
 from senri.engine.graph import Graph
 from senri.engine.kafka_state import ChangelogState, partition_key, read_changelog
 from senri.engine.kafka_worker_setup import (
@@ -119,7 +120,7 @@ class KafkaWorker:
         dropped (fetched before a restore moved the position)."""
         self._last_activity = time.monotonic()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="senri-worker")
-        self._pixels = codec.HostPixels(config.decode_threads)
+        self._pixels = pixel_decoder(config.device, config.decode_threads)
         self._consumer: Any = None
         self._producer: Any = None
         self.assigned: frozenset[str] = frozenset()

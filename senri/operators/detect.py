@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import AfterValidator, WithJsonSchema
 
+from senri import device_frames
 from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName, card
@@ -142,12 +143,22 @@ def decode_on_device(
     return out
 
 
+def _to_device(image: np.ndarray, device: Any) -> Any:
+    """A frame as a (H, W, 3) uint8 tensor on `device`: the copy nvJPEG decoded there if the
+    worker kept one (`senri.device_frames`), else uploaded."""
+    import torch
+
+    copy = device_frames.on_device(image, device)
+    return copy if copy is not None else torch.from_numpy(image).to(device)
+
+
 class CenterNet:
     """The converted detector on a model session: images in, (boxes, scores, classes).
 
     On a torch session on a GPU (`senri.models.torch_graph.TorchSession`) the frames are
     resized on the device (with OpenCV's INTER_AREA weights) and go into the model without a
-    host copy of the batch, and the heads are decoded there (`decode_on_device`);
+    host copy of the batch (a frame nvJPEG decoded on the device is not uploaded again), and
+    the heads are decoded there (`decode_on_device`);
     `resize_on_device` forces that path either way (tests run it on the CPU against OpenCV's)."""
 
     def __init__(
@@ -186,7 +197,7 @@ class CenterNet:
                         torch.from_numpy(rx.T.copy()).to(device),
                     )
                 ry_t, rx_t = self._weights[size]
-                frames = torch.from_numpy(np.stack([rgbs[i] for i in idx])).to(device)
+                frames = torch.stack([_to_device(rgbs[i], device) for i in idx])
                 # columns first: for a 1080p frame that is 8 GFLOP, against 9.4 rows first
                 batch[idx] = ry_t @ (frames.permute(0, 3, 1, 2).float() @ rx_t)
             out = self.session.run_tensors({self.input: batch.permute(0, 2, 3, 1)})
