@@ -4,6 +4,8 @@ On the synthetic camera (motion → track → colour, the demo's video graph) it
   - throughput: frames/s of the embedded runtime (frames already decoded in memory) and of one
     Kafka worker over pre-ingested frames (busy time: first poll to last commit), with a
     transaction per batch (the default) and without (`kafka -t`), and their ratios to embedded;
+  - a worker on `--hd` 1080p frames (the camera's, enlarged), on one decode thread and on its
+    default `decode_threads`: at that size the JPEG decode is most of a frame's cost;
   - latency at a steady `--rate` below capacity: p50/p99 seconds from a frame's production
     (Kafka: the record's produce timestamp; embedded: the source yielding it) to its results
     being stored (Kafka: the offset commit after the store flushed);
@@ -15,7 +17,7 @@ On the synthetic camera (motion → track → colour, the demo's video graph) it
     ratios to senri ingest.
 Topics are made under `senri.bench.<random>` and deleted at the end.
 
-Run: `python benchmarks/kafka_runtime.py [--frames 400] [--rate 20] [--bus kafka://HOST:PORT]`
+Run: `python benchmarks/kafka_runtime.py [--frames 400] [--hd 120] [--rate 20] [--bus kafka://HOST:PORT]`
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from senri import codec
 from senri.connectors import VideoSource
@@ -127,6 +132,7 @@ def kafka(
     rate: float | None,
     prefix: str,
     transactional: bool = True,
+    decode_threads: int | None = None,
 ) -> tuple[float, list[float]]:
     """frames/s (busy time) and latencies of one worker; paced ingest runs alongside it."""
     group = f"{prefix}.group.{uuid.uuid4().hex[:6]}"
@@ -139,6 +145,8 @@ def kafka(
         max_poll_records=64,
         transactional=transactional,
     )
+    if decode_threads is not None:
+        cfg.decode_threads = decode_threads
     worker = KafkaWorker(graph, cfg, {"events": MemorySink()})
     if rate is None:
         ingest(data, topic, bootstrap, partitions=1, dlq_topic=f"{prefix}.dlq")
@@ -199,6 +207,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--rate", type=float, default=20.0, help="frames/s for latency")
     parser.add_argument("--bus", default=None)
+    parser.add_argument(
+        "--hd", type=int, default=120, help="1080p frames for the worker's decode figure (0: none)"
+    )
     args = parser.parse_args()
     bootstrap = parse_bus(args.bus) if args.bus else kafka_bootstrap()
     prefix = f"senri.bench.{uuid.uuid4().hex[:8]}"
@@ -221,6 +232,20 @@ def main() -> None:
                   "   (a transaction per batch)")  # fmt: skip
             print(f"            kafka    {n_fps:8.1f} frames/s   ratio {n_fps / e_fps:.2f}"
                   "   (--no-transactions)")  # fmt: skip
+            if args.hd:
+                hd_topics = [f"{prefix}.hd{n}" for n in range(2)]
+                topics.extend(hd_topics)
+                ensure_topics(bootstrap, [TopicSpec(t, 1) for t in hd_topics])
+                hd = [replace(f, image=cv2.resize(f.image, (1920, 1080))) for f in data[: args.hd]]
+                for threads, topic in zip(
+                    sorted({1, WorkerConfig("").decode_threads}), hd_topics, strict=False
+                ):
+                    graph = build(spec.parse_yaml(GRAPH.format(topic=topic)))
+                    fps, _ = kafka(
+                        graph, bootstrap, topic, hd, None, prefix, decode_threads=threads
+                    )
+                    print(f"1080p       kafka    {fps:8.1f} frames/s   ({len(hd)} frames, "
+                          f"--decode-threads {threads})")  # fmt: skip
             graph = build(spec.parse_yaml(GRAPH.format(topic=topics[1])))
             _, e_lat = embedded(graph, paced, args.rate)
             _, k_lat = kafka(graph, bootstrap, topics[1], paced, args.rate, prefix)

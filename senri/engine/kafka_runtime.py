@@ -5,8 +5,10 @@ partitions; adding workers scales out. A worker runs the whole graph co-located 
 cross Kafka), one poll at a time:
 
 1. poll up to `max_poll_records` (waiting at most the smallest `max_wait_ms` of the nodes);
-2. decode each message; what cannot be decoded, or has the wrong schema for its input, goes to
-   `senri.dlq` with the reason, error type and source topic/partition/offset in headers;
+2. decode each message (the frames' JPEGs together: on `decode_threads` threads, or with
+   nvJPEG on a CUDA device, `senri.device_frames`); what cannot be decoded, or has the wrong
+   schema for its input, goes to `senri.dlq` with the reason, error type and source
+   topic/partition/offset in headers;
 3. run the records through the graph (`step.run_step`: micro-batches per node's
    `BatchPolicy`, failing items isolated into the DLQ the same way);
 4. write the outputs to the sinks (store writes are flushed and acknowledged);
