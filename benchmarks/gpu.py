@@ -275,17 +275,17 @@ def profile(device: Device, batch: int) -> None:
         print(table.table(sort_by=sort, row_limit=10, max_name_column_width=40))
 
 
-def decode(device: Device, batch: int, runs: int) -> None:
-    """A Kafka worker's decode of one polled batch of 1080p frame envelopes
-    (`codec.decode_many`): OpenCV on one thread and on the worker's default threads, and
-    nvJPEG on the device (`senri.device_frames.DevicePixels`, host copies included)."""
+def decode(device: Device, batch: int) -> None:
+    """A Kafka worker's decode of one polled batch of 1080p frame envelopes: OpenCV on one
+    thread and on the worker's default threads (`host_cost.worker_decode`), and nvJPEG on the
+    device (`senri.device_frames.DevicePixels`, host copies included)."""
     import os
 
+    from host_cost import worker_decode
+
     from senri import codec, device_frames
-    from senri.models.photos import sample_photo
 
     image = cv2.resize(sample_photo("astronaut.png"), (1920, 1080))
-    envelopes = [codec.encode(Frame("cam", i, 0.0, 0.0, image)) for i in range(batch)]
     decoders: list[tuple[str, Any]] = [
         (f"host, {n} thread(s)", codec.HostPixels(n))
         for n in sorted({1, min(8, os.cpu_count() or 1)})
@@ -293,17 +293,9 @@ def decode(device: Device, batch: int, runs: int) -> None:
     if device.kind == "cuda":
         try:
             decoders.append(("nvJPEG on the device", device_frames.DevicePixels(device)))
-        except ImportError as exc:
+        except (ImportError, RuntimeError, OSError) as exc:
             print(f"  nvJPEG: not measured ({exc})")
-    print(f"\ndecode of a polled batch of {batch} 1080p frame envelopes")
-    for name, pixels in decoders:
-        codec.decode_many(envelopes, pixels=pixels)  # warm
-        started = time.perf_counter()
-        for _ in range(runs):
-            codec.decode_many(envelopes, pixels=pixels)
-        rate = runs * batch / (time.perf_counter() - started)
-        print(f"  {name:<28} {rate:8.0f} frames/s")
-        pixels.close()
+    worker_decode([image], batch, decoders)
 
 
 def main() -> None:
@@ -333,7 +325,7 @@ def main() -> None:
         counts = [2] if args.quick else [50, 100, 200]
         streams(device, counts, 4.0 if args.quick else 30.0, 5.0)
     if "decode" in only:
-        decode(device, 8 if args.quick else 64, 1 if args.quick else 5)
+        decode(device, 8 if args.quick else 64)
     if "profile" in only:
         profile(device, 2 if args.quick else 32)
     if "knn" in only:

@@ -141,18 +141,24 @@ def frames_1080p(cameras: int, per_camera: int) -> None:
     worker_decode(big)
 
 
-def worker_decode(images: list[np.ndarray], batch: int = 64) -> None:
+def worker_decode(
+    images: list[np.ndarray], batch: int = 64, decoders: list[tuple[str, Any]] | None = None
+) -> None:
     """A Kafka worker's decode of one polled batch of frame envelopes (`codec.decode_many`),
-    on one thread and on the worker's default `decode_threads` (the cores, at most 8)."""
+    by each of `decoders` (default: OpenCV on one thread and on the worker's default
+    `decode_threads`, the cores, at most 8); each is closed after."""
     envelopes = [
         codec.encode(Frame("cam", i, 0.0, 0.0, images[i % len(images)])) for i in range(batch)
     ]
+    if decoders is None:
+        decoders = [
+            (f"decode_many, {n} thread{'s' if n > 1 else ''}", codec.HostPixels(n))
+            for n in sorted({1, min(8, os.cpu_count() or 1)})
+        ]
     print(f"\na worker's polled batch of {batch} 1080p frame envelopes, decoded")
-    for threads in sorted({1, min(8, os.cpu_count() or 1)}):
-        pixels = codec.HostPixels(threads)
+    for name, pixels in decoders:
         ms = _median_ms(lambda p=pixels: codec.decode_many(envelopes, pixels=p))
         pixels.close()
-        name = f"decode_many, {threads} thread{'s' if threads > 1 else ''}"
         print(f"  {name:<48} {ms:>8.2f} ms  ({1000 * batch / ms:.0f} frames/s)")
 
 

@@ -332,15 +332,16 @@ class HostPixels:
 
     def decode(self, payloads: Sequence[bytes]) -> list[np.ndarray | DecodeError]:
         if self._pool is None or len(payloads) < 2:
-            return [_safe_decode_jpeg(p) for p in payloads]
-        return list(self._pool.map(_safe_decode_jpeg, payloads))
+            return [decode_jpeg_or_error(p) for p in payloads]
+        return list(self._pool.map(decode_jpeg_or_error, payloads))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
 
-def _safe_decode_jpeg(payload: bytes) -> np.ndarray | DecodeError:
+def decode_jpeg_or_error(payload: bytes) -> np.ndarray | DecodeError:
+    """`decode_jpeg`, with its `DecodeError` returned rather than raised (for batches)."""
     try:
         return decode_jpeg(payload)
     except DecodeError as exc:

@@ -84,7 +84,7 @@ class DevicePixels:
         for i, payload in enumerate(payloads):
             chw = on_gpu.get(i)
             if chw is None:
-                out.append(_host(payload))
+                out.append(codec.decode_jpeg_or_error(payload))
                 continue
             hwc = chw.permute(1, 2, 0).contiguous()
             image = hwc.cpu().numpy()
@@ -100,13 +100,6 @@ class DevicePixels:
 
     def close(self) -> None:
         """Nothing to release; here for the same shape as `HostPixels`."""
-
-
-def _host(payload: bytes) -> np.ndarray | DecodeError:
-    try:
-        return codec.decode_jpeg(payload)
-    except DecodeError as exc:
-        return exc
 
 
 def pixel_decoder(device: Device, threads: int) -> codec.HostPixels | DevicePixels:

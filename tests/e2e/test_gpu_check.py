@@ -37,6 +37,6 @@ def test_gpu_check_dry_run_passes_and_prints_every_figure() -> None:
     assert re.search(r"image embedder \(224x224\)\s+\d+\.\d", out), out[-3000:]
     assert re.search(r"^\s+2\s+10\.0\s+\d+\.\d", out, re.M), out[-3000:]  # 2 cameras at 5 fps
     assert re.search(r"^\s+20000\s+\d+", out, re.M), out[-3000:]  # kNN on 20k vectors
-    assert re.search(r"host, 1 thread\(s\)\s+\d+ frames/s", out), out[-3000:]  # decode
+    assert re.search(r"host, 1 thread\(s\)\s+\d+\.\d+ ms\s+\(\d+ frames/s\)", out), out[-3000:]
     for model in ("detector/coco", "faces/retinaface", "image/embed"):  # the profiles
         assert re.search(rf"^{model}: \d+\.\d ms wall", out, re.M), out[-3000:]
