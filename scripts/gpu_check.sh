@@ -129,11 +129,12 @@ for p in "${parts[@]}"; do
   case "$p" in
     vision)
       step run_tests tests/device/test_torch_backend.py -k "detector or resizing or refused or cuda or auto"
-      step run_tests tests/device/test_device_frames.py
+      step run_tests tests/device/test_device_frames.py -k "not face_detector"
       step bench detector decode profile
       step bench streams ;;
     faces)
       step run_tests tests/device/test_torch_backend.py -k "image_embeddings or face"
+      step run_tests tests/device/test_device_frames.py -k face_detector
       step bench faces profile ;;
     audio)
       step run_tests tests/device/test_torch_ops.py

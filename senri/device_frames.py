@@ -53,6 +53,20 @@ def on_device(image: np.ndarray, device: Any) -> Any | None:
     return tensor
 
 
+def to_device(image: np.ndarray, device: Any) -> Any:
+    """Host `image` as an (H, W, 3) uint8 tensor on torch `device`: its kept copy, or uploaded."""
+    import torch
+
+    copy = on_device(image, device)
+    return copy if copy is not None else torch.from_numpy(image).to(device)
+
+
+def on_gpu(session: Any) -> bool:
+    """Whether a model session is a torch graph on a CUDA device (takes device tensors)."""
+    device = getattr(session, "device", None)
+    return hasattr(session, "run_tensors") and getattr(device, "type", "") == "cuda"
+
+
 class DevicePixels:
     """JPEG payloads decoded by nvJPEG on a CUDA device in one batched call (on a CPU device
     the same call is torchvision's libjpeg-turbo, which the tests run). A payload it refuses

@@ -143,15 +143,6 @@ def decode_on_device(
     return out
 
 
-def _to_device(image: np.ndarray, device: Any) -> Any:
-    """A frame as a (H, W, 3) uint8 tensor on `device`: the copy nvJPEG decoded there if the
-    worker kept one (`senri.device_frames`), else uploaded."""
-    import torch
-
-    copy = device_frames.on_device(image, device)
-    return copy if copy is not None else torch.from_numpy(image).to(device)
-
-
 class CenterNet:
     """The converted detector on a model session: images in, (boxes, scores, classes).
 
@@ -172,15 +163,16 @@ class CenterNet:
         self.session = session
         self.input = session.get_inputs()[0].name
         self.min_score, self.iou = min_score, iou
-        device = getattr(session, "device", None)
-        on_gpu = hasattr(session, "run_tensors") and getattr(device, "type", "") == "cuda"
+        on_gpu = device_frames.on_gpu(session)
         self.resize_on_device = on_gpu if resize_on_device is None else resize_on_device
-        self._weights: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self._resize = resize.OnDevice(getattr(session, "device", None))
+        self._side = (INPUT_SIDE, INPUT_SIDE)
 
     def _run_on_device(self, rgbs: list[np.ndarray]) -> tuple[Any, Any]:
         """The model's (keypoints, wh) heads as device tensors. Frames go to the device as
-        uint8 and are resized there with OpenCV's INTER_AREA weights (`senri.operators.resize`),
-        frames of one size as one batched product."""
+        uint8 (or are there already, `senri.device_frames`) and are resized there with
+        OpenCV's INTER_AREA weights (`senri.operators.resize`), frames of one size as one
+        batched product."""
         import torch
 
         device = self.session.device
@@ -189,17 +181,9 @@ class CenterNet:
             sizes.setdefault(im.shape[:2], []).append(i)
         with torch.inference_mode():
             batch = torch.empty((len(rgbs), 3, INPUT_SIDE, INPUT_SIDE), device=device)
-            for size, idx in sizes.items():
-                if size not in self._weights:
-                    ry, rx = resize.weights(size, (INPUT_SIDE, INPUT_SIDE))
-                    self._weights[size] = (
-                        torch.from_numpy(ry).to(device),
-                        torch.from_numpy(rx.T.copy()).to(device),
-                    )
-                ry_t, rx_t = self._weights[size]
-                frames = torch.stack([_to_device(rgbs[i], device) for i in idx])
-                # columns first: for a 1080p frame that is 8 GFLOP, against 9.4 rows first
-                batch[idx] = ry_t @ (frames.permute(0, 3, 1, 2).float() @ rx_t)
+            for idx in sizes.values():
+                frames = torch.stack([device_frames.to_device(rgbs[i], device) for i in idx])
+                batch[idx] = self._resize(frames.permute(0, 3, 1, 2).float(), self._side)
             out = self.session.run_tensors({self.input: batch.permute(0, 2, 3, 1)})
             return out["keypoints"], out["wh"]
 

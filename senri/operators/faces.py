@@ -31,9 +31,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from senri import device_frames
 from senri.engine.operator import BatchPolicy, Device, Emits, Operator, Stateless, register
 from senri.engine.settings import Fraction
 from senri.models.registry import ModelName
+from senri.operators import resize
 from senri.records import Detections, Frame, FrameDetections
 
 MAX_PIXELS = 50_000_000
@@ -130,12 +132,23 @@ class RetinaFace:
     """
 
     def __init__(
-        self, session: Any, *, max_side: int = 640, min_score: float = 0.7, iou: float = 0.4
+        self,
+        session: Any,
+        *,
+        max_side: int = 640,
+        min_score: float = 0.7,
+        iou: float = 0.4,
+        resize_on_device: bool | None = None,
     ) -> None:
         self.session = session
         self.max_side = max_side
         self.min_score = min_score
         self.iou = iou
+        on_gpu = device_frames.on_gpu(session)
+        self.resize_on_device = on_gpu if resize_on_device is None else resize_on_device
+        """On a torch session on a GPU the batch is built there, from each frame's device
+        copy when it has one (`senri.device_frames`); tests force it on the CPU."""
+        self._resize = resize.OnDevice(getattr(session, "device", None))
 
     def detect(self, images: list[np.ndarray]) -> list[Faces]:
         """Faces in each image (RGB, grayscale or RGBA uint8; see `as_rgb`)."""
@@ -149,10 +162,24 @@ class RetinaFace:
         ]
         ch = -(-max(h for h, _ in sizes) // 32) * 32
         cw = -(-max(w for _, w in sizes) // 32) * 32
+        if self.resize_on_device:
+            loc, conf, pts = self._run_on_device(rgbs, sizes, (ch, cw))
+        else:
+            loc, conf, pts = self.session.run(None, {"input": self._batch(rgbs, sizes, (ch, cw))})
+        prior = anchors(ch, cw)
+        return [
+            self._decode(loc[i], conf[i, :, 1], pts[i], prior, scales[i]) for i in range(len(rgbs))
+        ]
+
+    @staticmethod
+    def _batch(
+        rgbs: list[np.ndarray], sizes: list[tuple[int, int]], shape: tuple[int, int]
+    ) -> npt.NDArray[np.float32]:
+        """The model's input on the host: each image resized, as mean-centred BGR, padded."""
         # built in the model's (N, 3, H, W) layout, one mean-centred BGR plane at a time: an
         # NHWC float batch and its transposed copy took 4-5 ms an image on the host, about half
         # of what the detector took an image on an H200 (benchmarks/host_cost.py)
-        batch = np.zeros((len(rgbs), 3, ch, cw), np.float32)  # zero = the mean colour
+        batch = np.zeros((len(rgbs), 3, *shape), np.float32)  # zero = the mean colour
         for i, (im, (h, w)) in enumerate(zip(rgbs, sizes, strict=True)):
             small = (
                 im
@@ -161,11 +188,27 @@ class RetinaFace:
             )
             for c in range(3):
                 np.subtract(small[:, :, 2 - c], _MEAN_BGR[c], out=batch[i, c, :h, :w])
-        loc, conf, pts = self.session.run(None, {"input": batch})
-        prior = anchors(ch, cw)
-        return [
-            self._decode(loc[i], conf[i, :, 1], pts[i], prior, scales[i]) for i in range(len(rgbs))
-        ]
+        return batch
+
+    def _run_on_device(
+        self, rgbs: list[np.ndarray], sizes: list[tuple[int, int]], shape: tuple[int, int]
+    ) -> list[np.ndarray]:
+        """`_batch` built on the device (OpenCV's INTER_AREA as weight matrices,
+        `senri.operators.resize`), and the model run there; its outputs come back."""
+        import torch
+
+        device = self.session.device
+        names = [o.name for o in self.session.get_outputs()]
+        with torch.inference_mode():
+            mean = torch.from_numpy(_MEAN_BGR[::-1].copy()).to(device).view(3, 1, 1)
+            batch = torch.zeros((len(rgbs), 3, *shape), device=device)
+            for i, (im, (h, w)) in enumerate(zip(rgbs, sizes, strict=True)):
+                rgb = device_frames.to_device(im, device).permute(2, 0, 1).float()
+                if (h, w) != im.shape[:2]:
+                    rgb = self._resize(rgb, (h, w))
+                batch[i, :, :h, :w] = (rgb - mean).flip(0)  # RGB - mean, as BGR planes
+            out = self.session.run_tensors({"input": batch})
+            return [out[n].float().cpu().numpy() for n in names]
 
     def _decode(
         self, loc: np.ndarray, score: np.ndarray, pts: np.ndarray, prior: np.ndarray, scale: float

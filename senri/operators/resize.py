@@ -12,6 +12,7 @@ it against cv2 on float images of 0-255 within 1e-3; seen: 6e-5).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -62,3 +63,26 @@ def weights(size: tuple[int, int], out: tuple[int, int]) -> tuple[np.ndarray, np
     else:
         ry, rx = _two_tap(h, oh), _two_tap(w, ow)
     return ry.astype(np.float32), rx.astype(np.float32)
+
+
+class OnDevice:
+    """`weights` as torch tensors on one device, kept per (frame size, output size): resizes
+    (N, C, H, W) float tensors as ``cv2.INTER_AREA`` does, in two batched products."""
+
+    def __init__(self, device: Any) -> None:
+        self.device = device
+        self._weights: dict[tuple[tuple[int, int], tuple[int, int]], tuple[Any, Any]] = {}
+
+    def __call__(self, frames: Any, out: tuple[int, int]) -> Any:
+        import torch
+
+        key = ((int(frames.shape[-2]), int(frames.shape[-1])), out)
+        if key not in self._weights:
+            ry, rx = weights(*key)
+            self._weights[key] = (
+                torch.from_numpy(ry).to(self.device),
+                torch.from_numpy(rx.T.copy()).to(self.device),
+            )
+        ry_t, rx_t = self._weights[key]
+        # columns first: for a 1080p frame that is 8 GFLOP, against 9.4 rows first
+        return ry_t @ (frames @ rx_t)

@@ -1,5 +1,6 @@
-"""Frames decoded on the device: the detector uses a frame's kept device copy instead of
-uploading it, a new image never inherits one, and nvJPEG decodes what OpenCV decodes.
+"""Frames decoded on the device: the detector and the face detector use a frame's kept device
+copy instead of uploading it, a new image never inherits one, and nvJPEG decodes what OpenCV
+decodes.
 
 On the CPU, torch tensors stand in for device ones and torchvision's libjpeg-turbo decoder for
 nvJPEG; `scripts/gpu_check.sh` runs this file with SENRI_TEST_DEVICE=cuda on a GPU.
@@ -12,6 +13,7 @@ import logging
 import os
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -46,6 +48,19 @@ def test_the_detector_reads_a_frames_device_copy_instead_of_uploading_it() -> No
     assert 0 not in again.tolist()
 
 
+def test_the_face_detector_reads_a_frames_device_copy_too() -> None:
+    from senri.operators.faces import RetinaFace
+
+    torch.set_num_threads(2)
+    session = onnx.load("faces/retinaface", DEVICE, backend="torch")
+    faces = RetinaFace(session, resize_on_device=True)
+    photo = cv2.resize(sample_photo("astronaut.png"), (1280, 720))  # resized on the device
+    blank = np.full_like(photo, 128)
+    assert [len(f.boxes) for f in faces.detect([blank])] == [0]
+    device_frames.keep(blank, torch.from_numpy(photo).to(session.device))
+    assert [len(f.boxes) for f in faces.detect([blank, blank.copy()])] == [1, 0]
+
+
 def test_device_copies_belong_to_their_image_and_go_with_it() -> None:
     image = np.zeros((4, 6, 3), np.uint8)
     tensor = torch.ones((4, 6, 3), dtype=torch.uint8)
@@ -78,8 +93,6 @@ def test_cuda_without_torchvision_decodes_on_the_host_and_says_so(
 def test_the_device_decoder_decodes_what_opencv_decodes_and_keeps_device_copies() -> None:
     """nvJPEG on a GPU; on the CPU the same calls run torchvision's libjpeg-turbo decoder. A
     truncated and a garbled JPEG in the batch fail as they do on the host, alone."""
-    import cv2
-
     photos = [sample_photo(p) for p in ("astronaut.png", "coffee.png", "camera.png")]
     frames = [
         Frame("cam", i, 0.0, 0.0, cv2.resize(p if p.ndim == 3 else np.dstack([p] * 3), size))
