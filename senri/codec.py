@@ -73,11 +73,16 @@ def _jpeg_dump(frame: Frame, quality: int = 90) -> tuple[Header, bytes]:
     return header, buf.tobytes()
 
 
+def whole_jpeg(data: bytes) -> bool:
+    """A JPEG with its end-of-image marker (in the last 4 KiB, where trailing bytes may follow)."""
+    return data[:2] == b"\xff\xd8" and b"\xff\xd9" in data[-4096:]
+
+
 def decode_jpeg(data: bytes) -> np.ndarray:
     """Decode JPEG/PNG bytes to an RGB uint8 array, or raise `DecodeError` with the reason."""
     if not data:
         raise DecodeError("empty image payload")
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:]:
+    if data[:2] == b"\xff\xd8" and not whole_jpeg(data):
         raise DecodeError(f"truncated JPEG ({len(data)} bytes, no end-of-image marker)")
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if array is None:

@@ -3,10 +3,10 @@
 A Kafka worker on ``device: cuda`` decodes each polled batch's JPEG frames with nvJPEG
 (`torchvision.io.decode_jpeg(device=...)`, one batched call) when torchvision imports. Each
 frame still gets its host array, which the CPU operators read; its device copy is kept beside
-it, keyed by that array, and `on_device` hands it to a GPU operator (the detector), which then
-does not upload the frame again. An operator that makes a new image (`vision.redact`) makes a
-new array, which has no device copy, so a stale copy is never used. A copy is dropped when its
-host array is garbage-collected.
+it, keyed by that array, and `to_device` hands it to the GPU operators that take whole frames
+(the detector, the face detector), which then do not upload the frame again. An operator that
+makes a new image (`vision.redact`) makes a new array, which has no device copy, so a stale
+copy is never used. A copy is dropped when its host array is garbage-collected.
 
 Without torchvision, or on the CPU, the worker decodes on threads (`senri.codec.HostPixels`).
 """
@@ -84,9 +84,7 @@ class DevicePixels:
 
         out: list[np.ndarray | DecodeError] = []
         # whole JPEGs only: nvJPEG may decode a truncated one, where the host names it
-        jpegs = [
-            i for i, p in enumerate(payloads) if p[:2] == b"\xff\xd8" and b"\xff\xd9" in p[-4096:]
-        ]
+        jpegs = [i for i, p in enumerate(payloads) if codec.whole_jpeg(p)]
         tensors = [torch.frombuffer(bytearray(payloads[i]), dtype=torch.uint8) for i in jpegs]
         decoded: list[Any] = []
         if tensors:
@@ -94,9 +92,9 @@ class DevicePixels:
                 decoded = self._decode_jpeg(tensors, mode=self._rgb, device=self.device)
             except RuntimeError:  # one bad payload fails the batch: find it
                 decoded = [self._one(t) for t in tensors]
-        on_gpu = dict(zip(jpegs, decoded, strict=True))
+        by_index = dict(zip(jpegs, decoded, strict=True))
         for i, payload in enumerate(payloads):
-            chw = on_gpu.get(i)
+            chw = by_index.get(i)
             if chw is None:
                 out.append(codec.decode_jpeg_or_error(payload))
                 continue

@@ -166,7 +166,6 @@ class CenterNet:
         on_gpu = device_frames.on_gpu(session)
         self.resize_on_device = on_gpu if resize_on_device is None else resize_on_device
         self._resize = resize.OnDevice(getattr(session, "device", None))
-        self._side = (INPUT_SIDE, INPUT_SIDE)
 
     def _run_on_device(self, rgbs: list[np.ndarray]) -> tuple[Any, Any]:
         """The model's (keypoints, wh) heads as device tensors. Frames go to the device as
@@ -183,7 +182,7 @@ class CenterNet:
             batch = torch.empty((len(rgbs), 3, INPUT_SIDE, INPUT_SIDE), device=device)
             for idx in sizes.values():
                 frames = torch.stack([device_frames.to_device(rgbs[i], device) for i in idx])
-                batch[idx] = self._resize(frames.permute(0, 3, 1, 2).float(), self._side)
+                batch[idx] = self._resize(frames.permute(0, 3, 1, 2).float(), (INPUT_SIDE,) * 2)
             out = self.session.run_tensors({self.input: batch.permute(0, 2, 3, 1)})
             return out["keypoints"], out["wh"]
 
